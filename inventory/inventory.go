@@ -1,0 +1,208 @@
+// Package inventory owns the description of a cluster that a recovery kit is built
+// from: its YAML schema, defaults, and the validation that reports every problem at once.
+package inventory
+
+import "time"
+
+// APIVersion and Kind form the header every inventory file starts with.
+const (
+	APIVersion = "restorekit.io/v1alpha1"
+	Kind       = "RecoveryInventory"
+)
+
+// Inventory is one cluster's control plane and the backup to restore onto it.
+// After Load it is validated and every default is filled in.
+type Inventory struct {
+	APIVersion    string   `yaml:"apiVersion"`
+	Kind          string   `yaml:"kind"`
+	Cluster       Cluster  `yaml:"cluster"`
+	Backup        Backup   `yaml:"backup"`
+	RecoveryHost  string   `yaml:"recoveryHost"`
+	Masters       []Master `yaml:"masters"`
+	SSH           SSH      `yaml:"ssh,omitempty"`
+	Proxy         *Proxy   `yaml:"proxy,omitempty"`
+	Timeouts      Timeouts `yaml:"timeouts,omitempty"`
+	QuarantineDir string   `yaml:"quarantineDir,omitempty"`
+
+	// Path is the file the inventory was read from (not part of the YAML).
+	Path string `yaml:"-"`
+}
+
+// Cluster names the cluster and the release the backup was taken on.
+type Cluster struct {
+	// Name is a DNS-1123 label; it names the kit.
+	Name string `yaml:"name"`
+	// Version is the full x.y.z OpenShift release: a restore needs the same z-stream.
+	Version string `yaml:"version"`
+}
+
+// Backup says where the etcd backup pair is, locally and on the recovery host.
+type Backup struct {
+	// LocalDir, when set, is a directory on the machine running restorekit holding
+	// exactly one backup pair; relative paths are relative to the inventory file.
+	LocalDir string `yaml:"localDir,omitempty"`
+	// Snapshot is snapshot_<ts>.db; StaticResources is static_kuberesources_<ts>.tar.gz.
+	Snapshot        string `yaml:"snapshot,omitempty"`
+	StaticResources string `yaml:"staticResources,omitempty"`
+	// RemoteDir is where the pair lives on the recovery host (procedure step 3).
+	RemoteDir string `yaml:"remoteDir,omitempty"`
+	// AllowPossiblyDirty accepts a backup whose names carry __POSSIBLY_DIRTY__.
+	AllowPossiblyDirty bool `yaml:"allowPossiblyDirty,omitempty"`
+
+	// Files records each file of the pair: Load fills it from LocalDir (and, when the
+	// inventory already records files, refuses a LocalDir whose files differ). A kit's
+	// normalized inventory carries it so the kit can be re-rendered without the backup.
+	Files []BackupFile `yaml:"files,omitempty"`
+}
+
+// BackupFile is one file of the backup pair with the size and digest it must have.
+type BackupFile struct {
+	Name   string `yaml:"name"`   // base name, e.g. snapshot_2020-08-04_184021.db
+	Size   int64  `yaml:"size"`   // bytes
+	SHA256 string `yaml:"sha256"` // lowercase hex
+	// Path is where the file is on this machine (under LocalDir); empty when not scanned.
+	Path string `yaml:"-"`
+}
+
+// Master is one control-plane host.
+type Master struct {
+	// Name is the Kubernetes node name (DNS-1123 subdomain).
+	Name string `yaml:"name"`
+	// Address is the IP or DNS name ssh connects to.
+	Address string `yaml:"address"`
+	// Hostname is what `hostname` prints on the host, when it differs from Name.
+	Hostname string `yaml:"hostname,omitempty"`
+	// SSH overrides the inventory-wide ssh settings for this host.
+	SSH *SSH `yaml:"ssh,omitempty"`
+}
+
+// SSH holds how the coordinator reaches hosts. Zero values mean "inherit/default".
+type SSH struct {
+	User                  string   `yaml:"user,omitempty"`
+	Port                  int      `yaml:"port,omitempty"`
+	IdentityFile          string   `yaml:"identityFile,omitempty"`
+	JumpHost              string   `yaml:"jumpHost,omitempty"` // [user@]host[:port]
+	KnownHostsFile        string   `yaml:"knownHostsFile,omitempty"`
+	StrictHostKeyChecking string   `yaml:"strictHostKeyChecking,omitempty"` // yes, accept-new, no
+	ConnectTimeout        Duration `yaml:"connectTimeout,omitempty"`
+}
+
+// Proxy is the cluster-wide proxy, as `oc get proxy cluster` reports it.
+type Proxy struct {
+	HTTPProxy  string `yaml:"httpProxy,omitempty"`
+	HTTPSProxy string `yaml:"httpsProxy,omitempty"`
+	NoProxy    string `yaml:"noProxy,omitempty"`
+}
+
+// Timeouts bound every wait in the generated scripts.
+type Timeouts struct {
+	StaticPodStop                Duration `yaml:"staticPodStop,omitempty"`
+	Restore                      Duration `yaml:"restore,omitempty"`
+	KubeletRestart               Duration `yaml:"kubeletRestart,omitempty"`
+	SingleMember                 Duration `yaml:"singleMember,omitempty"`
+	EtcdRollout                  Duration `yaml:"etcdRollout,omitempty"`
+	KubeAPIServerRollout         Duration `yaml:"kubeAPIServerRollout,omitempty"`
+	KubeControllerManagerRollout Duration `yaml:"kubeControllerManagerRollout,omitempty"`
+	KubeSchedulerRollout         Duration `yaml:"kubeSchedulerRollout,omitempty"`
+	PollInterval                 Duration `yaml:"pollInterval,omitempty"`
+}
+
+// Duration is a time.Duration written in YAML as a Go duration string ("10m").
+type Duration time.Duration
+
+// Seconds is the duration in whole seconds, rounded up, as the scripts use it.
+func (d Duration) Seconds() int64 {
+	s := time.Duration(d) / time.Second
+	if time.Duration(d)%time.Second != 0 {
+		s++
+	}
+	return int64(s)
+}
+
+// String prints the duration the way it is written in YAML.
+func (d Duration) String() string { return time.Duration(d).String() }
+
+// MarshalYAML writes the duration as a Go duration string.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+// Defaults applied by Load to fields left empty.
+const (
+	DefaultSSHUser               = "core"
+	DefaultSSHPort               = 22
+	DefaultStrictHostKeyChecking = "yes"
+	DefaultConnectTimeout        = Duration(10 * time.Second)
+	DefaultRemoteDir             = "/home/core/backup"
+	DefaultQuarantineDir         = "/tmp"
+)
+
+// DefaultTimeouts are the waits used when the inventory does not set them.
+var DefaultTimeouts = Timeouts{
+	StaticPodStop:                Duration(10 * time.Minute),
+	Restore:                      Duration(20 * time.Minute),
+	KubeletRestart:               Duration(5 * time.Minute),
+	SingleMember:                 Duration(20 * time.Minute),
+	EtcdRollout:                  Duration(60 * time.Minute),
+	KubeAPIServerRollout:         Duration(60 * time.Minute),
+	KubeControllerManagerRollout: Duration(30 * time.Minute),
+	KubeSchedulerRollout:         Duration(30 * time.Minute),
+	PollInterval:                 Duration(10 * time.Second),
+}
+
+// Recovery returns the recovery host.
+func (inv *Inventory) Recovery() Master {
+	for _, m := range inv.Masters {
+		if m.Name == inv.RecoveryHost {
+			return m
+		}
+	}
+	return Master{}
+}
+
+// Others returns the masters that are not the recovery host, in inventory order.
+func (inv *Inventory) Others() []Master {
+	var out []Master
+	for _, m := range inv.Masters {
+		if m.Name != inv.RecoveryHost {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// ExpectedHostname is what `hostname` must print on the host.
+func (m Master) ExpectedHostname() string {
+	if m.Hostname != "" {
+		return m.Hostname
+	}
+	return m.Name
+}
+
+// EffectiveSSH merges the host's overrides over the inventory-wide settings.
+// After Load the inventory-wide settings carry every default.
+func (inv *Inventory) EffectiveSSH(m Master) SSH {
+	s := inv.SSH
+	if o := m.SSH; o != nil {
+		if o.User != "" {
+			s.User = o.User
+		}
+		if o.Port != 0 {
+			s.Port = o.Port
+		}
+		if o.IdentityFile != "" {
+			s.IdentityFile = o.IdentityFile
+		}
+		if o.JumpHost != "" {
+			s.JumpHost = o.JumpHost
+		}
+		if o.KnownHostsFile != "" {
+			s.KnownHostsFile = o.KnownHostsFile
+		}
+		if o.StrictHostKeyChecking != "" {
+			s.StrictHostKeyChecking = o.StrictHostKeyChecking
+		}
+		if o.ConnectTimeout != 0 {
+			s.ConnectTimeout = o.ConnectTimeout
+		}
+	}
+	return s
+}

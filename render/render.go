@@ -1,0 +1,272 @@
+// Package render turns a validated inventory into a recovery kit in memory: per-host
+// scripts, the coordinator, the runbook, the normalized inventory and kit.json.
+package render
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"text/template"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/restorekit/restorekit/inventory"
+	"github.com/restorekit/restorekit/templates"
+)
+
+// File is one file of a kit, named by its slash-separated path inside the kit directory.
+type File struct {
+	Name string
+	Mode fs.FileMode
+	Data []byte
+	// Template is the template the file was rendered from ("" for generated data files).
+	Template string
+}
+
+// IsScript reports whether the file is a shell script of the kit.
+func (f File) IsScript() bool { return strings.HasSuffix(f.Name, ".sh") }
+
+// Kit is a rendered recovery kit: its files sorted by name.
+type Kit struct {
+	// Name is the kit directory name, "<cluster>-recovery-kit".
+	Name      string
+	Files     []File
+	Inventory *inventory.Inventory
+	Profile   *Profile
+}
+
+// File returns the kit file with the given name, or nil.
+func (k *Kit) File(name string) *File {
+	for i := range k.Files {
+		if k.Files[i].Name == name {
+			return &k.Files[i]
+		}
+	}
+	return nil
+}
+
+// Options tune rendering.
+type Options struct {
+	// Templates replaces the embedded templates (restorekit render --templates DIR).
+	Templates fs.FS
+	// ToolVersion is recorded in kit.json and the script headers.
+	ToolVersion string
+}
+
+// KitName is the directory name of the kit for a cluster.
+func KitName(cluster string) string { return cluster + "-recovery-kit" }
+
+// Data is what every template sees.
+type Data struct {
+	Inv         *inventory.Inventory
+	Profile     *Profile
+	Paths       HostPaths
+	KitName     string
+	ToolVersion string
+	// Host is the host a per-host script is rendered for (nil for kit-wide files).
+	Host *Host
+	// Script is the per-host script being rendered (nil for kit-wide files).
+	Script *HostScript
+}
+
+// Host is a master as a per-host template sees it.
+type Host struct {
+	inventory.Master
+	IsRecovery bool
+	// Scripts are the host scripts this host receives, in running order.
+	Scripts []HostScript
+	SSH     inventory.SSH
+}
+
+// HostPaths are the absolute paths the procedure touches on a master.
+type HostPaths struct {
+	Manifests          string // /etc/kubernetes/manifests
+	StaticPodResources string // /etc/kubernetes/static-pod-resources
+	EtcdData           string // /var/lib/etcd
+	EtcdBackup         string // /var/lib/etcd-backup (cluster-restore.sh's copy of the old data)
+	ClusterRestore     string // /usr/local/bin/cluster-restore.sh
+}
+
+// hostPaths are the real paths; tests in this package point them into a fake root.
+var hostPaths = HostPaths{
+	Manifests:          "/etc/kubernetes/manifests",
+	StaticPodResources: "/etc/kubernetes/static-pod-resources",
+	EtcdData:           "/var/lib/etcd",
+	EtcdBackup:         "/var/lib/etcd-backup",
+	ClusterRestore:     "/usr/local/bin/cluster-restore.sh",
+}
+
+// Render renders the kit for a validated inventory.
+func Render(inv *inventory.Inventory, opts Options) (*Kit, error) {
+	profile, err := ProfileFor(inv.Cluster.Version)
+	if err != nil {
+		return nil, err
+	}
+	tfs := opts.Templates
+	if tfs == nil {
+		tfs = templates.FS
+	}
+	tmpl, err := parseTemplates(tfs)
+	if err != nil {
+		return nil, err
+	}
+	kit := &Kit{Name: KitName(inv.Cluster.Name), Inventory: inv, Profile: profile}
+	base := Data{Inv: inv, Profile: profile, Paths: hostPaths, KitName: kit.Name, ToolVersion: opts.ToolVersion}
+
+	for _, name := range []string{"RUNBOOK.md", "recover.sh", "redeploy.sh"} {
+		f, err := execute(tmpl, name+".tmpl", name, base)
+		if err != nil {
+			return nil, err
+		}
+		kit.Files = append(kit.Files, f)
+	}
+	for _, m := range inv.Masters {
+		host := &Host{Master: m, IsRecovery: m.Name == inv.RecoveryHost, SSH: inv.EffectiveSSH(m)}
+		for _, s := range profile.HostScripts {
+			if s.appliesTo(host.IsRecovery) {
+				host.Scripts = append(host.Scripts, s)
+			}
+		}
+		for i := range host.Scripts {
+			d := base
+			d.Host, d.Script = host, &host.Scripts[i]
+			f, err := execute(tmpl, d.Script.Template, path.Join("hosts", m.Name, d.Script.Name), d)
+			if err != nil {
+				return nil, err
+			}
+			kit.Files = append(kit.Files, f)
+		}
+	}
+
+	norm, err := yaml.Marshal(inv)
+	if err != nil {
+		return nil, fmt.Errorf("normalized inventory: %w", err)
+	}
+	kit.Files = append(kit.Files, File{Name: "inventory.yaml", Mode: 0o644, Data: norm})
+	sortFiles(kit.Files)
+
+	manifest, err := kitManifest(kit, norm, opts.ToolVersion)
+	if err != nil {
+		return nil, err
+	}
+	kit.Files = append(kit.Files, File{Name: "kit.json", Mode: 0o644, Data: manifest})
+	sortFiles(kit.Files)
+	return kit, nil
+}
+
+func (s HostScript) appliesTo(isRecovery bool) bool {
+	switch s.Role {
+	case RoleAll:
+		return true
+	case RoleRecovery:
+		return isRecovery
+	default:
+		return !isRecovery
+	}
+}
+
+func sortFiles(files []File) {
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+}
+
+// parseTemplates loads every *.tmpl of the FS, each named by its path.
+func parseTemplates(tfs fs.FS) (*template.Template, error) {
+	root := template.New("").Funcs(FuncMap()).Option("missingkey=error")
+	err := fs.WalkDir(tfs, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".tmpl") {
+			return nil
+		}
+		src, err := fs.ReadFile(tfs, p)
+		if err != nil {
+			return err
+		}
+		_, err = root.New(p).Parse(string(src))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("templates: %w", err)
+	}
+	return root, nil
+}
+
+// execute renders one template into a kit file; scripts are put in canonical form.
+func execute(t *template.Template, tmplName, fileName string, d Data) (File, error) {
+	if t.Lookup(tmplName) == nil {
+		return File{}, fmt.Errorf("templates: %s: not found (every kit needs it)", tmplName)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, tmplName, d); err != nil {
+		return File{}, err // text/template errors already name the template file and line
+	}
+	f := File{Name: fileName, Mode: 0o644, Data: buf.Bytes(), Template: tmplName}
+	if f.IsScript() {
+		formatted, err := Format(tmplName, f.Data)
+		if err != nil {
+			return File{}, fmt.Errorf("%w (rendered from %s for %s: a template bug)", err, tmplName, fileName)
+		}
+		f.Data, f.Mode = formatted, 0o755
+	}
+	return f, nil
+}
+
+// kitManifest is kit.json: what a reviewer needs to know about where the kit came from.
+func kitManifest(kit *Kit, normalizedInventory []byte, toolVersion string) ([]byte, error) {
+	type fileEntry struct {
+		Name   string `json:"name"`
+		Mode   string `json:"mode"`
+		Size   int    `json:"size"`
+		SHA256 string `json:"sha256"`
+	}
+	type backupEntry struct {
+		Name   string `json:"name"`
+		Size   int64  `json:"size,omitempty"`
+		SHA256 string `json:"sha256,omitempty"`
+	}
+	inv := kit.Inventory
+	m := struct {
+		Kit             string        `json:"kit"`
+		ToolVersion     string        `json:"toolVersion"`
+		Profile         string        `json:"profile"`
+		Cluster         string        `json:"cluster"`
+		Version         string        `json:"version"`
+		RecoveryHost    string        `json:"recoveryHost"`
+		InventorySHA256 string        `json:"inventorySha256"`
+		Backup          []backupEntry `json:"backup"`
+		RemoteDir       string        `json:"remoteDir"`
+		Files           []fileEntry   `json:"files"`
+	}{
+		Kit: kit.Name, ToolVersion: toolVersion, Profile: kit.Profile.Name,
+		Cluster: inv.Cluster.Name, Version: inv.Cluster.Version, RecoveryHost: inv.RecoveryHost,
+		InventorySHA256: sha256Hex(normalizedInventory), RemoteDir: inv.Backup.RemoteDir,
+		Backup: []backupEntry{}, Files: []fileEntry{},
+	}
+	if len(inv.Backup.Files) > 0 {
+		for _, b := range inv.Backup.Files {
+			m.Backup = append(m.Backup, backupEntry{Name: b.Name, Size: b.Size, SHA256: b.SHA256})
+		}
+	} else {
+		m.Backup = append(m.Backup, backupEntry{Name: inv.Backup.Snapshot}, backupEntry{Name: inv.Backup.StaticResources})
+	}
+	for _, f := range kit.Files {
+		m.Files = append(m.Files, fileEntry{Name: f.Name, Mode: fmt.Sprintf("%04o", f.Mode.Perm()), Size: len(f.Data), SHA256: sha256Hex(f.Data)})
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
