@@ -1,0 +1,39 @@
+# restorekit: every target is one line; `make help` lists them.
+GO ?= go
+BIN := bin/restorekit
+EXAMPLE ?= examples/three-masters.yaml
+FUZZTIME ?= 30s
+
+.PHONY: help build kit test fuzz e2e golden verify bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## build bin/restorekit
+	$(GO) build -trimpath -o $(BIN) ./cmd/restorekit
+
+kit: build ## build the recovery kit for $(EXAMPLE) into kits/ (replaces an earlier one)
+	$(BIN) build -i $(EXAMPLE) -o kits --force
+
+test: ## run every test (end-to-end included when run as root with sshd and unshare), then the injection fuzzer for $(FUZZTIME)
+	$(GO) test -count=1 ./... && $(MAKE) fuzz
+
+fuzz: ## prove no inventory value becomes shell code, for $(FUZZTIME)
+	$(GO) test -run '^$$' -fuzz '^FuzzNoInjection$$' -fuzztime $(FUZZTIME) ./render
+
+e2e: ## run the end-to-end scenarios against a simulated control plane over real ssh (root)
+	$(GO) test -count=1 -v ./e2e/
+
+golden: ## rewrite golden files after an intended change to the output
+	$(GO) test ./render ./inventory ./out -update
+
+verify: ## gofmt, go vet and go mod tidy must leave nothing to change
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+bench: ## benchmarks: lint vs shellcheck, build per example, include-backup memory, recover.sh wall time
+	$(GO) test -run '^$$' -bench . -benchtime 5x -count 1 ./lint ./out ./e2e
+
+clean: ## remove build output and kits
+	rm -rf bin kits
