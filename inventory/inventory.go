@@ -2,7 +2,12 @@
 // from: its YAML schema, defaults, and the validation that reports every problem at once.
 package inventory
 
-import "time"
+import (
+	"fmt"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
 
 // APIVersion and Kind form the header every inventory file starts with.
 const (
@@ -121,6 +126,21 @@ func (d Duration) Seconds() int64 {
 
 // String prints the duration the way it is written in YAML.
 func (d Duration) String() string { return time.Duration(d).String() }
+
+// UnmarshalYAML reads a Go duration string ("10m"), so a normalized inventory reads
+// back with plain yaml.Unmarshal. Load does not go through it: it decodes durations
+// itself to report every problem with its position.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: expected a duration such as 10m", n.Line)
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (a Go duration such as 90s, 10m or 1h30m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
 
 // MarshalYAML writes the duration as a Go duration string.
 func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }

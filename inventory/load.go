@@ -2,8 +2,15 @@ package inventory
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -25,8 +32,13 @@ type Problem struct {
 	Warning bool
 }
 
+// String formats the problem as FILE:LINE:COL: field: message; a warning has
+// "warning: " before the field.
 func (p Problem) String() string {
 	s := fmt.Sprintf("%s:%d:%d: ", p.File, p.Line, p.Col)
+	if p.Warning {
+		s += "warning: "
+	}
 	if p.Field != "" {
 		s += p.Field + ": "
 	}
@@ -48,7 +60,8 @@ func (e *Error) Error() string {
 }
 
 // Load reads, decodes and validates an inventory file. It returns the inventory with
-// defaults filled in and any warnings, or an *Error listing every problem.
+// defaults filled in and any warnings, or an *Error listing every problem (and the
+// warnings found on the way).
 func Load(path string, opts LoadOptions) (*Inventory, []Problem, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -60,15 +73,107 @@ func Load(path string, opts LoadOptions) (*Inventory, []Problem, error) {
 // Parse is Load for bytes already read; name is used in messages and to resolve
 // a relative backup.localDir.
 func Parse(name string, data []byte, opts LoadOptions) (*Inventory, []Problem, error) {
-	var inv Inventory
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&inv); err != nil {
-		return nil, nil, &Error{Problems: []Problem{{File: name, Line: 1, Col: 1, Message: err.Error()}}}
+	root, p := parseYAML(name, data)
+	if p != nil {
+		return nil, nil, &Error{Problems: []Problem{*p}}
 	}
+	d := newDecoder(name, root)
+	var inv Inventory
+	d.decode("", root, reflect.ValueOf(&inv).Elem())
 	inv.Path = name
+	c := &checker{decoder: d, inv: &inv, opts: opts}
+	c.check()
+	sortProblems(c.problems)
+	sortProblems(c.warnings)
+	if len(c.problems) > 0 {
+		return nil, c.warnings, &Error{Problems: c.problems}
+	}
 	ApplyDefaults(&inv)
-	return &inv, nil, nil
+	return &inv, c.warnings, nil
+}
+
+var yamlLineError = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parseYAML reads the one YAML document of an inventory file, or says why it cannot.
+func parseYAML(name string, data []byte) (*yaml.Node, *Problem) {
+	at := func(line, col int, format string, args ...any) *Problem {
+		return &Problem{File: name, Line: line, Col: col, Message: fmt.Sprintf(format, args...)}
+	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		line, col := lineCol(data, i)
+		return nil, at(line, col, "the file contains a NUL byte (an inventory is UTF-8 text)")
+	}
+	if !utf8.Valid(data) {
+		i := 0
+		for i < len(data) {
+			r, size := utf8.DecodeRune(data[i:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			i += size
+		}
+		line, col := lineCol(data, i)
+		return nil, at(line, col, "the file is not valid UTF-8 (an inventory is UTF-8 text)")
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, at(1, 1, "the file is empty (an inventory starts with apiVersion: %s and kind: %s; restorekit init writes a commented example)", APIVersion, Kind)
+		}
+		return nil, yamlProblem(name, err)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case err == nil:
+		line, col := next.Line, next.Column
+		if len(next.Content) > 0 {
+			line, col = next.Content[0].Line, next.Content[0].Column
+		}
+		return nil, at(line, col, "a second YAML document (one inventory per file)")
+	case !errors.Is(err, io.EOF):
+		return nil, yamlProblem(name, err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, at(1, 1, "the file is empty (an inventory starts with apiVersion: %s and kind: %s; restorekit init writes a commented example)", APIVersion, Kind)
+	}
+	root := doc.Content[0]
+	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+		return nil, at(1, 1, "the file is empty (an inventory starts with apiVersion: %s and kind: %s; restorekit init writes a commented example)", APIVersion, Kind)
+	}
+	return root, nil
+}
+
+// yamlProblem turns a YAML syntax error into a problem at the line it names.
+func yamlProblem(name string, err error) *Problem {
+	line, msg := 1, err.Error()
+	if m := yamlLineError.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	} else if len(msg) > 6 && msg[:6] == "yaml: " {
+		msg = msg[6:]
+	}
+	return &Problem{File: name, Line: line, Col: 1, Message: "not YAML: " + msg}
+}
+
+// lineCol converts a byte offset to a 1-based line and column (in runes).
+func lineCol(data []byte, off int) (int, int) {
+	line := 1 + bytes.Count(data[:off], []byte{'\n'})
+	start := bytes.LastIndexByte(data[:off], '\n') + 1
+	return line, 1 + utf8.RuneCount(data[start:off])
+}
+
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		a, b := ps[i], ps[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		if a.Col != b.Col {
+			return a.Col < b.Col
+		}
+		return a.Field < b.Field
+	})
 }
 
 // ApplyDefaults fills every field left empty with its default.

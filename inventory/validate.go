@@ -1,0 +1,379 @@
+package inventory
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"path"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// checker validates a decoded inventory against the rules a recovery kit relies on.
+type checker struct {
+	*decoder
+	inv      *Inventory
+	opts     LoadOptions
+	warnings []Problem
+}
+
+func (c *checker) errorf(field, format string, args ...any) {
+	c.addAt(c.pos(field), field, format, args...)
+}
+
+func (c *checker) warnf(field, format string, args ...any) {
+	n := c.pos(field)
+	c.warnings = append(c.warnings, Problem{File: c.file, Line: n.Line, Col: n.Column, Field: field, Message: fmt.Sprintf(format, args...), Warning: true})
+}
+
+// ok reports whether a field was written and decoded without a problem.
+func (c *checker) ok(field string) bool { return c.has(field) && !c.bad[field] }
+
+// missing reports whether a required field is absent (and not already reported as bad).
+func (c *checker) missing(field string) bool { return !c.has(field) && !c.bad[field] }
+
+func (c *checker) check() {
+	inv := c.inv
+	if c.bad[""] {
+		return // the document is not a mapping: nothing else can be said
+	}
+	switch {
+	case c.missing("apiVersion"):
+		c.errorf("apiVersion", "missing (apiVersion: %s)", APIVersion)
+	case c.ok("apiVersion") && inv.APIVersion != APIVersion:
+		c.errorf("apiVersion", "%q is not supported (apiVersion: %s)", inv.APIVersion, APIVersion)
+	}
+	switch {
+	case c.missing("kind"):
+		c.errorf("kind", "missing (kind: %s)", Kind)
+	case c.ok("kind") && inv.Kind != Kind:
+		c.errorf("kind", "%q is not supported (kind: %s)", inv.Kind, Kind)
+	}
+	c.checkCluster()
+	c.checkMasters()
+	c.checkRecoveryHost()
+	c.checkSSH("ssh", &inv.SSH)
+	c.checkProxy()
+	c.checkTimeouts()
+	c.checkAbsDir("quarantineDir", &inv.QuarantineDir)
+	c.checkAbsDir("backup.remoteDir", &inv.Backup.RemoteDir)
+	c.checkBackup()
+}
+
+var (
+	dns1123Label = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
+	versionRe    = regexp.MustCompile(`^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$`)
+	userRe       = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.-]{0,31}$`)
+	hostLabel    = regexp.MustCompile(`^[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?$`)
+	allDigits    = regexp.MustCompile(`^[0-9]+$`)
+)
+
+func isDNS1123Label(s string) bool { return len(s) <= 63 && dns1123Label.MatchString(s) }
+
+// isDNS1123Subdomain is the rule for Kubernetes node names.
+func isDNS1123Subdomain(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, l := range strings.Split(s, ".") {
+		if !isDNS1123Label(l) {
+			return false
+		}
+	}
+	return true
+}
+
+// isDNSName accepts a host name as ssh and hostname(1) see it: dot-separated labels of
+// letters, digits and '-', whose last label is not all digits (that would be a broken IPv4).
+func isDNSName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	labels := strings.Split(s, ".")
+	for _, l := range labels {
+		if len(l) > 63 || !hostLabel.MatchString(l) {
+			return false
+		}
+	}
+	return !allDigits.MatchString(labels[len(labels)-1])
+}
+
+func isIP(s string) bool { return net.ParseIP(s) != nil }
+
+func (c *checker) checkCluster() {
+	cl := c.inv.Cluster
+	switch {
+	case c.missing("cluster.name"):
+		c.errorf("cluster.name", "missing (a DNS-1123 label such as ocp4; it names the kit)")
+	case c.ok("cluster.name") && !isDNS1123Label(cl.Name):
+		c.errorf("cluster.name", "%q is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)", cl.Name)
+	}
+	switch {
+	case c.missing("cluster.version"):
+		c.errorf("cluster.version", "missing (the OpenShift release the backup was taken on, x.y.z such as 4.5.2)")
+	case c.ok("cluster.version") && !versionRe.MatchString(cl.Version):
+		c.errorf("cluster.version", "%q is not a full x.y.z release (such as 4.5.2: a backup restores only onto its own z-stream)", cl.Version)
+	}
+}
+
+func (c *checker) checkMasters() {
+	ms := c.inv.Masters
+	switch {
+	case c.bad["masters"]:
+		return
+	case c.missing("masters"):
+		c.errorf("masters", "missing (a list of at least 2 control-plane hosts, each with name and address)")
+		return
+	case len(ms) < 2:
+		c.errorf("masters", "%d listed (at least 2; a single-node cluster is restored with another procedure, which restorekit does not cover)", len(ms))
+	case len(ms)%2 == 0:
+		c.warnf("masters", "%d masters: an even number tolerates no more failed members than %d would (etcd quorum is %d of %d)", len(ms), len(ms)-1, len(ms)/2+1, len(ms))
+	}
+	names := map[string]int{}
+	addrs := map[string]int{}
+	for i, m := range ms {
+		p := fmt.Sprintf("masters[%d]", i)
+		if c.bad[p] {
+			continue
+		}
+		switch {
+		case c.missing(p + ".name"):
+			c.errorf(p+".name", "missing (the node name, as oc get nodes shows it)")
+		case !c.ok(p + ".name"):
+		case !isDNS1123Subdomain(m.Name):
+			c.errorf(p+".name", "%q is not a node name (a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', as oc get nodes shows it)", m.Name)
+		default:
+			if j, dup := names[m.Name]; dup {
+				c.errorf(p+".name", "duplicate of masters[%d].name (each master once)", j)
+			} else {
+				names[m.Name] = i
+			}
+		}
+		switch {
+		case c.missing(p + ".address"):
+			c.errorf(p+".address", "missing (the IP address or DNS name ssh connects to)")
+		case !c.ok(p + ".address"):
+		case !isIP(m.Address) && !isDNSName(m.Address):
+			c.errorf(p+".address", "%q is not an IP address or DNS name (such as 10.0.143.125 or master-0.example.com; user and port go in ssh)", m.Address)
+		default:
+			key := strings.ToLower(m.Address)
+			if j, dup := addrs[key]; dup {
+				c.errorf(p+".address", "duplicate of masters[%d].address (each master has its own address)", j)
+			} else {
+				addrs[key] = i
+			}
+		}
+		if c.ok(p+".hostname") && !isDNSName(m.Hostname) {
+			c.errorf(p+".hostname", "%q is not a host name (what hostname prints on the master: letters, digits, '-' and '.')", m.Hostname)
+		}
+		if m.SSH != nil {
+			c.checkSSH(p+".ssh", m.SSH)
+		}
+	}
+}
+
+func (c *checker) masterNames() string {
+	var names []string
+	for _, m := range c.inv.Masters {
+		if m.Name != "" {
+			names = append(names, m.Name)
+		}
+	}
+	if len(names) == 0 {
+		return "the name of one of the masters"
+	}
+	return "one of " + strings.Join(names, ", ")
+}
+
+func (c *checker) checkRecoveryHost() {
+	switch {
+	case c.missing("recoveryHost"):
+		c.errorf("recoveryHost", "missing (the master to restore on: %s)", c.masterNames())
+	case !c.ok("recoveryHost") || c.bad["masters"]:
+	default:
+		for _, m := range c.inv.Masters {
+			if m.Name == c.inv.RecoveryHost {
+				return
+			}
+		}
+		c.errorf("recoveryHost", "%q names no master (%s)", c.inv.RecoveryHost, c.masterNames())
+	}
+}
+
+// checkPort reports a port outside 1-65535 (0 written out is as wrong as 70000).
+func (c *checker) checkPort(field string, port int) {
+	if c.ok(field) && (port < 1 || port > 65535) {
+		c.errorf(field, "%d is out of range (1-65535)", port)
+	}
+}
+
+func (c *checker) checkSSH(prefix string, s *SSH) {
+	if c.ok(prefix+".user") && !userRe.MatchString(s.User) {
+		c.errorf(prefix+".user", "%q is not a user name (letters, digits, '_', '.' and '-', starting with a letter or '_', at most 32 characters)", s.User)
+	}
+	c.checkPort(prefix+".port", s.Port)
+	if c.ok(prefix + ".jumpHost") {
+		if why := jumpHostProblem(s.JumpHost); why != "" {
+			c.errorf(prefix+".jumpHost", "%q: %s ([user@]host[:port], such as admin@bastion.example.com:22)", s.JumpHost, why)
+		}
+	}
+	for _, f := range []struct{ field, value string }{{"identityFile", s.IdentityFile}, {"knownHostsFile", s.KnownHostsFile}} {
+		if c.ok(prefix+"."+f.field) && f.value == "" {
+			c.errorf(prefix+"."+f.field, "empty (a file path, or leave the field out)")
+		}
+	}
+	if field := prefix + ".strictHostKeyChecking"; c.ok(field) {
+		switch s.StrictHostKeyChecking {
+		case "yes":
+		case "accept-new":
+			c.warnf(field, "accept-new needs OpenSSH 7.6 or newer on the machine running recover.sh (RHEL 7 ships 7.4; yes with a knownHostsFile works everywhere)")
+		case "no":
+			c.warnf(field, "host keys are not checked: anyone on the network path can pose as a master (yes with a knownHostsFile is safer)")
+		default:
+			c.errorf(field, "%q is not a choice (yes, accept-new or no)", s.StrictHostKeyChecking)
+		}
+	}
+	c.checkDuration(prefix+".connectTimeout", s.ConnectTimeout, time.Second, 5*time.Minute)
+}
+
+// jumpHostProblem says what is wrong with a [user@]host[:port] jump host, or "".
+func jumpHostProblem(s string) string {
+	rest := s
+	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+		if user := rest[:i]; !userRe.MatchString(user) {
+			return fmt.Sprintf("%q is not a user name", user)
+		}
+		rest = rest[i+1:]
+	}
+	host, port := rest, ""
+	if strings.HasPrefix(rest, "[") {
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			return "unclosed ["
+		}
+		host = rest[1:end]
+		switch after := rest[end+1:]; {
+		case after == "":
+		case strings.HasPrefix(after, ":"):
+			port = after[1:]
+		default:
+			return fmt.Sprintf("unexpected %q after ]", after)
+		}
+		if ip := net.ParseIP(host); ip == nil || ip.To4() != nil {
+			return fmt.Sprintf("%q in [] is not an IPv6 address", host)
+		}
+	} else {
+		if i := strings.LastIndexByte(rest, ':'); i >= 0 {
+			host, port = rest[:i], rest[i+1:]
+		}
+		if host == "" {
+			return "no host"
+		}
+		if !isIP(host) && !isDNSName(host) {
+			return fmt.Sprintf("%q is not an IP address or DNS name", host)
+		}
+	}
+	if port != "" || strings.HasSuffix(rest, ":") {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 || !allDigits.MatchString(port) {
+			return fmt.Sprintf("port %q is not a number in 1-65535", port)
+		}
+	}
+	return ""
+}
+
+func (c *checker) checkProxy() {
+	p := c.inv.Proxy
+	if p == nil {
+		return
+	}
+	for _, f := range []struct{ field, value string }{{"proxy.httpProxy", p.HTTPProxy}, {"proxy.httpsProxy", p.HTTPSProxy}} {
+		if !c.ok(f.field) || f.value == "" {
+			continue
+		}
+		u, err := url.Parse(f.value)
+		switch {
+		case err != nil || !strings.Contains(f.value, "://"):
+			c.errorf(f.field, "%q has no scheme (a URL such as http://proxy.example.com:3128)", f.value)
+		case u.Scheme != "http" && u.Scheme != "https":
+			c.errorf(f.field, "%q: scheme %q is not supported (http:// or https://)", f.value, u.Scheme)
+		case u.Hostname() == "":
+			c.errorf(f.field, "%q has no host (a URL such as http://proxy.example.com:3128)", f.value)
+		}
+	}
+	if c.ok("proxy.noProxy") && p.NoProxy != "" {
+		for i, e := range strings.Split(p.NoProxy, ",") {
+			switch {
+			case e == "":
+				c.errorf("proxy.noProxy", "entry %d is empty (comma-separated host names, domains, IP addresses or CIDRs)", i+1)
+			case strings.ContainsAny(e, " \t"):
+				c.errorf("proxy.noProxy", "entry %q contains a space (comma-separated, no spaces)", e)
+			}
+		}
+	}
+}
+
+// timeoutBounds are the sane limits of each timeout: a wait shorter than the minimum
+// cannot succeed on a real cluster, one longer than the maximum is a typo.
+var timeoutBounds = []struct {
+	field    string
+	get      func(*Timeouts) Duration
+	min, max time.Duration
+}{
+	{"staticPodStop", func(t *Timeouts) Duration { return t.StaticPodStop }, 30 * time.Second, 24 * time.Hour},
+	{"restore", func(t *Timeouts) Duration { return t.Restore }, 30 * time.Second, 24 * time.Hour},
+	{"kubeletRestart", func(t *Timeouts) Duration { return t.KubeletRestart }, 30 * time.Second, 24 * time.Hour},
+	{"singleMember", func(t *Timeouts) Duration { return t.SingleMember }, 30 * time.Second, 24 * time.Hour},
+	{"etcdRollout", func(t *Timeouts) Duration { return t.EtcdRollout }, 30 * time.Second, 24 * time.Hour},
+	{"kubeAPIServerRollout", func(t *Timeouts) Duration { return t.KubeAPIServerRollout }, 30 * time.Second, 24 * time.Hour},
+	{"kubeControllerManagerRollout", func(t *Timeouts) Duration { return t.KubeControllerManagerRollout }, 30 * time.Second, 24 * time.Hour},
+	{"kubeSchedulerRollout", func(t *Timeouts) Duration { return t.KubeSchedulerRollout }, 30 * time.Second, 24 * time.Hour},
+	{"pollInterval", func(t *Timeouts) Duration { return t.PollInterval }, time.Second, 5 * time.Minute},
+}
+
+func (c *checker) checkTimeouts() {
+	for _, b := range timeoutBounds {
+		c.checkDuration("timeouts."+b.field, b.get(&c.inv.Timeouts), b.min, b.max)
+	}
+}
+
+func (c *checker) checkDuration(field string, d Duration, min, max time.Duration) {
+	if !c.ok(field) {
+		return
+	}
+	written := c.values[field].Value
+	switch v := time.Duration(d); {
+	case v < min:
+		c.errorf(field, "%s is below the minimum (%s to %s)", written, fmtDur(min), fmtDur(max))
+	case v > max:
+		c.errorf(field, "%s is above the maximum (%s to %s)", written, fmtDur(min), fmtDur(max))
+	}
+}
+
+// fmtDur prints a bound the way a person would write it (24h, not 24h0m0s).
+func fmtDur(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	}
+	return d.String()
+}
+
+// checkAbsDir requires an absolute directory on the masters and cleans it.
+func (c *checker) checkAbsDir(field string, dir *string) {
+	if !c.ok(field) {
+		return
+	}
+	switch {
+	case !strings.HasPrefix(*dir, "/"):
+		c.errorf(field, "%q is not an absolute path (a directory on the masters such as /var/tmp)", *dir)
+	case path.Clean(*dir) == "/":
+		c.errorf(field, "%q is the root directory (a directory below /, such as /var/tmp)", *dir)
+	default:
+		*dir = path.Clean(*dir)
+	}
+}
