@@ -1,0 +1,211 @@
+package out
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/restorekit/restorekit/render"
+)
+
+// PackageOptions tune Package.
+type PackageOptions struct {
+	// Force replaces an existing kit directory and archives, once the new ones are complete.
+	Force bool
+	// IncludeBackup copies the backup pair into backup/ in the kit (and the archives).
+	IncludeBackup bool
+	// ModTime is the time of every archive member; zero means DefaultEpoch. Callers
+	// pass SourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH")).
+	ModTime time.Time
+}
+
+// Result is what Package wrote.
+type Result struct {
+	Dir     string // the kit directory
+	DirSize int64  // bytes of all its files
+	Files   int    // number of files in it, SHA256SUMS included
+	TarGz   Artifact
+	Run     Artifact
+}
+
+// Package writes the kit directory <parentDir>/<kit.Name>, <kit.Name>.tar.gz and
+// <kit.Name>.run. All three are assembled under temporary names beside their targets
+// and renamed into place only when all are complete; on error none is left behind.
+func Package(kit *render.Kit, parentDir string, opts PackageOptions) (res *Result, err error) {
+	target, err := checkTargets(kit, parentDir, opts.Force, "", ".tar.gz", ".run")
+	if err != nil {
+		return nil, err
+	}
+	modTime := opts.ModTime
+	if modTime.IsZero() {
+		modTime = DefaultEpoch
+	}
+	staged, sums, err := stageKit(kit, parentDir, opts.IncludeBackup)
+	if err != nil {
+		return nil, err
+	}
+	var temps []string
+	defer func() {
+		if err != nil {
+			os.RemoveAll(staged)
+			for _, t := range temps {
+				os.Remove(t)
+			}
+		}
+	}()
+
+	// The .tar.gz.
+	f, err := createTemp(target + ".tar.gz")
+	if err != nil {
+		return nil, err
+	}
+	temps = append(temps, f.Name())
+	hf := newHashingFile(f)
+	if err := writeTarGz(hf, staged, kit.Name, modTime); err != nil {
+		f.Close()
+		return nil, err
+	}
+	tgz, err := hf.finish(modeFile)
+	if err != nil {
+		return nil, err
+	}
+
+	// The .run: header, then the .tar.gz bytes.
+	run, err := writeRun(target+".run", kit.Name, tgz)
+	if err != nil {
+		return nil, err
+	}
+	temps = append(temps, run.Path)
+
+	size, err := dirSize(staged)
+	if err != nil {
+		return nil, err
+	}
+	// Everything is complete: move it into place, archives last so that an archive
+	// never exists without its directory having been written.
+	if err := install(staged, target, opts.Force); err != nil {
+		return nil, err
+	}
+	for _, a := range []struct {
+		art  *Artifact
+		dest string
+	}{{&tgz, target + ".tar.gz"}, {&run, target + ".run"}} {
+		if !opts.Force {
+			if _, err := os.Lstat(a.dest); err == nil {
+				return nil, &ExistsError{Path: a.dest}
+			}
+		}
+		if err := os.Rename(a.art.Path, a.dest); err != nil {
+			return nil, err
+		}
+		a.art.Path = a.dest
+	}
+	return &Result{Dir: target, DirSize: size, Files: len(sums) + 1, TarGz: tgz, Run: run}, nil
+}
+
+// writeRun writes the self-extracting file for an archive to a temporary file beside
+// target and returns it (with the temporary path).
+func writeRun(target, kitName string, tgz Artifact) (Artifact, error) {
+	header, err := RunHeader(kitName, tgz.Size, tgz.SHA256)
+	if err != nil {
+		return Artifact{}, err
+	}
+	f, err := createTemp(target)
+	if err != nil {
+		return Artifact{}, err
+	}
+	hf := newHashingFile(f)
+	if _, err := hf.Write(header); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return Artifact{}, err
+	}
+	if err := copyFileTo(hf, tgz.Path, tgz.Size, make([]byte, copyBuffer)); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return Artifact{}, err
+	}
+	art, err := hf.finish(modeExec)
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return art, err
+}
+
+// dirSize adds up the sizes of the regular files under dir.
+func dirSize(dir string) (int64, error) {
+	var total int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err == nil {
+			total += info.Size()
+		}
+		return err
+	})
+	return total, err
+}
+
+// OpenKit returns the kit directory for path: path itself when it is a directory;
+// for a .tar.gz or .run (its payload's sha256 checked first) the kit unpacked into a
+// new temporary directory, which cleanup removes.
+func OpenKit(path string) (dir string, cleanup func(), err error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "", nil, err
+	}
+	if fi.IsDir() {
+		return path, func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", nil, err
+	}
+	defer f.Close()
+	var payload io.Reader = f
+	if info, rerr := readRunHeader(f); rerr == nil {
+		// A .run: check the payload's digest in a first pass, then read it again.
+		if _, err := f.Seek(info.offset, io.SeekStart); err != nil {
+			return "", nil, err
+		}
+		got, err := hashReader(io.LimitReader(f, info.size))
+		if err != nil {
+			return "", nil, err
+		}
+		if got != info.sha256 {
+			return "", nil, fmt.Errorf("%s: payload sha256 %s, the header records %s: the file is damaged", path, got, info.sha256)
+		}
+		if _, err := f.Seek(info.offset, io.SeekStart); err != nil {
+			return "", nil, err
+		}
+		payload = io.LimitReader(f, info.size)
+	} else if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return "", nil, err
+	} else if !isGzip(f) {
+		return "", nil, fmt.Errorf("%s: not a kit directory, .tar.gz or .run (%v)", path, rerr)
+	}
+	tmp, err := os.MkdirTemp("", "restorekit-verify-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	name, err := extractTarGz(payload, tmp)
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return filepath.Join(tmp, name), cleanup, nil
+}
+
+// isGzip peeks at the gzip magic and rewinds.
+func isGzip(f *os.File) bool {
+	var magic [2]byte
+	_, err := io.ReadFull(f, magic[:])
+	_, serr := f.Seek(0, io.SeekStart)
+	return err == nil && serr == nil && magic == [2]byte{0x1f, 0x8b}
+}
