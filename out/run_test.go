@@ -89,7 +89,7 @@ func TestRunFile(t *testing.T) {
 		{name: "no arguments", code: 2, want: []string{"Usage:", "say what to do"}, check: onlyRun},
 		{name: "unknown option", args: []string{"--frobnicate"}, code: 2, want: []string{"unknown option --frobnicate"}, check: onlyRun},
 		{name: "list", args: []string{"--list"}, code: 0,
-			want: []string{"payload ok:", "demo-recovery-kit/\n", "demo-recovery-kit/SHA256SUMS\n", "demo-recovery-kit/backup/snapshot_x.db\n", "demo-recovery-kit/hosts/m1.demo.example/restore.sh\n"},
+			want:  []string{"payload ok:", "demo-recovery-kit/\n", "demo-recovery-kit/SHA256SUMS\n", "demo-recovery-kit/backup/snapshot_x.db\n", "demo-recovery-kit/hosts/m1.demo.example/restore.sh\n"},
 			check: onlyRun},
 		{name: "verify", args: []string{"--verify"}, code: 0,
 			want: []string{"payload ok:", "files ok: 11 files match SHA256SUMS", "verified: demo-recovery-kit"}, check: onlyRun},
