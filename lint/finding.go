@@ -24,16 +24,53 @@ func (s Severity) String() string {
 	}
 }
 
+// ParseSeverity reads "info", "warning" or "error".
+func ParseSeverity(s string) (Severity, error) {
+	switch s {
+	case "info":
+		return SeverityInfo, nil
+	case "warning":
+		return SeverityWarning, nil
+	case "error":
+		return SeverityError, nil
+	}
+	return SeverityInfo, fmt.Errorf("unknown severity %q (info, warning or error)", s)
+}
+
+// MarshalText writes the severity by name, as JSON output shows it.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a severity by name.
+func (s *Severity) UnmarshalText(b []byte) error {
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
 // Finding is one problem at a position in a file.
 type Finding struct {
-	File     string // path as given or as named in the kit; never empty
-	Line     int
-	Col      int
-	Severity Severity
-	Message  string
-	Rule     string // rule name, or SC1234 for ShellCheck
+	File     string   `json:"file"` // path as given or as named in the kit; never empty
+	Line     int      `json:"line"`
+	Col      int      `json:"col"`
+	Severity Severity `json:"severity"`
+	Message  string   `json:"message"`
+	Rule     string   `json:"rule"` // rule name, or SC1234 for ShellCheck
+	// Template is the template the file was rendered from, when known.
+	Template string `json:"template,omitempty"`
+}
+
+// Location is where the finding is, as people read it: the file, and the template it
+// was rendered from when known ("hosts/m0/restore.sh (from hosts/restore.sh.tmpl)").
+func (f Finding) Location() string {
+	if f.Template != "" {
+		return fmt.Sprintf("%s (from %s)", f.File, f.Template)
+	}
+	return f.File
 }
 
 func (f Finding) String() string {
-	return fmt.Sprintf("%s:%d:%d: %s: %s (%s)", f.File, f.Line, f.Col, f.Severity, f.Message, f.Rule)
+	return fmt.Sprintf("%s:%d:%d: %s: %s (%s)", f.Location(), f.Line, f.Col, f.Severity, f.Message, f.Rule)
 }

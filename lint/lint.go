@@ -1,0 +1,210 @@
+package lint
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/restorekit/restorekit/inventory"
+	"github.com/restorekit/restorekit/render"
+)
+
+// Options tune a lint run.
+type Options struct {
+	// ShellCheck says whether shellcheck runs too (default: when it is on PATH).
+	ShellCheck ShellCheckMode
+	// Rules replaces the rules to run (default: every rule of Rules).
+	Rules []*Rule
+	// Role is the role of a script given alone to Paths (default: host, the stricter).
+	Role Role
+	// Inventories render a templates directory given to Paths (default: every
+	// *.yaml of an examples directory beside or inside it).
+	Inventories []string
+	// ToolVersion is passed to render for a templates directory.
+	ToolVersion string
+}
+
+// Source is one script to lint.
+type Source struct {
+	// Name is how findings name the file: its path as given, or its name in the kit.
+	Name string
+	// Template is the template the script was rendered from, if known.
+	Template string
+	Role     Role
+	Data     []byte
+	// Path is the file on disk holding Data, if there is one (ShellCheck reads it).
+	Path string
+}
+
+// Check lints every script (*.sh) of an in-memory kit; each script's role comes
+// from its place in the kit (RoleFor).
+func Check(kit *render.Kit, opts Options) ([]Finding, error) {
+	var srcs []Source
+	for _, f := range kit.Files {
+		if f.IsScript() {
+			srcs = append(srcs, Source{Name: f.Name, Template: f.Template, Role: RoleFor(f.Name), Data: f.Data})
+		}
+	}
+	return Files(srcs, opts)
+}
+
+// Files lints scripts: each is parsed (a parse error is its one finding), judged by
+// the rules, and given to ShellCheck when it runs. Findings come back sorted.
+func Files(srcs []Source, opts Options) ([]Finding, error) {
+	rules := opts.Rules
+	if rules == nil {
+		rules = Rules
+	}
+	var findings []Finding
+	var parsed []Source
+	for _, src := range srcs {
+		fs := runRules(src.Name, src.Template, src.Role, src.Data, rules)
+		if len(fs) == 1 && fs[0].Rule == ParseRuleName {
+			findings = append(findings, fs...)
+			continue // ShellCheck would only repeat the parse error
+		}
+		findings = append(findings, fs...)
+		parsed = append(parsed, src)
+	}
+	sc, err := runShellCheck(parsed, opts.ShellCheck)
+	if err != nil {
+		return nil, err
+	}
+	findings = append(findings, sc...)
+	SortFindings(findings)
+	return findings, nil
+}
+
+// Paths lints what a person names on the command line: kit directories (every *.sh
+// below, role from the kit layout), templates directories (a directory holding *.tmpl
+// files: rendered with each inventory, see Options.Inventories), and single scripts
+// (role Options.Role). An unreadable path, a directory without scripts or an
+// inventory that does not load is an error; a templates directory that does not
+// render is a finding (rule "render").
+func Paths(paths []string, opts Options) ([]Finding, error) {
+	var srcs []Source
+	var findings []Finding
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return nil, err
+			}
+			srcs = append(srcs, Source{Name: p, Role: opts.Role, Data: data, Path: p})
+			continue
+		}
+		if isTemplatesDir(p) {
+			s, f, err := templateSources(p, opts)
+			if err != nil {
+				return nil, err
+			}
+			srcs, findings = append(srcs, s...), append(findings, f...)
+			continue
+		}
+		s, err := dirSources(p)
+		if err != nil {
+			return nil, err
+		}
+		srcs = append(srcs, s...)
+	}
+	fs, err := Files(srcs, opts)
+	if err != nil {
+		return nil, err
+	}
+	findings = append(findings, fs...)
+	SortFindings(findings)
+	return findings, nil
+}
+
+// isTemplatesDir reports whether dir holds templates (*.tmpl) at its top.
+func isTemplatesDir(dir string) bool {
+	m, _ := filepath.Glob(filepath.Join(dir, "*.tmpl"))
+	return len(m) > 0
+}
+
+// dirSources reads every *.sh below a kit directory.
+func dirSources(dir string) ([]Source, error) {
+	var srcs []Source
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || !strings.HasSuffix(p, ".sh") {
+			return nil
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		srcs = append(srcs, Source{Name: p, Role: RoleFor(filepath.ToSlash(rel)), Data: data, Path: p})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(srcs) == 0 {
+		return nil, fmt.Errorf("%s: no scripts (*.sh) to lint", dir)
+	}
+	return srcs, nil
+}
+
+// ExampleInventories finds the example inventories for a templates directory: the
+// *.yaml files of an "examples" directory inside it or beside it.
+func ExampleInventories(templatesDir string) ([]string, error) {
+	for _, dir := range []string{filepath.Join(templatesDir, "examples"), filepath.Join(templatesDir, "..", "examples")} {
+		m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		if err != nil {
+			return nil, err
+		}
+		if len(m) > 0 {
+			sort.Strings(m)
+			return m, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: no example inventories in examples/ inside or beside it (name one with -i)", templatesDir)
+}
+
+// templateSources renders a templates directory with each inventory. Files are
+// named <kit-name>/<file in the kit>, with the template they came from.
+func templateSources(dir string, opts Options) ([]Source, []Finding, error) {
+	invs := opts.Inventories
+	if len(invs) == 0 {
+		var err error
+		if invs, err = ExampleInventories(dir); err != nil {
+			return nil, nil, err
+		}
+	}
+	var srcs []Source
+	var findings []Finding
+	for _, invPath := range invs {
+		inv, _, err := inventory.Load(invPath, inventory.LoadOptions{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", invPath, err)
+		}
+		kit, err := render.Render(inv, render.Options{Templates: os.DirFS(dir), ToolVersion: opts.ToolVersion})
+		if err != nil {
+			findings = append(findings, Finding{File: dir, Line: 1, Col: 1, Severity: SeverityError, Rule: "render",
+				Message: fmt.Sprintf("rendering with %s: %v", invPath, err)})
+			continue
+		}
+		for _, f := range kit.Files {
+			if f.IsScript() {
+				srcs = append(srcs, Source{Name: path.Join(kit.Name, f.Name), Template: path.Join(filepath.ToSlash(dir), f.Template),
+					Role: RoleFor(f.Name), Data: f.Data})
+			}
+		}
+	}
+	return srcs, findings, nil
+}

@@ -1,0 +1,158 @@
+package lint
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// ShellCheckMode says whether ShellCheck runs beside restorekit's own rules.
+type ShellCheckMode int
+
+const (
+	// ShellCheckAuto runs shellcheck when it is on PATH and skips it otherwise.
+	ShellCheckAuto ShellCheckMode = iota
+	// ShellCheckAlways runs shellcheck and fails when it is not installed.
+	ShellCheckAlways
+	// ShellCheckNever skips shellcheck.
+	ShellCheckNever
+)
+
+// ParseShellCheckMode reads "auto", "always" or "never".
+func ParseShellCheckMode(s string) (ShellCheckMode, error) {
+	switch s {
+	case "auto":
+		return ShellCheckAuto, nil
+	case "always":
+		return ShellCheckAlways, nil
+	case "never":
+		return ShellCheckNever, nil
+	}
+	return ShellCheckAuto, fmt.Errorf("unknown shellcheck mode %q (auto, always or never)", s)
+}
+
+func (m ShellCheckMode) String() string {
+	switch m {
+	case ShellCheckAlways:
+		return "always"
+	case ShellCheckNever:
+		return "never"
+	}
+	return "auto"
+}
+
+// DisabledShellCheck are the ShellCheck codes kits do not have to satisfy, each with
+// the reason. It is empty: kit scripts are clean under every check.
+var DisabledShellCheck = map[string]string{}
+
+// ShellCheckPath is the shellcheck on PATH, or "" when there is none.
+func ShellCheckPath() string {
+	p, err := exec.LookPath("shellcheck")
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+// shellCheckComment is one comment of shellcheck -f json1.
+type shellCheckComment struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Level   string `json:"level"`
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+}
+
+// runShellCheck runs one shellcheck process over every script; scripts without a
+// file on disk are written to a temporary directory first.
+func runShellCheck(srcs []Source, mode ShellCheckMode) ([]Finding, error) {
+	if mode == ShellCheckNever || len(srcs) == 0 {
+		return nil, nil
+	}
+	bin := ShellCheckPath()
+	if bin == "" {
+		if mode == ShellCheckAlways {
+			return nil, errors.New("shellcheck: not found on PATH (install it, or use --shellcheck=never)")
+		}
+		return nil, nil
+	}
+	byPath := map[string]Source{}
+	var files []string
+	var tmp string
+	for i, src := range srcs {
+		p := src.Path
+		if p == "" {
+			if tmp == "" {
+				var err error
+				if tmp, err = os.MkdirTemp("", "restorekit-lint-"); err != nil {
+					return nil, err
+				}
+				defer os.RemoveAll(tmp)
+			}
+			dir := filepath.Join(tmp, strconv.Itoa(i))
+			p = filepath.Join(dir, filepath.Base(src.Name))
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(p, src.Data, 0o600); err != nil {
+				return nil, err
+			}
+		}
+		byPath[p] = src
+		files = append(files, p)
+	}
+	args := []string{"-f", "json1", "-s", "bash", "--norc"}
+	if len(DisabledShellCheck) > 0 {
+		var codes []string
+		for c := range DisabledShellCheck {
+			codes = append(codes, strings.TrimPrefix(c, "SC"))
+		}
+		args = append(args, "-e", strings.Join(codes, ","))
+	}
+	args = append(args, "--")
+	cmd := exec.Command(bin, append(args, files...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !(errors.As(err, &exit) && exit.ExitCode() == 1) {
+		// Exit 1 means "found something"; anything else is shellcheck failing.
+		return nil, fmt.Errorf("shellcheck: %v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var out struct {
+		Comments []shellCheckComment `json:"comments"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
+		return nil, fmt.Errorf("shellcheck: reading its json1 output: %w", err)
+	}
+	var findings []Finding
+	for _, c := range out.Comments {
+		src, ok := byPath[c.File]
+		if !ok {
+			return nil, fmt.Errorf("shellcheck: reported on %q, which it was not given", c.File)
+		}
+		findings = append(findings, Finding{
+			File: src.Name, Template: src.Template, Line: c.Line, Col: c.Column,
+			Severity: shellCheckSeverity(c.Level), Message: c.Message, Rule: fmt.Sprintf("SC%04d", c.Code),
+		})
+	}
+	return findings, nil
+}
+
+// shellCheckSeverity maps ShellCheck's levels onto ours (style counts as info).
+func shellCheckSeverity(level string) Severity {
+	switch level {
+	case "error":
+		return SeverityError
+	case "warning":
+		return SeverityWarning
+	}
+	return SeverityInfo
+}

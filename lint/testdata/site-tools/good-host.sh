@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+set -euo pipefail
+log() {
+  printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
+}
+run() {
+  log "+ $*"
+  "$@"
+}
+log "on $(hostname)"
+[[ "$(id -u)" == 0 ]] || exit 2
+run mv /etc/kubernetes/manifests/etcd-pod.yaml /tmp/
+crictl ps --name '^etcd$' --state running -q | wc -l
+sudo -E /usr/local/bin/cluster-restore.sh /home/core/backup
+systemctl restart kubelet.service
+/usr/bin/sha256sum /home/core/backup/snapshot_2020-08-04_184021.db
+cmd=(systemctl is-active kubelet.service)
+"${cmd[@]}"

@@ -1,0 +1,3 @@
+#!/bin/bash
+set -o errexit -o nounset -o pipefail
+echo "hi"

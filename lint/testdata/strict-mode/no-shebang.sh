@@ -1,0 +1,3 @@
+# want "missing shebang"
+set -euo pipefail
+echo "hi"

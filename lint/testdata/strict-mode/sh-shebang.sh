@@ -1,0 +1,3 @@
+#!/bin/sh # want "does not run bash"
+set -euo pipefail
+echo "hi"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+set -euo pipefail
+while [[ -n "$(crictl ps --name '^etcd$' --state running -q)" ]]; do # want "while loop polls with sleep but never checks a deadline"
+  sleep 5
+done
+until systemctl is-active kubelet.service; do # want "until loop polls"
+  echo "waiting for kubelet"
+  sleep 2
+done
+running=0
+while true; do # want "while loop polls"
+  if ((running == 1)); then
+    break
+  fi
+  sleep 1
+done
