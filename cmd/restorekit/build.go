@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/restorekit/restorekit/lint"
+	"github.com/restorekit/restorekit/out"
+)
+
+func init() { subcommands = append(subcommands, newBuildCmd) }
+
+type buildOptions struct {
+	renderOptions
+	IncludeBackup bool
+	ShellCheck    string
+}
+
+func newBuildCmd(streams IOStreams) *cobra.Command {
+	var o buildOptions
+	cmd := &cobra.Command{
+		Use:   "build -i INVENTORY [-o DIR] [--force] [--include-backup] [--templates DIR] [--shellcheck auto|always|never]",
+		Short: "Validate, render, lint and package a recovery kit",
+		Long: `build runs every stage for one inventory: validate, render, lint (restorekit's
+rules, and ShellCheck when installed) and package. It prints one line per stage and
+stops at the first stage that fails, with its problems (exit 1).
+
+It writes into DIR (default ./kits):
+  <cluster>-recovery-kit/         the kit directory, with SHA256SUMS
+  <cluster>-recovery-kit.tar.gz   the kit as a reproducible archive
+  <cluster>-recovery-kit.run      the kit as one self-extracting bash file
+                                  (bash FILE.run --help; needs only bash, coreutils, tar, gzip)
+Existing outputs are refused unless --force is given. Archive members are dated
+SOURCE_DATE_EPOCH when it is set, else 2000-01-01T00:00:00Z, so rebuilding the same
+inventory with the same restorekit gives the same bytes.
+
+--include-backup copies the backup pair found in backup.localDir into backup/ in the kit
+(streamed and checked against the recorded sha256), so that recover.sh copies it from
+the kit.`,
+		Args: argsUsage(cobra.NoArgs),
+		RunE: func(*cobra.Command, []string) error { return runBuild(streams, o) },
+	}
+	o.bind(cmd)
+	cmd.Flags().BoolVar(&o.IncludeBackup, "include-backup", false, "copy the backup pair from backup.localDir into the kit")
+	cmd.Flags().StringVar(&o.ShellCheck, "shellcheck", "auto", "run ShellCheck in the lint stage: auto (when installed), always, never")
+	return cmd
+}
+
+func runBuild(streams IOStreams, o buildOptions) error {
+	if err := o.check(); err != nil {
+		return err
+	}
+	sc, err := lint.ParseShellCheckMode(o.ShellCheck)
+	if err != nil {
+		return usageError(fmt.Errorf("--shellcheck: %w", err))
+	}
+	mtime, err := out.SourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH"))
+	if err != nil {
+		return usageError(err)
+	}
+	w := streams.Out
+	stage := func(n int, what string) { fmt.Fprintf(w, "[%d/4] %s ... ", n, what) }
+
+	stage(1, "validate "+o.Inventory)
+	v := validateInventory(o.Inventory)
+	if v.err != nil {
+		fmt.Fprintln(w, "failed")
+		v.report(streams.ErrOut)
+		return v.err
+	}
+	if len(v.warnings) > 0 {
+		fmt.Fprintf(w, "ok (%s)\n", countOf(len(v.warnings), "warning"))
+	} else {
+		fmt.Fprintln(w, "ok")
+	}
+	v.report(streams.ErrOut)
+	inv := v.inv
+
+	stage(2, "render")
+	kit, err := renderKit(inv, o.Templates)
+	if err != nil {
+		fmt.Fprintln(w, "failed")
+		return failed(err)
+	}
+	fmt.Fprintf(w, "ok (%s)\n", countOf(len(kit.Files), "file"))
+
+	stage(3, "lint")
+	findings, err := lint.Check(kit, lint.Options{ShellCheck: sc})
+	if err != nil {
+		fmt.Fprintln(w, "failed")
+		return failed(err)
+	}
+	errs := lint.AtOrAbove(findings, lint.SeverityError)
+	if errs > 0 {
+		fmt.Fprintf(w, "failed (%s)\n", countOf(errs, "error"))
+	} else if len(findings) > 0 {
+		fmt.Fprintf(w, "ok (%s, no errors)\n", countOf(len(findings), "finding"))
+	} else {
+		fmt.Fprintln(w, "ok")
+	}
+	for _, f := range findings {
+		fmt.Fprintln(streams.ErrOut, f.String())
+	}
+	if errs > 0 {
+		return failed(fmt.Errorf("lint: %s in the rendered kit; nothing was written", countOf(errs, "error")))
+	}
+
+	stage(4, "package")
+	res, err := out.Package(kit, o.OutputDir, out.PackageOptions{Force: o.Force, IncludeBackup: o.IncludeBackup, ModTime: mtime})
+	if err != nil {
+		fmt.Fprintln(w, "failed")
+		return failed(err)
+	}
+	fmt.Fprintln(w, "ok")
+
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "kit\t%s/\t%s, %d bytes\n", res.Dir, countOf(res.Files, "file"), res.DirSize)
+	fmt.Fprintf(tw, "archive\t%s\t%d bytes\tsha256 %s\n", res.TarGz.Path, res.TarGz.Size, res.TarGz.SHA256)
+	fmt.Fprintf(tw, "self-extracting\t%s\t%d bytes\tsha256 %s\n", res.Run.Path, res.Run.Size, res.Run.SHA256)
+	return tw.Flush()
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/restorekit/restorekit/inventory"
+	"github.com/restorekit/restorekit/out"
+	"github.com/restorekit/restorekit/render"
+)
+
+func init() { subcommands = append(subcommands, newVerifyCmd) }
+
+func newVerifyCmd(streams IOStreams) *cobra.Command {
+	return &cobra.Command{
+		Use:   "verify KIT",
+		Short: "Check a kit's checksums and that it is exactly what its inventory renders",
+		Long: `verify checks a kit: a kit directory, its .tar.gz or its .run (whose payload
+checksum is checked first). It answers two questions:
+
+  1. Did the kit arrive intact? Every file listed in SHA256SUMS must have its digest,
+     and no file may be missing from the list.
+  2. Is the kit what its inventory says? The kit's own inventory.yaml is rendered again
+     with this restorekit (` + "`restorekit version`" + `) and every rendered file must be
+     byte for byte the one in the kit; files the inventory does not render are reported
+     (a backup pair under backup/ must have the digests the inventory records).
+
+Every file that differs, is missing or is extra is named; the exit code is 1 if any.
+At a site without restorekit, question 1 alone is "sha256sum -c SHA256SUMS" in the
+kit directory, or "bash KIT.run --verify".`,
+		Args: argsUsage(cobra.ExactArgs(1)),
+		RunE: func(_ *cobra.Command, args []string) error { return runVerify(streams, args[0]) },
+	}
+}
+
+func runVerify(streams IOStreams, kitPath string) error {
+	dir, cleanup, err := out.OpenKit(kitPath)
+	if err != nil {
+		return failed(err)
+	}
+	defer cleanup()
+	w := streams.Out
+	var bad []string
+
+	sums, mismatches, err := out.VerifySums(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintf(w, "checksums: failed: %s: no %s\n", kitPath, out.SumsFile)
+		bad = append(bad, out.SumsFile)
+	case err != nil:
+		fmt.Fprintf(w, "checksums: failed: %v\n", err)
+		bad = append(bad, out.SumsFile)
+	case len(mismatches) > 0:
+		fmt.Fprintf(w, "checksums: %s not as %s lists them:\n", countOf(len(mismatches), "file"), out.SumsFile)
+		for _, m := range mismatches {
+			fmt.Fprintf(w, "  %s\n", m)
+			bad = append(bad, m.Path)
+		}
+	default:
+		fmt.Fprintf(w, "checksums: ok (%s match %s)\n", countOf(len(sums), "file"), out.SumsFile)
+	}
+
+	kit, err := rerender(dir, kitPath)
+	if err != nil {
+		fmt.Fprintf(w, "re-render: failed: %v\n", err)
+		bad = append(bad, "inventory.yaml")
+	} else {
+		diffs, err := out.Compare(kit, dir, sums)
+		if err != nil {
+			return failed(err)
+		}
+		if len(diffs) > 0 {
+			fmt.Fprintf(w, "re-render: %s differ from what inventory.yaml renders with restorekit %s:\n", countOf(len(diffs), "file"), toolVersion())
+			for _, m := range diffs {
+				fmt.Fprintf(w, "  %s\n", m)
+				bad = append(bad, m.Path)
+			}
+		} else {
+			fmt.Fprintf(w, "re-render: ok (%s are what inventory.yaml renders with restorekit %s)\n", countOf(len(kit.Files), "file"), toolVersion())
+		}
+	}
+	if len(bad) > 0 {
+		return failed(fmt.Errorf("%s: does not verify: %s", kitPath, strings.Join(unique(bad), ", ")))
+	}
+	fmt.Fprintf(w, "%s: verified\n", kitPath)
+	return nil
+}
+
+// rerender renders the kit's own normalized inventory again, offline (the backup is
+// judged by the digests the inventory records, not read from backup.localDir).
+func rerender(dir, kitPath string) (*render.Kit, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "inventory.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	name := filepath.Join(kitPath, "inventory.yaml")
+	inv, _, err := inventory.Parse(name, data, inventory.LoadOptions{Offline: true})
+	if err != nil {
+		return nil, err
+	}
+	return render.Render(inv, render.Options{ToolVersion: toolVersion()})
+}
+
+// unique drops repeated names, keeping the first of each.
+func unique(names []string) []string {
+	seen := map[string]bool{}
+	var u []string
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			u = append(u, n)
+		}
+	}
+	return u
+}
