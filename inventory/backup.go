@@ -131,7 +131,7 @@ func (c *checker) checkRecordedFiles() (pair []BackupFile, ok bool) {
 		case StaticResourcesTimestamp(f.Name) != "":
 			statics++
 		case c.ok(p + ".name"):
-			c.errorf(p+".name", "%q is not a backup file name (%s or %s)", f.Name, snapshotHint, staticHint)
+			c.errorf(p+".name", "%q is not a backup file name (snapshot_<ts>.db or static_kuberesources_<ts>.tar.gz)", f.Name)
 			ok = false
 		default:
 			ok = false
@@ -189,6 +189,8 @@ func (c *checker) namesFromFiles(recorded []BackupFile) bool {
 		switch {
 		case *n.name == "" && recorded != nil:
 			*n.name = recorded[n.index].Name
+		case *n.name == "" && c.has("backup.files"):
+			usable = false // backup.files is wrong: reported there
 		case *n.name == "":
 			c.errorf(n.field, "missing (%s; %s)", n.hint, why)
 			usable = false
@@ -207,7 +209,7 @@ func (c *checker) checkPair(source string) {
 	snapTS, staticTS := SnapshotTimestamp(b.Snapshot), StaticResourcesTimestamp(b.StaticResources)
 	if snapTS != staticTS {
 		if source != "" {
-			c.errorf(source, "holds %s and %s, whose timestamps differ (%s)", b.Snapshot, b.StaticResources, pairHint)
+			c.errorf(source, "%s holds %s and %s, whose timestamps differ (%s)", c.dirShown, b.Snapshot, b.StaticResources, pairHint)
 		} else {
 			c.errorf("backup.staticResources", "timestamp %s differs from the snapshot's %s (%s)", staticTS, snapTS, pairHint)
 		}
@@ -249,6 +251,7 @@ func osMessage(err error) string {
 func (c *checker) scanLocalDir() (found []BackupFile, ok bool) {
 	const field = "backup.localDir"
 	dir := c.localDirPath()
+	c.dirShown = dir
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -343,8 +346,11 @@ func digest(fsys fs.FS, name string) (int64, string, error) {
 	if err != nil {
 		return 0, "", errors.New(osMessage(err))
 	}
+	if fi.IsDir() {
+		return 0, "", errors.New("a directory, not a file")
+	}
 	if !fi.Mode().IsRegular() {
-		return 0, "", fmt.Errorf("not a regular file (%s)", fi.Mode().Type())
+		return 0, "", fmt.Errorf("not a regular file (mode %s)", fi.Mode())
 	}
 	h := sha256.New()
 	n, err := io.Copy(h, f)

@@ -4,6 +4,7 @@ package inventory
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -124,8 +125,18 @@ func (d Duration) Seconds() int64 {
 	return int64(s)
 }
 
-// String prints the duration the way it is written in YAML.
-func (d Duration) String() string { return time.Duration(d).String() }
+// String prints the duration the way a person writes it in YAML: 10m, 1h30m, 90s
+// (not 10m0s).
+func (d Duration) String() string {
+	s := time.Duration(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
 
 // UnmarshalYAML reads a Go duration string ("10m"), so a normalized inventory reads
 // back with plain yaml.Unmarshal. Load does not go through it: it decodes durations
@@ -143,7 +154,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 }
 
 // MarshalYAML writes the duration as a Go duration string.
-func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+func (d Duration) MarshalYAML() (any, error) { return d.String(), nil }
 
 // Defaults applied by Load to fields left empty.
 const (

@@ -150,10 +150,29 @@ func yamlProblem(name string, err error) *Problem {
 	if m := yamlLineError.FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
+		if zeroBasedLine(msg) {
+			line++
+		}
 	} else if len(msg) > 6 && msg[:6] == "yaml: " {
 		msg = msg[6:]
 	}
 	return &Problem{File: name, Line: line, Col: 1, Message: "not YAML: " + msg}
+}
+
+// zeroBasedLine reports whether yaml.v3 numbers the line of this error from 0: it
+// does for parser errors (and for a misplaced tab), not for the scanner's others.
+func zeroBasedLine(msg string) bool {
+	for _, m := range []string{
+		"did not find expected key", "did not find expected '-' indicator",
+		"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+		"did not find expected node content", "did not find expected <document start>",
+		"found a tab character that violates indentation",
+	} {
+		if msg == m {
+			return true
+		}
+	}
+	return false
 }
 
 // lineCol converts a byte offset to a 1-based line and column (in runes).

@@ -17,6 +17,7 @@ type checker struct {
 	inv      *Inventory
 	opts     LoadOptions
 	warnings []Problem
+	dirShown string // backup.localDir as messages show it
 }
 
 func (c *checker) errorf(field, format string, args ...any) {
@@ -193,6 +194,11 @@ func (c *checker) checkRecoveryHost() {
 		c.errorf("recoveryHost", "missing (the master to restore on: %s)", c.masterNames())
 	case !c.ok("recoveryHost") || c.bad["masters"]:
 	default:
+		for i := range c.inv.Masters {
+			if p := fmt.Sprintf("masters[%d]", i); c.bad[p] || c.bad[p+".name"] {
+				return // the master it names may be the one written wrong
+			}
+		}
 		for _, m := range c.inv.Masters {
 			if m.Name == c.inv.RecoveryHost {
 				return
