@@ -144,12 +144,23 @@ func runDirNames(s *Script) map[string]bool {
 			if names[name] {
 				continue
 			}
-			all := len(as) > 0
+			// Every assignment must put a path inside the run directory; declarations
+			// without a value (local out) and empty values (LOG_FILE="") are neutral:
+			// writing to an empty name fails without touching anything.
+			all, some := true, false
 			for _, a := range as {
-				if a.Value == nil || !insideRunDir(a.Value, names) {
+				switch {
+				case a.Array != nil:
+					all = false
+				case a.Value == nil:
+				case isEmptyWord(a.Value):
+				case insideRunDir(a.Value, names):
+					some = true
+				default:
 					all = false
 				}
 			}
+			all = all && some
 			if all {
 				names[name], changed = true, true
 			}
@@ -191,4 +202,10 @@ func insideRunDir(w *syntax.Word, inRun map[string]bool) bool {
 		return false // ${RUN_DIR:-/} could be anything
 	}
 	return inRun[pe.Param.Value]
+}
+
+// isEmptyWord reports whether a word is the empty string, quoted or not.
+func isEmptyWord(w *syntax.Word) bool {
+	v, ok := literal(w)
+	return ok && v == ""
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"path"
+	"strconv"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -73,10 +74,10 @@ func parseScript(name, template string, role Role, src []byte) (*Script, *Findin
 		}
 		return true
 	})
-	passThrough := map[string]bool{}
+	passThrough := map[string]int{}
 	for name, fn := range s.Funcs {
-		if runsArgs(fn) {
-			passThrough[name] = true
+		if skip, ok := runsArgs(fn); ok {
+			passThrough[name] = skip
 		}
 	}
 	syntax.Walk(f, func(n syntax.Node) bool {
@@ -90,15 +91,61 @@ func parseScript(name, template string, role Role, src []byte) (*Script, *Findin
 
 // runsArgs reports whether a function runs its arguments as a command ("$@"), as a
 // dry-run wrapper does: calls through it are judged as calls of the wrapped command.
-func runsArgs(fn *syntax.FuncDecl) bool {
-	found := false
+// skip is how many leading arguments the function shifts away before running the
+// rest ("shift" and "shift N" written before the "$@" command).
+func runsArgs(fn *syntax.FuncDecl) (skip int, ok bool) {
 	syntax.Walk(fn.Body, func(n syntax.Node) bool {
-		if c, ok := n.(*syntax.CallExpr); ok && len(c.Args) > 0 && isAllArgs(c.Args[0]) {
-			found = true
+		c, isCall := n.(*syntax.CallExpr)
+		if ok || !isCall || len(c.Args) == 0 {
+			return !ok
 		}
-		return !found
+		if isAllArgs(c.Args[0]) {
+			ok = true
+			return false
+		}
+		if c.Args[0].Lit() == "shift" {
+			n := 1
+			if len(c.Args) > 1 {
+				if v, err := strconv.Atoi(c.Args[1].Lit()); err == nil {
+					n = v
+				}
+			}
+			skip += n
+		}
+		return true
 	})
-	return found
+	return skip, ok
+}
+
+// literal is the value of a word without expansions ("ssh", 'a b', x), and false
+// for a word whose value is only known at run time.
+func literal(w *syntax.Word) (string, bool) {
+	var b strings.Builder
+	var parts func([]syntax.WordPart) bool
+	parts = func(ps []syntax.WordPart) bool {
+		for _, p := range ps {
+			switch p := p.(type) {
+			case *syntax.Lit:
+				b.WriteString(p.Value)
+			case *syntax.SglQuoted:
+				if p.Dollar {
+					return false
+				}
+				b.WriteString(p.Value)
+			case *syntax.DblQuoted:
+				if !parts(p.Parts) {
+					return false
+				}
+			default:
+				return false
+			}
+		}
+		return true
+	}
+	if !parts(w.Parts) {
+		return "", false
+	}
+	return b.String(), true
 }
 
 // isAllArgs reports whether w is "$@" or $@ (or the ${@} forms).
@@ -116,14 +163,14 @@ func isAllArgs(w *syntax.Word) bool {
 
 // unwrap turns one simple command into the calls it makes: "sudo -E timeout 5 cmd a"
 // is a call of sudo, one of timeout and one of cmd.
-func (s *Script) unwrap(c *syntax.CallExpr, passThrough map[string]bool) []*Call {
+func (s *Script) unwrap(c *syntax.CallExpr, passThrough map[string]int) []*Call {
 	var calls []*Call
 	words := c.Args
 	wrapped := false
 	var arrayArgs []string
 	for depth := 0; len(words) > 0 && depth < 8; depth++ {
 		call := &Call{Expr: c, NameWord: words[0], Args: words[1:], Wrapped: wrapped, ArrayArgs: arrayArgs}
-		call.Name = words[0].Lit()
+		call.Name, _ = literal(words[0])
 		if call.Name == "" {
 			if arr, elems := s.arrayCommand(words[0]); arr != "" {
 				// "${SSH[@]}" runs the array's first element with the rest as arguments.
@@ -132,8 +179,8 @@ func (s *Script) unwrap(c *syntax.CallExpr, passThrough map[string]bool) []*Call
 		}
 		calls = append(calls, call)
 		next := wrappedCommand(call.Name, call.Args)
-		if next < 0 && passThrough[call.Name] {
-			next = 0
+		if skip, ok := passThrough[call.Name]; ok && next < 0 {
+			next = skip
 		}
 		if next < 0 || next >= len(call.Args) {
 			break

@@ -13,3 +13,12 @@ echo "to stderr" >&2
 echo "to tty" >/dev/tty
 run_dir=$RUN_DIR
 truncate -s 0 "$run_dir/progress"
+LOG_FILE=""
+setup() {
+  local out
+  LOG_FILE="${RUN_DIR}/run.log"
+  out="${RUN_DIR}/cluster-restore.log"
+  echo "started" >>"$LOG_FILE"
+  echo "output" >"$out"
+}
+setup

@@ -8,3 +8,10 @@ sudo -E cluster-restore.sh /home/core/backup # want "call cluster-restore.sh as 
 tool=crictl
 "$tool" ps # want `command name "\$tool" is computed at run time`
 timeout 10 python3 -c 'print(1)' # want "python3 is not a tool"
+wait_until() {
+  local step=$1
+  shift
+  echo "step ${step}"
+  "$@"
+}
+wait_until "8" jq . # want "jq is not a tool"

@@ -16,3 +16,11 @@ systemctl restart kubelet.service
 /usr/bin/sha256sum /home/core/backup/snapshot_2020-08-04_184021.db
 cmd=(systemctl is-active kubelet.service)
 "${cmd[@]}"
+wait_until() {
+  local step=$1 timeout=$2
+  shift 2
+  log "step ${step}: waiting up to ${timeout}s"
+  "$@"
+}
+wait_until "8" 300 systemctl is-active kubelet.service
+"crictl" ps -q
