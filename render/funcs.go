@@ -3,6 +3,7 @@ package render
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -22,6 +23,8 @@ func FuncMap() template.FuncMap {
 		delete(fm, name)
 	}
 	fm["shq"] = ShellQuote
+	fm["shwords"] = shellWords
+	fm["ident"] = identifier
 	return fm
 }
 
@@ -51,4 +54,49 @@ func ShellQuote(v any) (string, error) {
 		return "", fmt.Errorf("shq: %w", err)
 	}
 	return q, nil
+}
+
+// shellWords quotes each element of a list with ShellQuote and joins them with spaces,
+// for bash arrays: NAMES=({{ shwords .List }}).
+func shellWords(list any) (string, error) {
+	var items []any
+	switch l := list.(type) {
+	case []string:
+		for _, s := range l {
+			items = append(items, s)
+		}
+	case []any:
+		items = l
+	default:
+		return "", fmt.Errorf("shwords: cannot quote a %T", list)
+	}
+	words := make([]string, 0, len(items))
+	for _, it := range items {
+		q, err := ShellQuote(it)
+		if err != nil {
+			return "", fmt.Errorf("shwords: %w", err)
+		}
+		words = append(words, q)
+	}
+	return strings.Join(words, " "), nil
+}
+
+// identifier turns a name from the procedure profile ("kube-apiserver-pod.yaml") into
+// a part of a bash function name ("kube_apiserver_pod_yaml"). It refuses anything but
+// letters, digits, '-', '_' and '.', so no inventory value can become a name.
+func identifier(s string) (string, error) {
+	if s == "" {
+		return "", fmt.Errorf("ident: empty name")
+	}
+	b := []byte(s)
+	for i, c := range b {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '_':
+		case c == '-' || c == '.':
+			b[i] = '_'
+		default:
+			return "", fmt.Errorf("ident: %q: only letters, digits, '-', '_' and '.' can be part of a function name", s)
+		}
+	}
+	return string(b), nil
 }

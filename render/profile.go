@@ -23,6 +23,12 @@ type Profile struct {
 	Operators []Operator
 	// StaticPods are the manifests moved out on each non-recovery host (step 4), in order.
 	StaticPods []StaticPod
+	// DataDirStep moves the etcd data directory out on each non-recovery host ("4.5").
+	DataDirStep string
+	// RunningCheckStep checks on the recovery host that etcd runs after the kubelet
+	// restart ("9.1"); RunningContainer is the container it looks for.
+	RunningCheckStep string
+	RunningContainer string
 }
 
 // Role says which hosts get a host script.
@@ -54,8 +60,12 @@ type Operator struct {
 type StaticPod struct {
 	Manifest  string // file name, e.g. "etcd-pod.yaml"
 	Container string // exact container name crictl reports, e.g. "etcd"
-	MoveStep  string // "4.1"
-	WaitStep  string // "4.2"
+	// Containers are the exact names of every container of the pod; step 4 waits
+	// until none of them runs (the procedure's `grep etcd | grep -v operator`,
+	// without matching operators or other pods).
+	Containers []string
+	MoveStep   string // "4.1"
+	WaitStep   string // "4.2"
 }
 
 // Profiles are every procedure restorekit knows, oldest first.
@@ -77,9 +87,15 @@ var profile45 = Profile{
 		{Resource: "kubescheduler", Step: "12.3", TimeoutField: "kubeSchedulerRollout"},
 	},
 	StaticPods: []StaticPod{
-		{Manifest: "etcd-pod.yaml", Container: "etcd", MoveStep: "4.1", WaitStep: "4.2"},
-		{Manifest: "kube-apiserver-pod.yaml", Container: "kube-apiserver", MoveStep: "4.3", WaitStep: "4.4"},
+		{Manifest: "etcd-pod.yaml", Container: "etcd", MoveStep: "4.1", WaitStep: "4.2",
+			Containers: []string{"etcd", "etcdctl", "etcd-metrics"}},
+		{Manifest: "kube-apiserver-pod.yaml", Container: "kube-apiserver", MoveStep: "4.3", WaitStep: "4.4",
+			Containers: []string{"kube-apiserver", "kube-apiserver-cert-syncer", "kube-apiserver-cert-regeneration-controller",
+				"kube-apiserver-insecure-readyz", "kube-apiserver-check-endpoints"}},
 	},
+	DataDirStep:      "4.5",
+	RunningCheckStep: "9.1",
+	RunningContainer: "etcd",
 }
 
 // ProfileFor picks the profile for an OpenShift x.y.z version, or says which

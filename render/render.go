@@ -73,6 +73,9 @@ type Data struct {
 	Host *Host
 	// Script is the per-host script being rendered (nil for kit-wide files).
 	Script *HostScript
+	// BackupFiles is the backup pair, snapshot first, with size and sha256 when known
+	// (from backup.files) or only the names (from backup.snapshot/staticResources).
+	BackupFiles []inventory.BackupFile
 }
 
 // Host is a master as a per-host template sees it.
@@ -82,6 +85,10 @@ type Host struct {
 	// Scripts are the host scripts this host receives, in running order.
 	Scripts []HostScript
 	SSH     inventory.SSH
+	// AcceptedHostnames are what `hostname` may print on this host: the expected
+	// hostname and, when that is a fully qualified name whose first label no other
+	// master shares, that first label.
+	AcceptedHostnames []string
 }
 
 // HostPaths are the absolute paths the procedure touches on a master.
@@ -91,6 +98,9 @@ type HostPaths struct {
 	EtcdData           string // /var/lib/etcd
 	EtcdBackup         string // /var/lib/etcd-backup (cluster-restore.sh's copy of the old data)
 	ClusterRestore     string // /usr/local/bin/cluster-restore.sh
+	// StoppedManifests is where cluster-restore.sh moves the static pod manifests it
+	// stops; it overwrites what an earlier run left there.
+	StoppedManifests string // /home/core/assets/manifests-stopped
 }
 
 // hostPaths are the real paths; tests in this package point them into a fake root.
@@ -100,11 +110,21 @@ var hostPaths = HostPaths{
 	EtcdData:           "/var/lib/etcd",
 	EtcdBackup:         "/var/lib/etcd-backup",
 	ClusterRestore:     "/usr/local/bin/cluster-restore.sh",
+	StoppedManifests:   "/home/core/assets/manifests-stopped",
 }
 
 // Render renders the kit for a validated inventory.
 func Render(inv *inventory.Inventory, opts Options) (*Kit, error) {
+	return render(inv, opts, hostPaths)
+}
+
+// render is Render with the host paths the scripts touch; tests point them into a fake root.
+func render(inv *inventory.Inventory, opts Options, paths HostPaths) (*Kit, error) {
 	profile, err := ProfileFor(inv.Cluster.Version)
+	if err != nil {
+		return nil, err
+	}
+	backupFiles, err := backupPair(inv.Backup)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +137,7 @@ func Render(inv *inventory.Inventory, opts Options) (*Kit, error) {
 		return nil, err
 	}
 	kit := &Kit{Name: KitName(inv.Cluster.Name), Inventory: inv, Profile: profile}
-	base := Data{Inv: inv, Profile: profile, Paths: hostPaths, KitName: kit.Name, ToolVersion: opts.ToolVersion}
+	base := Data{Inv: inv, Profile: profile, Paths: paths, KitName: kit.Name, ToolVersion: opts.ToolVersion, BackupFiles: backupFiles}
 
 	for _, name := range []string{"RUNBOOK.md", "recover.sh", "redeploy.sh"} {
 		f, err := execute(tmpl, name+".tmpl", name, base)
@@ -127,7 +147,8 @@ func Render(inv *inventory.Inventory, opts Options) (*Kit, error) {
 		kit.Files = append(kit.Files, f)
 	}
 	for _, m := range inv.Masters {
-		host := &Host{Master: m, IsRecovery: m.Name == inv.RecoveryHost, SSH: inv.EffectiveSSH(m)}
+		host := &Host{Master: m, IsRecovery: m.Name == inv.RecoveryHost, SSH: inv.EffectiveSSH(m),
+			AcceptedHostnames: acceptedHostnames(inv, m)}
 		for _, s := range profile.HostScripts {
 			if s.appliesTo(host.IsRecovery) {
 				host.Scripts = append(host.Scripts, s)
@@ -269,4 +290,49 @@ func kitManifest(kit *Kit, normalizedInventory []byte, toolVersion string) ([]by
 func sha256Hex(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// backupPair lists the backup pair, snapshot first, from backup.files when recorded,
+// else from the file names the inventory gives.
+func backupPair(b inventory.Backup) ([]inventory.BackupFile, error) {
+	var snap, static inventory.BackupFile
+	if len(b.Files) > 0 {
+		for _, f := range b.Files {
+			switch {
+			case strings.HasPrefix(f.Name, "snapshot_"):
+				snap = f
+			case strings.HasPrefix(f.Name, "static_kuberesources_"):
+				static = f
+			}
+		}
+	} else {
+		snap.Name, static.Name = b.Snapshot, b.StaticResources
+	}
+	if snap.Name == "" || static.Name == "" {
+		return nil, fmt.Errorf("backup: the backup pair is unknown (set backup.localDir, or backup.snapshot and backup.staticResources)")
+	}
+	snap.Path, static.Path = "", ""
+	return []inventory.BackupFile{snap, static}, nil
+}
+
+// acceptedHostnames are the outputs of `hostname` that identify master m: its expected
+// hostname, and the first label of it when that is a fully qualified name and no
+// other master's expected hostname has the same first label (so a host configured
+// with a short hostname is still recognised, but never mistaken for another master).
+func acceptedHostnames(inv *inventory.Inventory, m inventory.Master) []string {
+	want := m.ExpectedHostname()
+	out := []string{want}
+	short, _, fqdn := strings.Cut(want, ".")
+	if !fqdn || short == "" {
+		return out
+	}
+	for _, o := range inv.Masters {
+		if o.Name == m.Name {
+			continue
+		}
+		if s, _, _ := strings.Cut(o.ExpectedHostname(), "."); strings.EqualFold(s, short) {
+			return out
+		}
+	}
+	return append(out, short)
 }

@@ -1,0 +1,368 @@
+package render
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/restorekit/restorekit/inventory"
+)
+
+// The three-master example: the recovery host and one of the others.
+const (
+	recoveryNode = "ip-10-0-143-125.ec2.internal"
+	otherNode    = "ip-10-0-154-194.ec2.internal"
+)
+
+func wantCode(t *testing.T, r result, code int, contains ...string) {
+	t.Helper()
+	if r.code != code {
+		t.Errorf("exit code %d, want %d", r.code, code)
+	}
+	for _, s := range contains {
+		if !strings.Contains(r.stderr, s) {
+			t.Errorf("stderr does not contain %q", s)
+		}
+	}
+}
+
+func TestStopStaticPodsMovesIntoRunDir(t *testing.T) {
+	h := newFakeHost(t, otherNode, nil)
+	before := h.snapshot()
+	r := h.run(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STOP_POLLS=2"}, "--yes")
+	wantCode(t, r, 0, "step 4.1", "step 4.2", "step 4.3", "step 4.4", "step 4.5", "where everything went:")
+
+	dirs := h.runDirs()
+	if len(dirs) != 1 {
+		t.Fatalf("run directories: %v, want exactly one", dirs)
+	}
+	run := dirs[0]
+	if !strings.Contains(r.stderr, "run directory: "+run) {
+		t.Errorf("the run directory %s is not printed", run)
+	}
+	if info, err := os.Stat(run); err != nil || info.Mode().Perm() != 0o700 {
+		t.Errorf("run directory mode: %v %v, want 0700", info, err)
+	}
+	for _, gone := range []string{"etc/kubernetes/manifests/etcd-pod.yaml", "etc/kubernetes/manifests/kube-apiserver-pod.yaml", "var/lib/etcd"} {
+		if h.exists(gone) {
+			t.Errorf("%s is still in place", gone)
+		}
+		moved := filepath.Join(run, h.root, gone)
+		if _, err := os.Stat(moved); err != nil {
+			t.Errorf("%s was not moved to %s: %v", gone, moved, err)
+		}
+		if !strings.Contains(r.stderr, "moved "+filepath.Join(h.root, gone)+" to "+moved) {
+			t.Errorf("where %s went is not printed", gone)
+		}
+	}
+	for _, kept := range []string{"etc/kubernetes/manifests/kube-controller-manager-pod.yaml", "etc/kubernetes/manifests/kube-scheduler-pod.yaml"} {
+		if !h.exists(kept) {
+			t.Errorf("%s was moved; step 4 leaves it alone", kept)
+		}
+	}
+	h.assertNothingLost(before, true)
+
+	log, err := os.ReadFile(filepath.Join(run, "run.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(log), "host check: hostname is") || !strings.Contains(string(log), "step 4.5: moved") {
+		t.Errorf("run.log lacks the early lines or the steps:\n%s", log)
+	}
+	// Exact container names, never a substring match that also sees operators.
+	cmds := h.commands()
+	for _, want := range []string{"crictl ps --name ^etcd$ --state running -q", "crictl ps --name ^kube-apiserver$ --state running -q"} {
+		if !strings.Contains(cmds, want) {
+			t.Errorf("never ran %q; ran:\n%s", want, cmds)
+		}
+	}
+	if !strings.Contains(r.stderr, "still waiting") {
+		t.Errorf("no progress line while the containers were stopping")
+	}
+	// The wait for etcd ends before kube-apiserver's manifest moves.
+	if i, j := strings.Index(r.stderr, "step 4.2: no etcd container runs"), strings.Index(r.stderr, "step 4.3: moved"); i < 0 || j < 0 || i > j {
+		t.Errorf("step 4.3 did not wait for step 4.2 (%d, %d)", i, j)
+	}
+}
+
+func TestStopStaticPodsDryRunChangesNothing(t *testing.T) {
+	h := newFakeHost(t, otherNode, nil)
+	before := h.snapshot()
+	r := h.run(otherNode, "stop-static-pods.sh", nil, "--dry-run")
+	wantCode(t, r, 0, "dry-run: would run: mv -T --", "dry-run: step 4.2: would wait until no etcd container runs", "now: still running: etcd (")
+	h.assertUnchanged(before)
+	if strings.Contains(h.commands(), "systemctl") {
+		t.Errorf("dry run called systemctl")
+	}
+}
+
+func TestStopStaticPodsRerunIsIdempotent(t *testing.T) {
+	h := newFakeHost(t, otherNode, nil)
+	before := h.snapshot()
+	wantCode(t, h.run(otherNode, "stop-static-pods.sh", nil, "--yes"), 0)
+	first := h.runDirs()
+	// The second run starts at least one second later, so its directory differs.
+	time.Sleep(time.Second)
+	r := h.run(otherNode, "stop-static-pods.sh", nil, "--yes")
+	wantCode(t, r, 0, "already moved to "+first[0])
+	dirs := h.runDirs()
+	if len(dirs) != 2 {
+		t.Fatalf("run directories %v, want two", dirs)
+	}
+	entries, err := os.ReadDir(dirs[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].Name() != "run.log" {
+		t.Errorf("the second run moved something: %v", entries)
+	}
+	h.assertNothingLost(before, true)
+}
+
+func TestHostScriptsRefuseTheWrongHost(t *testing.T) {
+	for _, script := range []string{"stop-static-pods.sh", "restart-kubelet.sh"} {
+		t.Run(script, func(t *testing.T) {
+			h := newFakeHost(t, otherNode, nil)
+			h.hostname = "ip-10-0-173-171.ec2.internal"
+			before := h.snapshot()
+			r := h.run(otherNode, script, nil, "--yes")
+			wantCode(t, r, 2, "wrong host", "--force-host", "Nothing was changed")
+			h.assertUnchanged(before)
+			if strings.Contains(h.commands(), "systemctl restart") {
+				t.Errorf("kubelet restarted on the wrong host")
+			}
+		})
+	}
+	t.Run("restore.sh", func(t *testing.T) {
+		h := newFakeHost(t, recoveryNode, nil)
+		h.hostname = otherNode
+		before := h.snapshot()
+		wantCode(t, h.run(recoveryNode, "restore.sh", nil, "--yes"), 2, "wrong host")
+		h.assertUnchanged(before)
+		if strings.Contains(h.commands(), "cluster-restore.sh") {
+			t.Errorf("cluster-restore.sh ran on the wrong host")
+		}
+	})
+}
+
+func TestHostnameForms(t *testing.T) {
+	tests := []struct {
+		name     string
+		hostname string // what `hostname` prints
+		args     []string
+		code     int
+	}{
+		{"exact", otherNode, nil, 0},
+		{"upper case", strings.ToUpper(otherNode), nil, 0},
+		{"short form of the FQDN", "ip-10-0-154-194", nil, 0},
+		{"another master", "ip-10-0-173-171", nil, 2},
+		{"same prefix", "ip-10-0-154-1945", nil, 2},
+		{"forced", "rescue-shell", []string{"--force-host"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFakeHost(t, otherNode, nil)
+			h.hostname = tt.hostname
+			r := h.run(otherNode, "restart-kubelet.sh", nil, append([]string{"--yes"}, tt.args...)...)
+			wantCode(t, r, tt.code)
+		})
+	}
+}
+
+func TestHostScriptsNeedConfirmation(t *testing.T) {
+	for _, tt := range []struct{ node, script string }{
+		{otherNode, "stop-static-pods.sh"}, {recoveryNode, "restore.sh"}, {recoveryNode, "restart-kubelet.sh"},
+	} {
+		t.Run(tt.script, func(t *testing.T) {
+			h := newFakeHost(t, tt.node, nil)
+			before := h.snapshot()
+			r := h.run(tt.node, tt.script, nil)
+			wantCode(t, r, 2, "stdin is not a terminal", "--yes", "plan for "+tt.node)
+			h.assertUnchanged(before)
+		})
+	}
+}
+
+func TestHostScriptsUsage(t *testing.T) {
+	h := newFakeHost(t, otherNode, nil)
+	r := h.run(otherNode, "stop-static-pods.sh", nil, "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "usage: sudo bash ./stop-static-pods.sh") || !strings.Contains(r.stdout, "Exit codes:") {
+		t.Errorf("--help: exit %d, stdout:\n%s", r.code, r.stdout)
+	}
+	wantCode(t, h.run(otherNode, "stop-static-pods.sh", nil, "--bogus"), 2, "unknown argument: --bogus")
+}
+
+func TestStopStaticPodsTimesOut(t *testing.T) {
+	h := newFakeHost(t, otherNode, func(inv *inventory.Inventory) {
+		inv.Timeouts.StaticPodStop = inventory.Duration(2 * time.Second)
+	})
+	before := h.snapshot()
+	r := h.run(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STUCK=etcd-metrics"}, "--yes")
+	wantCode(t, r, 3, "step 4.2: timed out after", "Expected: no etcd container runs", "Seen: still running: etcd-metrics (", "What to do:")
+	if strings.Contains(r.stderr, "step 4.3") {
+		t.Errorf("a later step ran after the timeout")
+	}
+	if !h.exists("etc/kubernetes/manifests/kube-apiserver-pod.yaml") || !h.exists("var/lib/etcd") {
+		t.Errorf("steps 4.3-4.5 changed something after the timeout")
+	}
+	h.assertNothingLost(before, true)
+	// Once the container has stopped, a re-run continues where the first stopped.
+	time.Sleep(time.Second)
+	r = h.run(otherNode, "stop-static-pods.sh", nil, "--yes")
+	wantCode(t, r, 0, "already moved to", "step 4.5: moved")
+	h.assertNothingLost(before, true)
+}
+
+func TestRestoreRunsClusterRestore(t *testing.T) {
+	h := newFakeHost(t, recoveryNode, func(inv *inventory.Inventory) {
+		inv.Proxy = &inventory.Proxy{HTTPProxy: "http://proxy.example.com:3128", HTTPSProxy: "http://proxy.example.com:3128", NoProxy: ".cluster.local,10.0.0.0/16"}
+	})
+	before := h.snapshot()
+	r := h.run(recoveryNode, "restore.sh", nil, "--yes")
+	wantCode(t, r, 0, "size and sha256 match kit.json", "step 6: exported HTTP_PROXY=", "restore complete", "cluster-restore.sh finished")
+	want := "cluster-restore.sh " + h.inv.Backup.RemoteDir + " HTTP_PROXY=http://proxy.example.com:3128 HTTPS_PROXY=http://proxy.example.com:3128 NO_PROXY=.cluster.local,10.0.0.0/16"
+	if !strings.Contains(h.commands(), want) {
+		t.Errorf("cluster-restore.sh was not run with the proxy; want %q in:\n%s", want, h.commands())
+	}
+	if !h.exists("var/lib/etcd-backup/member/snap/db") || !h.exists("etc/kubernetes/manifests/etcd-pod.yaml") {
+		t.Errorf("the restore did not happen")
+	}
+	run := h.runDirs()[0]
+	if _, err := os.Stat(filepath.Join(run, "cluster-restore.log")); err != nil {
+		t.Errorf("no cluster-restore.log in the run directory: %v", err)
+	}
+	h.assertNothingLost(before, false)
+}
+
+func TestRestoreTwiceKeepsTheFirstBackup(t *testing.T) {
+	h := newFakeHost(t, recoveryNode, nil)
+	before := h.snapshot()
+	wantCode(t, h.run(recoveryNode, "restore.sh", nil, "--yes"), 0)
+	firstMember := sha256File(t, filepath.Join(h.root, "var/lib/etcd-backup/member/snap/db"))
+	afterFirst := h.snapshot()
+	time.Sleep(time.Second)
+	r := h.run(recoveryNode, "restore.sh", nil, "--yes")
+	wantCode(t, r, 0, "step 7: moved "+filepath.Join(h.root, "var/lib/etcd-backup"), "an earlier run finished the restore already")
+	second := h.runDirs()[1]
+	kept := filepath.Join(second, h.root, "var/lib/etcd-backup/member/snap/db")
+	if got := sha256File(t, kept); got != firstMember {
+		t.Errorf("%s: sha256 %s, want the first run's %s", kept, got, firstMember)
+	}
+	h.assertNothingLost(before, false)
+	h.assertNothingLost(afterFirst, false)
+}
+
+func TestRestoreChecksChangeNothing(t *testing.T) {
+	backup := "home/core/backup/"
+	tests := []struct {
+		name  string
+		setup func(h *fakeHost)
+		want  string
+	}{
+		{"snapshot missing", func(h *fakeHost) {
+			must(t, os.Remove(filepath.Join(h.root, backup, h.inv.Backup.Files[0].Name)))
+		}, "is missing"},
+		{"another pair beside it", func(h *fakeHost) {
+			h.write(backup+"snapshot_2020-09-01_000000.db", "newer")
+			h.write(backup+"static_kuberesources_2020-09-01_000000.tar.gz", "newer")
+		}, "is not part of the backup pair, but cluster-restore.sh could pick it"},
+		{"checksum differs", func(h *fakeHost) {
+			p := filepath.Join(h.root, backup, h.inv.Backup.Files[1].Name)
+			data, err := os.ReadFile(p)
+			must(t, err)
+			data[len(data)-1] ^= 0xff
+			must(t, os.WriteFile(p, data, 0o644))
+		}, "kit.json records " + "%s"},
+		{"size differs", func(h *fakeHost) {
+			h.write(backup+h.inv.Backup.Files[0].Name, "short")
+		}, "has 5 bytes"},
+		{"no backup directory", func(h *fakeHost) {
+			must(t, os.RemoveAll(filepath.Join(h.root, backup)))
+		}, "does not exist"},
+		{"never an etcd member", func(h *fakeHost) {
+			must(t, os.RemoveAll(filepath.Join(h.root, "etc/kubernetes/static-pod-resources/etcd-pod-1")))
+		}, "has never run an etcd member"},
+		{"no cluster-restore.sh", func(h *fakeHost) {
+			must(t, os.Remove(filepath.Join(h.root, "usr/local/bin/cluster-restore.sh")))
+		}, "is missing or not executable"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newFakeHost(t, recoveryNode, nil)
+			tt.setup(h)
+			want := tt.want
+			if strings.Contains(want, "%s") {
+				want = strings.ReplaceAll(want, "%s", h.inv.Backup.Files[1].SHA256)
+			}
+			before := h.snapshot()
+			for _, args := range [][]string{{"--yes"}, {"--dry-run"}} {
+				r := h.run(recoveryNode, "restore.sh", nil, args...)
+				wantCode(t, r, 1, want, "nothing was changed")
+				h.assertUnchanged(before)
+			}
+			if strings.Contains(h.commands(), "cluster-restore.sh") {
+				t.Errorf("cluster-restore.sh ran although a check failed")
+			}
+		})
+	}
+}
+
+func TestRestoreFailureAndTimeout(t *testing.T) {
+	t.Run("cluster-restore.sh fails", func(t *testing.T) {
+		h := newFakeHost(t, recoveryNode, nil)
+		before := h.snapshot()
+		r := h.run(recoveryNode, "restore.sh", []string{"FAKEHOST_RESTORE_FAIL=1"}, "--yes")
+		wantCode(t, r, 1, "step 7: "+filepath.Join(h.root, "usr/local/bin/cluster-restore.sh")+" exited with status 1", "cluster-restore.log")
+		h.assertNothingLost(before, true)
+	})
+	t.Run("cluster-restore.sh hangs", func(t *testing.T) {
+		h := newFakeHost(t, recoveryNode, func(inv *inventory.Inventory) {
+			inv.Timeouts.Restore = inventory.Duration(2 * time.Second)
+		})
+		r := h.run(recoveryNode, "restore.sh", []string{"FAKEHOST_RESTORE_SLEEP=30"}, "--yes")
+		wantCode(t, r, 3, "step 7: timed out after", "Expected: cluster-restore.sh to finish", "What to do:")
+	})
+}
+
+func TestRestartKubelet(t *testing.T) {
+	t.Run("recovery host checks etcd runs (9.1)", func(t *testing.T) {
+		h := newFakeHost(t, recoveryNode, nil)
+		r := h.run(recoveryNode, "restart-kubelet.sh", nil, "--yes")
+		wantCode(t, r, 0, "step 8: kubelet.service is active: yes", "step 9.1: a etcd container runs: yes")
+		if !strings.Contains(h.commands(), "systemctl restart kubelet.service") || !strings.Contains(h.commands(), "crictl ps --name ^etcd$ --state running -q") {
+			t.Errorf("commands:\n%s", h.commands())
+		}
+	})
+	t.Run("other host does not look for etcd", func(t *testing.T) {
+		h := newFakeHost(t, otherNode, nil)
+		r := h.run(otherNode, "restart-kubelet.sh", nil, "--yes")
+		wantCode(t, r, 0, "step 8 is done")
+		if strings.Contains(h.commands(), "crictl") {
+			t.Errorf("restart-kubelet.sh on a non-recovery host ran crictl")
+		}
+	})
+	t.Run("etcd never runs", func(t *testing.T) {
+		h := newFakeHost(t, recoveryNode, func(inv *inventory.Inventory) {
+			inv.Timeouts.SingleMember = inventory.Duration(2 * time.Second)
+		})
+		must(t, os.Remove(filepath.Join(h.root, "etc/kubernetes/manifests/etcd-pod.yaml")))
+		r := h.run(recoveryNode, "restart-kubelet.sh", nil, "--yes")
+		wantCode(t, r, 3, "step 9.1: timed out", "Seen: no running etcd container", "What to do:")
+	})
+	t.Run("kubelet never active", func(t *testing.T) {
+		h := newFakeHost(t, otherNode, func(inv *inventory.Inventory) {
+			inv.Timeouts.KubeletRestart = inventory.Duration(2 * time.Second)
+		})
+		r := h.run(otherNode, "restart-kubelet.sh", []string{"FAKEHOST_KUBELET_STATE=activating"}, "--yes")
+		wantCode(t, r, 3, "step 8: timed out", "Seen: systemctl is-active kubelet.service prints activating")
+	})
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
