@@ -15,8 +15,8 @@ import (
 // Compare reports every file in which the kit directory dir differs from the rendered
 // kit: rendered files that are missing or differ (content or executable bit), and files
 // that are neither rendered, SHA256SUMS, nor a backup file the inventory records (with
-// the digest it records). sums are the digests VerifySums checked; backup files are
-// judged by them instead of being read again.
+// the digest it records). sums are the digests VerifySums computed; backup files are
+// judged by them instead of being read again (a file not among them is hashed here).
 func Compare(kit *render.Kit, dir string, sums []Sum) ([]Mismatch, error) {
 	var bad []Mismatch
 	rendered := map[string]bool{}
@@ -70,7 +70,12 @@ func Compare(kit *render.Kit, dir string, sums []Sum) ([]Mismatch, error) {
 		default:
 			got, ok := digest[p]
 			if !ok {
-				if got, err = hashFile(filepath.Join(dir, filepath.FromSlash(p)), make([]byte, copyBuffer)); err != nil {
+				got, err = hashFile(filepath.Join(dir, filepath.FromSlash(p)), make([]byte, copyBuffer))
+				if errors.Is(err, errNotRegular) {
+					bad = append(bad, Mismatch{Path: p, Kind: Changed, Detail: "not a regular file"})
+					continue
+				}
+				if err != nil {
 					return nil, err
 				}
 			}

@@ -78,6 +78,7 @@ func readRunHeader(f *os.File) (runInfo, error) {
 	var info runInfo
 	found := 0
 	for _, m := range runField.FindAllSubmatch(head[:end], -1) {
+		var err error
 		switch string(m[1]) {
 		case "PAYLOAD_SHA256":
 			info.sha256 = string(m[2])

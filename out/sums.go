@@ -84,7 +84,8 @@ func (m Mismatch) String() string {
 }
 
 // VerifySums checks every file listed in dir's SHA256SUMS and that no file of dir is
-// unlisted. It returns the verified sums and the mismatches, sorted by path.
+// unlisted. It returns the digests it computed for the listed files it found (which
+// Compare takes) and the mismatches, sorted by path.
 func VerifySums(dir string) ([]Sum, []Mismatch, error) {
 	data, err := os.ReadFile(filepath.Join(dir, SumsFile))
 	if err != nil {
@@ -99,6 +100,7 @@ func VerifySums(dir string) ([]Sum, []Mismatch, error) {
 		return nil, nil, err
 	}
 	var bad []Mismatch
+	var found []Sum
 	buf := make([]byte, copyBuffer)
 	listed := map[string]bool{SumsFile: true}
 	for _, s := range sums {
@@ -114,6 +116,9 @@ func VerifySums(dir string) ([]Sum, []Mismatch, error) {
 		case got != s.SHA256:
 			bad = append(bad, Mismatch{Path: s.Path, Kind: Changed, Detail: fmt.Sprintf("sha256 %s, %s says %s", got, SumsFile, s.SHA256)})
 		}
+		if err == nil {
+			found = append(found, Sum{Path: s.Path, SHA256: got})
+		}
 	}
 	for _, p := range present {
 		if !listed[p] {
@@ -121,7 +126,7 @@ func VerifySums(dir string) ([]Sum, []Mismatch, error) {
 		}
 	}
 	sortMismatches(bad)
-	return sums, bad, nil
+	return found, bad, nil
 }
 
 func sortMismatches(m []Mismatch) {
