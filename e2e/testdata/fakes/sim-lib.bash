@@ -1,0 +1,175 @@
+# shellcheck shell=bash disable=SC2034 # its variables are read by the tools that source it
+# sim-lib.bash: the state model shared by the simulated host tools (crictl, systemctl,
+# cluster-restore.sh). Sourced by absolute path; never run on a real host.
+#
+# State lives under $SIM (per host, since /var/lib is bind-mounted per host):
+#   config          shell variables: SIM_HOST, SIM_STOP_DELAY_MS, SIM_START_DELAY_MS,
+#                   SIM_KUBELET_ACTIVATE_MS, SIM_STUCK (pods that never stop),
+#                   SIM_RESTORE_FAIL (empty, "early" or "late")
+#   commands.log    every command a fake received: UTC time, host, tool, argv
+#   pods/<pod>      a static pod the kubelet runs: "<started_ns> <manifest inode> <kind>"
+#   gone/<pod>      when the kubelet first noticed the pod's manifest had gone
+#   exited          containers that have stopped: "<id> <name> <pod> <finished_ns>"
+#   kubelet         "<restarted_ns>" of the last kubelet restart
+#   restored        written by cluster-restore.sh when it completed
+SIM=/var/lib/restorekit-sim
+MANIFESTS=/etc/kubernetes/manifests
+SIM_HOST=unknown
+SIM_STOP_DELAY_MS=0
+SIM_START_DELAY_MS=0
+SIM_KUBELET_ACTIVATE_MS=0
+SIM_STUCK=
+SIM_RESTORE_FAIL=
+# shellcheck source=/dev/null
+[[ -f $SIM/config ]] && . "$SIM/config"
+
+sim_now() { date +%s%N; }
+
+# sim_record TOOL ARG...: one line per command, written with a single write.
+sim_record() {
+  local line
+  line="$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)	$SIM_HOST	$1"
+  shift
+  local a
+  for a in "$@"; do
+    line+="	$(printf '%q' "$a")"
+  done
+  printf '%s\n' "$line" >>"$SIM/commands.log"
+}
+
+sim_lock() {
+  exec 9>>"$SIM/lock"
+  flock 9
+}
+
+# Containers of each static pod, as the kubelet names them.
+sim_containers() {
+  case $1:$2 in
+    etcd:restore) echo "etcd" ;;
+    etcd:*) echo "etcdctl etcd etcd-metrics" ;;
+    kube-apiserver:*) echo "kube-apiserver kube-apiserver-cert-syncer kube-apiserver-cert-regeneration-controller kube-apiserver-insecure-readyz kube-apiserver-check-endpoints" ;;
+    kube-controller-manager:*) echo "kube-controller-manager cluster-policy-controller kube-controller-manager-cert-syncer kube-controller-manager-recovery-controller" ;;
+    kube-scheduler:*) echo "kube-scheduler kube-scheduler-cert-syncer kube-scheduler-recovery-controller" ;;
+    *) echo "$1" ;;
+  esac
+}
+
+sim_pod_of_manifest() {
+  local b=${1##*/}
+  echo "${b%-pod.yaml}"
+}
+
+sim_inode() { stat -c %i "$1" 2>/dev/null || echo none; }
+
+sim_kind_of_manifest() {
+  if grep -q 'restorekit-sim: restore-etcd' "$1" 2>/dev/null; then
+    echo restore
+  elif grep -q 'restorekit-sim: revision-from-rollout' "$1" 2>/dev/null; then
+    echo rollout
+  else
+    echo original
+  fi
+}
+
+sim_is_stuck() {
+  local p
+  for p in $SIM_STUCK; do
+    [[ $p == "$1" ]] && return 0
+  done
+  return 1
+}
+
+# sim_stop_pod POD: its containers exit.
+sim_stop_pod() {
+  local pod=$1 started inode kind c now
+  read -r started inode kind <"$SIM/pods/$pod"
+  now=$(sim_now)
+  for c in $(sim_containers "$pod" "$kind"); do
+    printf '%s %s %s %s\n' "$(sim_cid "$pod" "$c" "$started")" "$c" "$pod" "$now" >>"$SIM/exited"
+  done
+  rm -f "$SIM/pods/$pod" "$SIM/gone/$pod"
+}
+
+sim_cid() { printf '%s/%s/%s/%s' "$SIM_HOST" "$1" "$2" "$3" | sha256sum | cut -c1-64; }
+
+# sim_sync: the kubelet notices manifests that have left the manifests directory and
+# stops their pods once the stop delay has passed. Call with the lock held.
+sim_sync() {
+  local f pod started inode kind now gone
+  now=$(sim_now)
+  for f in "$SIM"/pods/*; do
+    [[ -e $f ]] || continue
+    pod=${f##*/}
+    read -r started inode kind <"$f"
+    if [[ $(sim_inode "$MANIFESTS/$pod-pod.yaml") == "$inode" ]]; then
+      rm -f "$SIM/gone/$pod"
+      continue
+    fi
+    sim_is_stuck "$pod" && continue
+    [[ -f $SIM/gone/$pod ]] || echo "$now" >"$SIM/gone/$pod"
+    read -r gone <"$SIM/gone/$pod"
+    if ((now - gone >= SIM_STOP_DELAY_MS * 1000000)); then
+      sim_stop_pod "$pod"
+    fi
+  done
+}
+
+# sim_kubelet_restart: pods without a manifest stop at once; every manifest present is
+# (re)started; a restore-etcd pod restores the snapshot into an empty /var/lib/etcd.
+sim_kubelet_restart() {
+  local f pod started inode kind now m
+  sim_sync
+  now=$(sim_now)
+  for f in "$SIM"/pods/*; do
+    [[ -e $f ]] || continue
+    pod=${f##*/}
+    read -r started inode kind <"$f"
+    if [[ $(sim_inode "$MANIFESTS/$pod-pod.yaml") != "$inode" ]] && ! sim_is_stuck "$pod"; then
+      sim_stop_pod "$pod"
+    fi
+  done
+  for m in "$MANIFESTS"/*-pod.yaml; do
+    [[ -f $m ]] || continue
+    pod=$(sim_pod_of_manifest "$m")
+    inode=$(sim_inode "$m")
+    if [[ -f $SIM/pods/$pod ]]; then
+      read -r started f kind <"$SIM/pods/$pod"
+      [[ $f == "$inode" ]] && continue
+      sim_stop_pod "$pod"
+    fi
+    kind=$(sim_kind_of_manifest "$m")
+    if [[ $kind == restore ]]; then
+      if [[ -n $(ls -A /var/lib/etcd 2>/dev/null) || ! -f /var/lib/etcd-backup/snapshot.db ]]; then
+        # The real restore pod refuses a non-empty data dir or a missing snapshot copy.
+        kind=restore-failed
+      else
+        mkdir -p /var/lib/etcd/member/snap /var/lib/etcd/member/wal
+        {
+          echo "restored member on $SIM_HOST from snapshot"
+          sha256sum </var/lib/etcd-backup/snapshot.db
+        } >/var/lib/etcd/member/snap/db
+      fi
+    fi
+    echo "$((now + SIM_START_DELAY_MS * 1000000)) $inode $kind" >"$SIM/pods/$pod"
+  done
+  echo "$now" >"$SIM/kubelet"
+}
+
+# sim_running: "<id> <name> <pod> <kind> <started_ns>" for each running container,
+# operators included (they are not static pods and never stop here).
+sim_running() {
+  local f pod started inode kind now c
+  now=$(sim_now)
+  for f in "$SIM"/pods/*; do
+    [[ -e $f ]] || continue
+    pod=${f##*/}
+    read -r started inode kind <"$f"
+    ((started <= now)) || continue
+    [[ $kind == restore-failed ]] && continue
+    for c in $(sim_containers "$pod" "$kind"); do
+      echo "$(sim_cid "$pod" "$c" "$started") $c $pod $kind $started"
+    done
+  done
+  echo "$(sim_cid etcd-operator etcd-operator 0) etcd-operator etcd-operator operator 0"
+  echo "$(sim_cid kube-apiserver-operator kube-apiserver-operator 0) kube-apiserver-operator kube-apiserver-operator operator 0"
+}

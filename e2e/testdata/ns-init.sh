@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# ns-init.sh ROOT HOSTNAME ETC CMD...: run inside `unshare --mount --uts --propagation
+# private`: become the simulated host HOSTNAME by bind-mounting its directories under
+# ROOT over the real paths and its account files from ETC over /etc, then exec CMD.
+set -euo pipefail
+root=$1 name=$2 etc=$3
+shift 3
+hostname "$name"
+# Mount points that a Debian machine lacks (empty directories; the only change this
+# makes outside the namespace), and sshd's privilege separation directory.
+mkdir -p /etc/kubernetes /run/sshd
+for d in etc/kubernetes var/lib home tmp usr/local/bin usr/local/sbin; do
+  mount --bind "$root/$d" "/$d"
+done
+for f in "$etc"/*; do
+  mount --bind "$f" "/etc/${f##*/}"
+done
+exec "$@"
