@@ -510,17 +510,17 @@ func (c *Cluster) writeBackup() {
 
 // simFile is what the fake oc reads to find the hosts and the cluster's behaviour.
 type simFile struct {
-	Version       string     `json:"version"`
-	Proxy         *SimProxy  `json:"proxy"`
-	Recovery      string     `json:"recovery"`
-	Hosts         []simHost  `json:"hosts"`
-	OCState       string     `json:"ocState"`
-	APIEOFMs      int64      `json:"apiEofMs"`
-	RevisionMs    int64      `json:"revisionMs"`
-	NodeMs        int64      `json:"nodeMs"`
-	StopDelayMs   int64      `json:"stopDelayMs"`
-	StartDelayMs  int64      `json:"startDelayMs"`
-	StuckRollouts []string   `json:"stuckRollouts"` // operators whose last node never moves
+	Version       string    `json:"version"`
+	Proxy         *SimProxy `json:"proxy"`
+	Recovery      string    `json:"recovery"`
+	Hosts         []simHost `json:"hosts"`
+	OCState       string    `json:"ocState"`
+	APIEOFMs      int64     `json:"apiEofMs"`
+	RevisionMs    int64     `json:"revisionMs"`
+	NodeMs        int64     `json:"nodeMs"`
+	StopDelayMs   int64     `json:"stopDelayMs"`
+	StartDelayMs  int64     `json:"startDelayMs"`
+	StuckRollouts []string  `json:"stuckRollouts"` // operators whose last node never moves
 }
 
 type simHost struct {
