@@ -165,9 +165,9 @@ func render(inv *inventory.Inventory, opts Options, paths HostPaths) (*Kit, erro
 		}
 	}
 
-	norm, err := yaml.Marshal(inv)
+	norm, err := normalizedInventory(inv)
 	if err != nil {
-		return nil, fmt.Errorf("normalized inventory: %w", err)
+		return nil, err
 	}
 	kit.Files = append(kit.Files, File{Name: "inventory.yaml", Mode: 0o644, Data: norm})
 	sortFiles(kit.Files)
@@ -179,6 +179,24 @@ func render(inv *inventory.Inventory, opts Options, paths HostPaths) (*Kit, erro
 	kit.Files = append(kit.Files, File{Name: "kit.json", Mode: 0o644, Data: manifest})
 	sortFiles(kit.Files)
 	return kit, nil
+}
+
+// normalizedInventory is the kit's inventory.yaml: every default spelled out and the
+// backup recorded by name, size and digest. backup.localDir is left out: it is a path
+// on the machine that built the kit, and the kit must be the same wherever it is built.
+func normalizedInventory(inv *inventory.Inventory) ([]byte, error) {
+	norm := *inv
+	norm.Backup.LocalDir = ""
+	var buf bytes.Buffer
+	enc := yaml.NewEncoder(&buf)
+	enc.SetIndent(2)
+	if err := enc.Encode(&norm); err != nil {
+		return nil, fmt.Errorf("normalized inventory: %w", err)
+	}
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("normalized inventory: %w", err)
+	}
+	return buf.Bytes(), nil
 }
 
 func (s HostScript) appliesTo(isRecovery bool) bool {
