@@ -218,6 +218,9 @@ func (c *checker) checkPair(source string) {
 	if source == "" {
 		source = "backup.snapshot"
 	}
+	if b.AllowPossiblyDirty && !b.PossiblyDirty() {
+		c.warnf("backup.allowPossiblyDirty", "set, but this backup is clean (remove it, so that a later __POSSIBLY_DIRTY__ backup is not accepted unnoticed)")
+	}
 	if b.PossiblyDirty() {
 		if b.AllowPossiblyDirty {
 			c.warnf("backup.allowPossiblyDirty", "restoring %s, taken while the control plane was mid-rollout (%s): check every operator after the restore", b.Snapshot, PossiblyDirty)
@@ -227,10 +230,16 @@ func (c *checker) checkPair(source string) {
 	}
 }
 
-// localDirPath is backup.localDir resolved against the inventory file's directory,
-// as it is shown in messages (relative when the inventory's path is).
+// localDirPath is backup.localDir resolved against the inventory file's directory
+// (~/ is the home directory), as it is shown in messages (relative when the
+// inventory's path is).
 func (c *checker) localDirPath() string {
 	dir := c.inv.Backup.LocalDir
+	if rest, ok := strings.CutPrefix(dir, "~/"); ok || dir == "~" {
+		if home, err := os.UserHomeDir(); err == nil {
+			dir = filepath.Join(home, rest)
+		}
+	}
 	if filepath.IsAbs(dir) {
 		return filepath.Clean(dir)
 	}

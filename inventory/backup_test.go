@@ -283,3 +283,29 @@ func BenchmarkDigest(b *testing.B) {
 		}
 	}
 }
+
+func TestLocalDirTilde(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	writeFile(t, filepath.Join(home, "backups", "ocp4", snapName), "a")
+	writeFile(t, filepath.Join(home, "backups", "ocp4", staticName), "b")
+	inv, _, err := Parse(filepath.Join(t.TempDir(), "inv.yaml"), []byte(withLocalDir("~/backups/ocp4")), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(home, "backups", "ocp4"); inv.Backup.LocalDir != want {
+		t.Errorf("LocalDir = %q, want %q", inv.Backup.LocalDir, want)
+	}
+}
+
+func TestAllowPossiblyDirtyOnCleanBackup(t *testing.T) {
+	src := strings.Replace(base, "  staticResources: "+staticName+"\n", "  staticResources: "+staticName+"\n  allowPossiblyDirty: true\n", 1)
+	_, warnings, err := Parse("inv.yaml", []byte(src), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "inv.yaml:9:23: warning: backup.allowPossiblyDirty: set, but this backup is clean (remove it, so that a later __POSSIBLY_DIRTY__ backup is not accepted unnoticed)\n"
+	if got := problemLines(warnings); got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+}

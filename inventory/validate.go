@@ -192,7 +192,7 @@ func (c *checker) checkRecoveryHost() {
 	switch {
 	case c.missing("recoveryHost"):
 		c.errorf("recoveryHost", "missing (the master to restore on: %s)", c.masterNames())
-	case !c.ok("recoveryHost") || c.bad["masters"]:
+	case !c.ok("recoveryHost") || !c.ok("masters"):
 	default:
 		for i := range c.inv.Masters {
 			if p := fmt.Sprintf("masters[%d]", i); c.bad[p] || c.bad[p+".name"] {
