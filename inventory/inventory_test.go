@@ -211,6 +211,12 @@ func TestMessages(t *testing.T) {
 			[]string{`inv.yaml:8:14: backup.remoteDir: "//" is the root directory (a directory below /, such as /var/tmp)`}},
 		{"merge key is unknown", "recoveryHost: m0", "recoveryHost: m0\n<<: {a: 1}",
 			[]string{`inv.yaml:10:1: <<: unknown field (valid in the inventory: apiVersion, kind, cluster, backup, recoveryHost, masters, ssh, proxy, timeouts, quarantineDir)`}},
+		{"trailing document marker", "    address: 10.0.0.12\n", "    address: 10.0.0.12\n---\n# nothing more\n", nil},
+		{"second document", "    address: 10.0.0.12\n", "    address: 10.0.0.12\n---\nkind: RecoveryInventory\n",
+			[]string{`inv.yaml:18:1: a second YAML document (one inventory per file)`}},
+		{"control character", "recoveryHost: m0", "recoveryHost: m0\x01",
+			[]string{`inv.yaml:9:17: the file contains the control character U+0001 (an inventory is UTF-8 text)`}},
+		{"byte order mark", "apiVersion:", "\ufeffapiVersion:", nil},
 		{"alias is followed", "recoveryHost: m0", "recoveryHost: m0\nquarantineDir: &q relative\nssh:\n  identityFile: *q",
 			[]string{`inv.yaml:10:16: quarantineDir: "relative" is not an absolute path (a directory on the masters such as /var/tmp)`}},
 	} {
@@ -220,6 +226,12 @@ func TestMessages(t *testing.T) {
 				t.Fatalf("%q not in base", tc.old)
 			}
 			_, _, err := Parse("inv.yaml", []byte(src), LoadOptions{})
+			if tc.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
 			if err == nil {
 				t.Fatalf("no error for\n%s", src)
 			}

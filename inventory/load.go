@@ -99,9 +99,12 @@ func parseYAML(name string, data []byte) (*yaml.Node, *Problem) {
 	at := func(line, col int, format string, args ...any) *Problem {
 		return &Problem{File: name, Line: line, Col: col, Message: fmt.Sprintf(format, args...)}
 	}
-	if i := bytes.IndexByte(data, 0); i >= 0 {
+	if i := bytes.IndexFunc(data, func(r rune) bool { return r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f }); i >= 0 {
 		line, col := lineCol(data, i)
-		return nil, at(line, col, "the file contains a NUL byte (an inventory is UTF-8 text)")
+		if data[i] == 0 {
+			return nil, at(line, col, "the file contains a NUL byte (an inventory is UTF-8 text)")
+		}
+		return nil, at(line, col, "the file contains the control character %U (an inventory is UTF-8 text)", rune(data[i]))
 	}
 	if !utf8.Valid(data) {
 		i := 0
@@ -125,6 +128,8 @@ func parseYAML(name string, data []byte) (*yaml.Node, *Problem) {
 	}
 	var next yaml.Node
 	switch err := dec.Decode(&next); {
+	case err == nil && (len(next.Content) == 0 || next.Content[0].Tag == "!!null"):
+		// a trailing "---" with nothing after it
 	case err == nil:
 		line, col := next.Line, next.Column
 		if len(next.Content) > 0 {
