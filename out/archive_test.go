@@ -231,3 +231,33 @@ func TestPackageRemovesEverythingOnError(t *testing.T) {
 		t.Errorf("left behind: %v", got)
 	}
 }
+
+// TestLongNames packages a host whose node name is long enough that its paths need
+// PAX records; GNU tar, sha256sum -c, the .run and OpenKit all handle them.
+func TestLongNames(t *testing.T) {
+	long := strings.Repeat("a", 60) + "." + strings.Repeat("b", 60) + "." + strings.Repeat("c", 60) + ".example"
+	kit := demoKit()
+	kit.Files = append(kit.Files, renderFile("hosts/"+long+"/restart-kubelet.sh", "#!/usr/bin/env bash\necho long\n"))
+	res, err := Package(kit, t.TempDir(), PackageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dest := t.TempDir()
+	if out, code := runCmd(t, dest, nil, "tar", "-xzf", res.TarGz.Path); code != 0 {
+		t.Fatalf("tar -xzf: exit %d\n%s", code, out)
+	}
+	if out, code := runCmd(t, filepath.Join(dest, "demo-recovery-kit"), nil, "sha256sum", "-c", "--quiet", SumsFile); code != 0 {
+		t.Fatalf("sha256sum -c: exit %d\n%s", code, out)
+	}
+	if out, code := runCmd(t, dest, nil, "bash", res.Run.Path, "--extract", filepath.Join(dest, "via-run")); code != 0 {
+		t.Fatalf(".run --extract: exit %d\n%s", code, out)
+	}
+	dir, cleanup, err := OpenKit(res.Run.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	if _, err := os.Stat(filepath.Join(dir, "hosts", long, "restart-kubelet.sh")); err != nil {
+		t.Error(err)
+	}
+}

@@ -135,3 +135,7 @@ func fileSHA256(t *testing.T, p string) string {
 	s := sha256.Sum256(data)
 	return hex.EncodeToString(s[:])
 }
+
+func renderFile(name, data string) render.File {
+	return render.File{Name: name, Mode: 0o755, Data: []byte(data)}
+}
