@@ -86,6 +86,7 @@ var Rules = []*Rule{
 	SiteToolsRule,
 	UnboundedWaitRule,
 	SSHBatchModeRule,
+	ShellCheckDirectiveRule,
 }
 
 // RuleByName returns the rule with the given name, or nil.
