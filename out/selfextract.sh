@@ -7,8 +7,9 @@
 #
 # Usage: bash ./@KIT@.run --list | --verify | --extract [DIR] | --help
 #   --list           check the payload, then list the files of the kit
-#   --verify         check the payload, unpack it into a temporary directory, check
-#                    every file against SHA256SUMS, then remove the temporary directory
+#   --verify         check the payload, unpack it into a temporary directory under
+#                    $TMPDIR (default /tmp; it needs room for the kit), check every
+#                    file against SHA256SUMS, then remove the temporary directory
 #   --extract [DIR]  check the payload and unpack the kit into DIR, a new directory
 #                    (default: @KIT@ beside this file); an existing DIR is refused
 #   --help           show this text
@@ -22,7 +23,7 @@ readonly PAYLOAD_SHA256=@PAYLOAD_SHA256@
 readonly PAYLOAD_SIZE=@PAYLOAD_SIZE@
 readonly PAYLOAD_OFFSET=@PAYLOAD_OFFSET@
 
-SELF=${BASH_SOURCE[0]}
+SELF=${BASH_SOURCE[0]:-}
 TMP=""
 
 usage() {
