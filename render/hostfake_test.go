@@ -80,16 +80,16 @@ func newFakeHost(t *testing.T, node string, tune func(inv *inventory.Inventory))
 	// The state of a healthy master before the restore. Every file's content is
 	// unique, so its sha256 proves where it went.
 	files := map[string]string{
-		"etc/kubernetes/manifests/etcd-pod.yaml":                                    "",
-		"etc/kubernetes/manifests/kube-apiserver-pod.yaml":                          "",
-		"etc/kubernetes/manifests/kube-controller-manager-pod.yaml":                 "",
-		"etc/kubernetes/manifests/kube-scheduler-pod.yaml":                          "",
-		"etc/kubernetes/static-pod-resources/etcd-pod-1/pod.yaml":                   "",
-		"etc/kubernetes/static-pod-resources/kube-apiserver-pod-3/pod.yaml":         "",
+		"etc/kubernetes/manifests/etcd-pod.yaml":                                     "",
+		"etc/kubernetes/manifests/kube-apiserver-pod.yaml":                           "",
+		"etc/kubernetes/manifests/kube-controller-manager-pod.yaml":                  "",
+		"etc/kubernetes/manifests/kube-scheduler-pod.yaml":                           "",
+		"etc/kubernetes/static-pod-resources/etcd-pod-1/pod.yaml":                    "",
+		"etc/kubernetes/static-pod-resources/kube-apiserver-pod-3/pod.yaml":          "",
 		"etc/kubernetes/static-pod-resources/kube-controller-manager-pod-2/pod.yaml": "",
-		"etc/kubernetes/static-pod-resources/kube-scheduler-pod-2/pod.yaml":         "",
-		"var/lib/etcd/member/snap/db":                                               "",
-		"var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal":             "",
+		"etc/kubernetes/static-pod-resources/kube-scheduler-pod-2/pod.yaml":          "",
+		"var/lib/etcd/member/snap/db":                                                "",
+		"var/lib/etcd/member/wal/0000000000000000-0000000000000000.wal":              "",
 	}
 	for name := range files {
 		h.write(name, fmt.Sprintf("%s on %s\n", name, node))

@@ -1,0 +1,303 @@
+package render
+
+import (
+	"bytes"
+	"os/exec"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"mvdan.cc/sh/v3/syntax"
+
+	"github.com/restorekit/restorekit/inventory"
+)
+
+var examples = []string{"three-masters", "five-masters-proxy-jumphost"}
+
+func renderExample(t testing.TB, name string) *Kit {
+	t.Helper()
+	kit, err := Render(loadExample(t, name), Options{ToolVersion: "test"})
+	if err != nil {
+		t.Fatalf("render %s: %v", name, err)
+	}
+	return kit
+}
+
+func TestExampleKitLayout(t *testing.T) {
+	tests := []struct {
+		example string
+		kit     string
+		files   []string
+	}{
+		{"three-masters", "ocp4-recovery-kit", []string{
+			"RUNBOOK.md",
+			"hosts/ip-10-0-143-125.ec2.internal/restart-kubelet.sh",
+			"hosts/ip-10-0-143-125.ec2.internal/restore.sh",
+			"hosts/ip-10-0-154-194.ec2.internal/restart-kubelet.sh",
+			"hosts/ip-10-0-154-194.ec2.internal/stop-static-pods.sh",
+			"hosts/ip-10-0-173-171.ec2.internal/restart-kubelet.sh",
+			"hosts/ip-10-0-173-171.ec2.internal/stop-static-pods.sh",
+			"inventory.yaml", "kit.json", "recover.sh", "redeploy.sh",
+		}},
+		{"five-masters-proxy-jumphost", "prod-east-recovery-kit", []string{
+			"RUNBOOK.md",
+			"hosts/master-0.prod-east.example.com/restart-kubelet.sh",
+			"hosts/master-0.prod-east.example.com/restore.sh",
+			"hosts/master-1.prod-east.example.com/restart-kubelet.sh",
+			"hosts/master-1.prod-east.example.com/stop-static-pods.sh",
+			"hosts/master-2.prod-east.example.com/restart-kubelet.sh",
+			"hosts/master-2.prod-east.example.com/stop-static-pods.sh",
+			"hosts/master-3.prod-east.example.com/restart-kubelet.sh",
+			"hosts/master-3.prod-east.example.com/stop-static-pods.sh",
+			"hosts/master-4.prod-east.example.com/restart-kubelet.sh",
+			"hosts/master-4.prod-east.example.com/stop-static-pods.sh",
+			"inventory.yaml", "kit.json", "recover.sh", "redeploy.sh",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.example, func(t *testing.T) {
+			kit := renderExample(t, tt.example)
+			if kit.Name != tt.kit {
+				t.Errorf("kit name %q, want %q", kit.Name, tt.kit)
+			}
+			var got []string
+			for _, f := range kit.Files {
+				got = append(got, f.Name)
+				wantMode := "-rw-r--r--"
+				if f.IsScript() {
+					wantMode = "-rwxr-xr-x"
+				}
+				if f.Mode.String() != wantMode {
+					t.Errorf("%s: mode %s, want %s", f.Name, f.Mode, wantMode)
+				}
+			}
+			if strings.Join(got, "\n") != strings.Join(tt.files, "\n") {
+				t.Errorf("files:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.files, "\n"))
+			}
+		})
+	}
+}
+
+func TestRenderIsDeterministic(t *testing.T) {
+	for _, ex := range examples {
+		a, b := renderExample(t, ex), renderExample(t, ex)
+		if len(a.Files) != len(b.Files) {
+			t.Fatalf("%s: %d files, then %d", ex, len(a.Files), len(b.Files))
+		}
+		for i := range a.Files {
+			if a.Files[i].Name != b.Files[i].Name || !bytes.Equal(a.Files[i].Data, b.Files[i].Data) || a.Files[i].Mode != b.Files[i].Mode {
+				t.Errorf("%s: %s differs between two renders", ex, a.Files[i].Name)
+			}
+		}
+	}
+}
+
+func TestScriptsAreCanonicalAndParse(t *testing.T) {
+	_, bashErr := exec.LookPath("bash")
+	for _, ex := range examples {
+		for _, f := range renderExample(t, ex).Files {
+			if !f.IsScript() {
+				continue
+			}
+			again, err := Format(f.Name, f.Data)
+			if err != nil {
+				t.Errorf("%s/%s: %v", ex, f.Name, err)
+				continue
+			}
+			if !bytes.Equal(again, f.Data) {
+				t.Errorf("%s/%s: not in canonical form (Format changes it)", ex, f.Name)
+			}
+			if bashErr == nil {
+				cmd := exec.Command("bash", "-n")
+				cmd.Stdin = bytes.NewReader(f.Data)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("%s/%s: bash -n: %v\n%s", ex, f.Name, err, out)
+				}
+			}
+		}
+	}
+}
+
+// Every host script starts the same way: shebang, header comment, then
+// `set -euo pipefail` as the first statement; the header says what and how.
+func TestHostScriptHeaders(t *testing.T) {
+	for _, ex := range examples {
+		kit := renderExample(t, ex)
+		for _, f := range kit.Files {
+			if !strings.HasPrefix(f.Name, "hosts/") {
+				continue
+			}
+			src := string(f.Data)
+			if !strings.HasPrefix(src, "#!/usr/bin/env bash\n") {
+				t.Errorf("%s: does not start with #!/usr/bin/env bash", f.Name)
+			}
+			file, err := NewParser().Parse(bytes.NewReader(f.Data), f.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var first bytes.Buffer
+			if err := syntax.NewPrinter().Print(&first, file.Stmts[0].Cmd); err != nil {
+				t.Fatal(err)
+			}
+			if first.String() != "set -euo pipefail" {
+				t.Errorf("%s: first statement is %q", f.Name, first.String())
+			}
+			node := strings.Split(f.Name, "/")[1]
+			for _, want := range []string{
+				"# Cluster:  " + kit.Inventory.Cluster.Name + " (OpenShift " + kit.Inventory.Cluster.Version,
+				"# Host:     " + node,
+				"# Role:     ",
+				"procedure step ",
+				"sudo bash ./" + strings.Split(f.Name, "/")[2],
+				"# Exit codes:",
+			} {
+				if !strings.Contains(src, want) {
+					t.Errorf("%s: header lacks %q", f.Name, want)
+				}
+			}
+			if n := commandNames(file)["grep"]; n > 0 {
+				t.Errorf("%s: calls grep %d times (container filters must be exact crictl name filters)", f.Name, n)
+			}
+		}
+	}
+}
+
+func TestHostScriptsPassShellcheck(t *testing.T) {
+	if _, err := exec.LookPath("shellcheck"); err != nil {
+		t.Skip("shellcheck not on PATH")
+	}
+	for _, ex := range examples {
+		for _, f := range renderExample(t, ex).Files {
+			if !strings.HasPrefix(f.Name, "hosts/") {
+				continue
+			}
+			cmd := exec.Command("shellcheck", "-s", "bash", "-")
+			cmd.Stdin = bytes.NewReader(f.Data)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%s/%s: shellcheck: %v\n%s", ex, f.Name, err, out)
+			}
+		}
+	}
+}
+
+func TestUnsupportedVersionIsRefused(t *testing.T) {
+	for _, v := range []string{"4.6.1", "4.4.0", "3.11.0", "5.5.0", "4.5"} {
+		inv := loadExample(t, "three-masters")
+		inv.Cluster.Version = v
+		_, err := Render(inv, Options{})
+		if err == nil {
+			t.Errorf("version %s rendered", v)
+			continue
+		}
+		for _, want := range []string{v, "supported: 4.5.x"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("version %s: error %q lacks %q", v, err, want)
+			}
+		}
+	}
+}
+
+func TestRenderErrorsNameTemplateAndLine(t *testing.T) {
+	ok := "#!/usr/bin/env bash\nset -euo pipefail\necho ok\n"
+	base := func() fstest.MapFS {
+		fs := fstest.MapFS{}
+		for _, name := range []string{"RUNBOOK.md.tmpl", "recover.sh.tmpl", "redeploy.sh.tmpl", "hosts/stop-static-pods.sh.tmpl", "hosts/restore.sh.tmpl", "hosts/restart-kubelet.sh.tmpl"} {
+			fs[name] = &fstest.MapFile{Data: []byte(ok)}
+		}
+		return fs
+	}
+	tests := []struct {
+		name string
+		file string
+		src  string
+		want []string
+	}{
+		{"parse error", "hosts/restore.sh.tmpl", "#!/usr/bin/env bash\n\n{{ if }}\n", []string{"hosts/restore.sh.tmpl:3", "missing value for if"}},
+		{"missing field", "RUNBOOK.md.tmpl", "# Runbook\n\n{{ .Inv.Cluster.Nope }}\n", []string{"RUNBOOK.md.tmpl:3:", "Nope"}},
+		{"missing map key", "recover.sh.tmpl", "#!/usr/bin/env bash\n{{ index .Missing \"x\" }}\n", []string{"recover.sh.tmpl:2:"}},
+		{"sprig quote", "hosts/stop-static-pods.sh.tmpl", "#!/usr/bin/env bash\necho {{ quote .Inv.Cluster.Name }}\n", []string{"hosts/stop-static-pods.sh.tmpl:2", `"quote" not defined`}},
+		{"shq of a NUL", "hosts/restart-kubelet.sh.tmpl", "#!/usr/bin/env bash\n\necho {{ shq \"a\\x00b\" }}\n", []string{"hosts/restart-kubelet.sh.tmpl:3:", "shq"}},
+		{"not bash", "redeploy.sh.tmpl", "#!/usr/bin/env bash\nif then fi\n", []string{"redeploy.sh.tmpl", "a template bug"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := base()
+			fs[tt.file] = &fstest.MapFile{Data: []byte(tt.src)}
+			_, err := Render(loadExample(t, "three-masters"), Options{Templates: fs})
+			if err == nil {
+				t.Fatal("rendered")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error %q lacks %q", err, want)
+				}
+			}
+		})
+	}
+	t.Run("missing template", func(t *testing.T) {
+		fs := base()
+		delete(fs, "hosts/restore.sh.tmpl")
+		_, err := Render(loadExample(t, "three-masters"), Options{Templates: fs})
+		if err == nil || !strings.Contains(err.Error(), "hosts/restore.sh.tmpl: not found") {
+			t.Errorf("error %v, want hosts/restore.sh.tmpl: not found", err)
+		}
+	})
+}
+
+func TestAcceptedHostnames(t *testing.T) {
+	inv := &inventory.Inventory{Masters: []inventory.Master{
+		{Name: "master-0.a.example.com"},
+		{Name: "master-1.a.example.com", Hostname: "master-1"},
+		{Name: "m2.a.example.com"},
+		{Name: "m2.b.example.com"},
+		{Name: "single"},
+	}}
+	tests := []struct {
+		master int
+		want   []string
+	}{
+		{0, []string{"master-0.a.example.com", "master-0"}},
+		{1, []string{"master-1"}},
+		{2, []string{"m2.a.example.com"}}, // m2 is ambiguous: only the FQDN
+		{3, []string{"m2.b.example.com"}},
+		{4, []string{"single"}},
+	}
+	for _, tt := range tests {
+		got := acceptedHostnames(inv, inv.Masters[tt.master])
+		if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("%s: %v, want %v", inv.Masters[tt.master].Name, got, tt.want)
+		}
+	}
+}
+
+func TestBackupPair(t *testing.T) {
+	files := []inventory.BackupFile{
+		{Name: "static_kuberesources_1.tar.gz", Size: 2, SHA256: "bb", Path: "/x/s"},
+		{Name: "snapshot_1.db", Size: 1, SHA256: "aa", Path: "/x/d"},
+	}
+	got, err := backupPair(inventory.Backup{Files: files})
+	if err != nil || got[0].Name != "snapshot_1.db" || got[0].SHA256 != "aa" || got[1].Size != 2 || got[0].Path != "" {
+		t.Errorf("from files: %+v, %v", got, err)
+	}
+	got, err = backupPair(inventory.Backup{Snapshot: "snapshot_1.db", StaticResources: "static_kuberesources_1.tar.gz"})
+	if err != nil || got[0].Name != "snapshot_1.db" || got[1].Name != "static_kuberesources_1.tar.gz" || got[0].SHA256 != "" {
+		t.Errorf("from names: %+v, %v", got, err)
+	}
+	if _, err := backupPair(inventory.Backup{Snapshot: "snapshot_1.db"}); err == nil {
+		t.Errorf("half a pair accepted")
+	}
+}
+
+// commandNames counts the literal command names a script calls.
+func commandNames(f *syntax.File) map[string]int {
+	names := map[string]int{}
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if call, ok := n.(*syntax.CallExpr); ok && len(call.Args) > 0 {
+			if lit := call.Args[0].Lit(); lit != "" {
+				names[lit]++
+			}
+		}
+		return true
+	})
+	return names
+}

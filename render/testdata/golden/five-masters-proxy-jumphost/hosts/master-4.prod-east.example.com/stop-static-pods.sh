@@ -1,0 +1,463 @@
+#!/usr/bin/env bash
+#
+# stop-static-pods.sh: procedure step 4 on one control-plane host.
+#
+# Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
+# Host:     master-4.prod-east.example.com (address 192.0.2.14); `hostname` must print master-4
+# Role:     a non-recovery control-plane host (the recovery host is master-0.prod-east.example.com).
+# Kit:      prod-east-recovery-kit, rendered by restorekit test; steps are numbered as in
+#           procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
+#
+# On this host, run in this order: stop-static-pods.sh then restart-kubelet.sh.
+#
+# What this script does:
+#   4.1  move /etc/kubernetes/manifests/etcd-pod.yaml into the run directory (the procedure's `mv ... /tmp`)
+#   4.2  wait until no etcd container runs, by exact name with
+#        `crictl ps --state running --name` (never `grep etcd`, which also matches
+#        operator containers): etcd, etcdctl, etcd-metrics
+#   4.3  move /etc/kubernetes/manifests/kube-apiserver-pod.yaml into the run directory (the procedure's `mv ... /tmp`)
+#   4.4  wait until no kube-apiserver container runs, by exact name with
+#        `crictl ps --state running --name` (never `grep kube-apiserver`, which also matches
+#        operator containers): kube-apiserver, kube-apiserver-cert-syncer, kube-apiserver-cert-regeneration-controller, kube-apiserver-insecure-readyz, kube-apiserver-check-endpoints
+#   4.5  move /var/lib/etcd into the run directory (never into an existing /tmp/etcd)
+# Run it on every non-recovery host before restore.sh runs on the recovery host.
+#
+# How to run it (as root, from the directory it was copied to):
+#   sudo bash ./stop-static-pods.sh              show the plan, ask, then run
+#   sudo bash ./stop-static-pods.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./stop-static-pods.sh --yes        run without asking (needed when stdin is not a terminal)
+#   --force-host   run although `hostname` does not match (only when this IS master-4.prod-east.example.com)
+#   --help         print this help
+# `hostname` is compared case-insensitively; an FQDN's first label is also accepted
+# when no other master of the inventory has the same first label.
+#
+# Nothing is deleted. What the procedure moves "to /tmp" is moved into a new directory
+#   /var/tmp/restorekit-prod-east-<UTC YYYYmmddTHHMMSSZ>-<pid>
+# under the same absolute path (e.g. <run dir>/var/lib/etcd), together with run.log, the
+# timestamped log of this run. Re-running is safe: what an earlier run already moved is
+# reported ("already moved to ...") and skipped.
+#
+# Exit codes:
+#   0  done
+#   1  a step failed (the message names the step; the log says what was moved so far)
+#   2  usage error or refused: unknown option, not root, wrong host, not confirmed
+#   3  timed out waiting (the message says what was expected, what was seen, what to do)
+
+set -euo pipefail
+
+# Values from the inventory.
+readonly SCRIPT_NAME=stop-static-pods.sh
+readonly CLUSTER=prod-east
+readonly NODE_NAME=master-4.prod-east.example.com
+readonly EXPECTED_HOSTNAME=master-4
+readonly -a ACCEPTED_HOSTNAMES=(master-4)
+readonly QUARANTINE_DIR=/var/tmp
+# Seconds between two checks of every wait.
+readonly POLL_INTERVAL=15
+readonly MANIFESTS_DIR=/etc/kubernetes/manifests
+readonly ETCD_DATA_DIR=/var/lib/etcd
+# Seconds each static pod may take to stop (timeouts.staticPodStop).
+readonly STOP_TIMEOUT=900
+
+readonly EXIT_OK=0 EXIT_FAILED=1 EXIT_REFUSED=2 EXIT_TIMEOUT=3
+
+YES=0
+DRY_RUN=0
+FORCE_HOST=0
+# The step running now, for the message when something fails unexpectedly.
+CURRENT_STEP="start"
+# This run's directory (created once confirmed; never an existing one) and its log.
+RUN_DIR=""
+LOG_FILE=""
+# Log lines written before the run directory exists; copied into run.log.
+EARLY_LOG=()
+# "FROM -> TO" for everything this run moved or found moved, printed at the end.
+MOVED=()
+# What the last probe of a wait saw, for progress and timeout messages.
+PROBE_SEEN=""
+
+# log MESSAGE...: a timestamped line to stderr and to run.log.
+log() {
+  local line
+  line="$(date -u +%Y-%m-%dT%H:%M:%SZ) ${SCRIPT_NAME}[${NODE_NAME}]: $*"
+  printf '%s\n' "$line" >&2
+  if [[ -n $LOG_FILE ]]; then
+    printf '%s\n' "$line" >>"$LOG_FILE"
+  else
+    EARLY_LOG+=("$line")
+  fi
+}
+
+# fail CODE MESSAGE...: log the message as an error and exit with CODE.
+fail() {
+  local code=$1
+  shift
+  log "ERROR: $*"
+  exit "$code"
+}
+
+# human_duration SECONDS: 75 -> 1m15s.
+human_duration() {
+  local s=$1
+  if ((s >= 3600)); then
+    printf '%dh%02dm%02ds' "$((s / 3600))" "$((s % 3600 / 60))" "$((s % 60))"
+  elif ((s >= 60)); then
+    printf '%dm%02ds' "$((s / 60))" "$((s % 60))"
+  else
+    printf '%ds' "$s"
+  fi
+}
+
+# run COMMAND...: print a command that changes this host, then run it (not with --dry-run).
+run() {
+  local shown
+  shown="$(printf '%q ' "$@")"
+  if ((DRY_RUN)); then
+    log "dry-run: would run: ${shown% }"
+    return 0
+  fi
+  log "run: ${shown% }"
+  "$@"
+}
+
+parse_args() {
+  local arg
+  for arg in "$@"; do
+    case $arg in
+    --yes | -y) YES=1 ;;
+    --dry-run | -n) DRY_RUN=1 ;;
+    --force-host) FORCE_HOST=1 ;;
+    --help | -h)
+      usage
+      exit "$EXIT_OK"
+      ;;
+    *)
+      usage >&2
+      fail "$EXIT_REFUSED" "unknown argument: $arg (see --help above)"
+      ;;
+    esac
+  done
+}
+
+check_root() {
+  local uid
+  uid="$(id -u)"
+  if [[ $uid != 0 ]]; then
+    fail "$EXIT_REFUSED" "must run as root, but runs as uid $uid: run it again as: sudo bash ./${SCRIPT_NAME}"
+  fi
+}
+
+# check_host refuses to run anywhere but on the host this script was rendered for.
+check_host() {
+  local seen want lower
+  seen="$(hostname)"
+  lower="${seen,,}"
+  for want in "${ACCEPTED_HOSTNAMES[@]}"; do
+    # The same name in any case, or an FQDN whose first label is an accepted short name.
+    if [[ $lower == "${want,,}" || ($want != *.* && ${lower%%.*} == "${want,,}") ]]; then
+      log "host check: hostname is ${seen}: this is ${NODE_NAME}"
+      return 0
+    fi
+  done
+  if ((FORCE_HOST)); then
+    log "WARNING: hostname is ${seen}, not ${EXPECTED_HOSTNAME}; continuing because of --force-host: this must be ${NODE_NAME}"
+    return 0
+  fi
+  fail "$EXIT_REFUSED" "wrong host: this script is for ${NODE_NAME} (hostname ${EXPECTED_HOSTNAME}), but hostname prints ${seen}. Nothing was changed. Run the script from hosts/<this host's node name>/ instead; only if this really is ${NODE_NAME}, re-run with --force-host."
+}
+
+# confirm shows the plan and asks; with --yes it does not ask, with --dry-run it
+# changes nothing anyway, and without a terminal to ask on it refuses.
+confirm() {
+  local answer=""
+  show_plan
+  if ((DRY_RUN)); then
+    log "dry-run: nothing below is changed on this host"
+    return 0
+  fi
+  if ((YES)); then
+    log "confirmed by --yes"
+    return 0
+  fi
+  if [[ ! -t 0 ]]; then
+    fail "$EXIT_REFUSED" "not confirmed: stdin is not a terminal, so there is nobody to ask. Nothing was changed. Re-run with --yes to confirm, or with --dry-run to see every command."
+  fi
+  printf 'Type yes to go ahead on %s: ' "$NODE_NAME" >&2
+  read -r answer || true
+  if [[ $answer != yes ]]; then
+    fail "$EXIT_REFUSED" "not confirmed (answer was '${answer}'). Nothing was changed."
+  fi
+  log "confirmed at the terminal"
+}
+
+# plan_line TEXT: one line of the plan shown before asking.
+plan_line() {
+  printf '  %s\n' "$*" >&2
+}
+
+# start_run creates this run's directory (never an existing one) and its run.log.
+start_run() {
+  local line
+  if ((DRY_RUN)); then
+    log "dry-run: would create ${RUN_DIR} (mode 0700) for run.log and everything moved"
+    return 0
+  fi
+  if [[ ! -d $QUARANTINE_DIR ]]; then
+    run mkdir -p -- "$QUARANTINE_DIR"
+  fi
+  if ! mkdir -m 0700 -- "$RUN_DIR"; then
+    fail "$EXIT_FAILED" "cannot create the run directory ${RUN_DIR} (it must not exist yet). Nothing was changed."
+  fi
+  LOG_FILE="${RUN_DIR}/run.log"
+  for line in "${EARLY_LOG[@]}"; do
+    printf '%s\n' "$line" >>"$LOG_FILE"
+  done
+  EARLY_LOG=()
+  log "run directory: ${RUN_DIR} (log: ${LOG_FILE})"
+}
+
+# earlier_copy PATH: print where an earlier run of this kit moved PATH; fail if none did.
+earlier_copy() {
+  local path=$1 dir found=""
+  for dir in "${QUARANTINE_DIR%/}/restorekit-${CLUSTER}-"[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z-*; do
+    if [[ $dir == "$RUN_DIR" || ! ${dir##*Z-} =~ ^[0-9]+$ ]]; then
+      continue
+    fi
+    if [[ -e ${dir}${path} || -L ${dir}${path} ]]; then
+      found="${dir}${path}"
+    fi
+  done
+  if [[ -z $found ]]; then
+    return 1
+  fi
+  printf '%s\n' "$found"
+}
+
+# quarantine_move STEP PATH [ABSENT]: move PATH to the same absolute path under the run
+# directory. A PATH that an earlier run already moved is reported and skipped; a PATH
+# that is simply not there is logged with ABSENT when given (it may be missing), else
+# with a warning.
+quarantine_move() {
+  local step=$1 path=$2 absent=${3:-} dest earlier
+  if [[ ! -e $path && ! -L $path ]]; then
+    if earlier="$(earlier_copy "$path")"; then
+      log "step ${step}: ${path} already moved to ${earlier} by an earlier run; skipping"
+      MOVED+=("${path} -> ${earlier} (earlier run)")
+    elif [[ -n $absent ]]; then
+      log "step ${step}: ${absent}"
+    else
+      log "step ${step}: WARNING: ${path} is not there, and no earlier run of this kit under ${QUARANTINE_DIR} moved it: nothing to move (was it moved by hand?)"
+    fi
+    return 0
+  fi
+  dest="${RUN_DIR}${path}"
+  if [[ -e $dest || -L $dest ]]; then
+    fail "$EXIT_FAILED" "step ${step}: ${dest} already exists; not moving ${path} over it"
+  fi
+  run mkdir -p -- "${dest%/*}"
+  run mv -T -- "$path" "$dest"
+  if ((DRY_RUN)); then
+    return 0
+  fi
+  log "step ${step}: moved ${path} to ${dest}"
+  MOVED+=("${path} -> ${dest}")
+}
+
+# wait_until STEP TIMEOUT EXPECTED ADVICE PROBE [ARG...]: run PROBE every POLL_INTERVAL
+# seconds until it succeeds; after TIMEOUT seconds exit 3 saying what was expected
+# (EXPECTED), what the last probe saw (PROBE_SEEN) and what to do (ADVICE).
+wait_until() {
+  local step=$1 timeout=$2 expected=$3 advice=$4 start now elapsed
+  shift 4
+  start="$(date +%s)"
+  if ((DRY_RUN)); then
+    PROBE_SEEN=""
+    "$@" || true
+    log "dry-run: step ${step}: would wait until ${expected} (check every ${POLL_INTERVAL}s, at most $(human_duration "$timeout")); now: ${PROBE_SEEN}"
+    return 0
+  fi
+  log "step ${step}: waiting until ${expected} (check every ${POLL_INTERVAL}s, at most $(human_duration "$timeout"))"
+  while true; do
+    PROBE_SEEN=""
+    if "$@"; then
+      now="$(date +%s)"
+      log "step ${step}: ${expected}: yes, after $(human_duration "$((now - start))") (${PROBE_SEEN})"
+      return 0
+    fi
+    now="$(date +%s)"
+    elapsed=$((now - start))
+    if ((elapsed >= timeout)); then
+      fail "$EXIT_TIMEOUT" "step ${step}: timed out after $(human_duration "$elapsed"). Expected: ${expected}. Seen: ${PROBE_SEEN}. What to do: ${advice}"
+    fi
+    log "step ${step}: still waiting, $(human_duration "$elapsed") of $(human_duration "$timeout"): ${PROBE_SEEN}"
+    sleep "$POLL_INTERVAL"
+  done
+}
+
+# containers_stopped NAME...: succeed when crictl lists no running container with any
+# of these exact names; PROBE_SEEN names the ones still running, with their ids.
+containers_stopped() {
+  local name ids running=""
+  for name in "$@"; do
+    if ! ids="$(crictl ps --name "^${name}\$" --state running -q)"; then
+      PROBE_SEEN="crictl ps failed (is the container runtime up?)"
+      return 1
+    fi
+    if [[ -n $ids ]]; then
+      running+="${running:+, }${name} (${ids//$'\n'/ })"
+    fi
+  done
+  if [[ -n $running ]]; then
+    PROBE_SEEN="still running: ${running}"
+    return 1
+  fi
+  PROBE_SEEN="none of $* is running"
+}
+
+# container_running NAME: succeed when crictl lists a running container named exactly NAME.
+container_running() {
+  local ids
+  if ! ids="$(crictl ps --name "^${1}\$" --state running -q)"; then
+    PROBE_SEEN="crictl ps failed (is the container runtime up?)"
+    return 1
+  fi
+  if [[ -z $ids ]]; then
+    PROBE_SEEN="no running ${1} container"
+    return 1
+  fi
+  PROBE_SEEN="running ${1} container: ${ids//$'\n'/ }"
+}
+
+# require_tool NAME...: fail unless every tool is on PATH.
+require_tool() {
+  local tool
+  for tool in "$@"; do
+    if [[ -z "$(command -v "$tool")" ]]; then
+      fail "$EXIT_FAILED" "${tool} is not on PATH (${PATH}); this step needs it. Nothing was changed."
+    fi
+  done
+}
+
+# on_exit prints where everything went, whatever happened.
+on_exit() {
+  local code=$? item
+  trap - EXIT
+  if ((code != 0 && code != EXIT_REFUSED && code != EXIT_TIMEOUT && code != EXIT_FAILED)); then
+    log "ERROR: step ${CURRENT_STEP} failed: a command exited with status ${code} (see the lines above)"
+    code=$EXIT_FAILED
+  fi
+  if ((${#MOVED[@]} > 0)); then
+    log "where everything went:"
+    for item in "${MOVED[@]}"; do
+      log "  ${item}"
+    done
+  fi
+  if [[ -n $LOG_FILE ]]; then
+    log "log of this run: ${LOG_FILE}"
+  fi
+  if ((code == 0)); then
+    log "done"
+  else
+    log "stopped with exit code ${code} during step ${CURRENT_STEP}"
+  fi
+  exit "$code"
+}
+
+# prepare: options, refusals and the run directory name; nothing is changed yet.
+prepare() {
+  parse_args "$@"
+  trap on_exit EXIT
+  RUN_DIR="${QUARANTINE_DIR%/}/restorekit-${CLUSTER}-$(date -u +%Y%m%dT%H%M%SZ)-$$"
+  check_root
+  check_host
+}
+
+usage() {
+  printf '%s\n' \
+    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
+    "" \
+    "Procedure step 4 on ${NODE_NAME} (cluster ${CLUSTER}), a non-recovery control-plane host:" \
+    "  4.1 move ${MANIFESTS_DIR}/etcd-pod.yaml into the run directory" \
+    "  4.2 wait until no etcd container runs (etcd, etcdctl, etcd-metrics)" \
+    "  4.3 move ${MANIFESTS_DIR}/kube-apiserver-pod.yaml into the run directory" \
+    "  4.4 wait until no kube-apiserver container runs (kube-apiserver, kube-apiserver-cert-syncer, kube-apiserver-cert-regeneration-controller, kube-apiserver-insecure-readyz, kube-apiserver-check-endpoints)" \
+    "  4.5 move ${ETCD_DATA_DIR} into the run directory" \
+    "The run directory is a new directory under ${QUARANTINE_DIR}; nothing is deleted." \
+    "" \
+    "  --yes         do not ask for confirmation (required when stdin is not a terminal)" \
+    "  --dry-run     print every command it would run and change nothing" \
+    "  --force-host  run although hostname does not match ${EXPECTED_HOSTNAME}" \
+    "" \
+    "Exit codes: 0 done, 1 a step failed, 2 usage error or refused, 3 timed out."
+}
+
+show_plan() {
+  log "plan for ${NODE_NAME} (cluster ${CLUSTER}), procedure step 4:"
+  plan_line "4.1 move ${MANIFESTS_DIR}/etcd-pod.yaml to ${RUN_DIR}${MANIFESTS_DIR}/etcd-pod.yaml"
+  plan_line "4.2 wait until no etcd container runs (at most $(human_duration "$STOP_TIMEOUT"))"
+  plan_line "4.3 move ${MANIFESTS_DIR}/kube-apiserver-pod.yaml to ${RUN_DIR}${MANIFESTS_DIR}/kube-apiserver-pod.yaml"
+  plan_line "4.4 wait until no kube-apiserver container runs (at most $(human_duration "$STOP_TIMEOUT"))"
+  plan_line "4.5 move ${ETCD_DATA_DIR} to ${RUN_DIR}${ETCD_DATA_DIR}"
+  plan_line "nothing is deleted; what an earlier run already moved is skipped"
+}
+
+# Step 4, before anything changes: the tools and directories it needs.
+check_prerequisites() {
+  CURRENT_STEP="4 (prerequisites)"
+  require_tool crictl
+  if [[ ! -d $MANIFESTS_DIR ]]; then
+    fail "$EXIT_FAILED" "step 4: ${MANIFESTS_DIR} does not exist: is this a control-plane host? Nothing was changed."
+  fi
+}
+
+# Step 4.1: `mv /etc/kubernetes/manifests/etcd-pod.yaml /tmp`, into the run directory instead.
+step_4_1_move_etcd_pod_yaml() {
+  CURRENT_STEP="4.1"
+  quarantine_move "4.1" "${MANIFESTS_DIR}/etcd-pod.yaml"
+}
+
+# Step 4.2: wait until no etcd container runs (exact names, so operators never match).
+step_4_2_wait_etcd_stopped() {
+  CURRENT_STEP="4.2"
+  wait_until "4.2" "$STOP_TIMEOUT" \
+    "no etcd container runs (etcd, etcdctl, etcd-metrics)" \
+    "see why with: crictl ps -a --name '^etcd\$' and journalctl -u kubelet.service; once they have stopped, run this script again (what was moved stays moved and is skipped)" \
+    containers_stopped etcd etcdctl etcd-metrics
+}
+
+# Step 4.3: `mv /etc/kubernetes/manifests/kube-apiserver-pod.yaml /tmp`, into the run directory instead.
+step_4_3_move_kube_apiserver_pod_yaml() {
+  CURRENT_STEP="4.3"
+  quarantine_move "4.3" "${MANIFESTS_DIR}/kube-apiserver-pod.yaml"
+}
+
+# Step 4.4: wait until no kube-apiserver container runs (exact names, so operators never match).
+step_4_4_wait_kube_apiserver_stopped() {
+  CURRENT_STEP="4.4"
+  wait_until "4.4" "$STOP_TIMEOUT" \
+    "no kube-apiserver container runs (kube-apiserver, kube-apiserver-cert-syncer, kube-apiserver-cert-regeneration-controller, kube-apiserver-insecure-readyz, kube-apiserver-check-endpoints)" \
+    "see why with: crictl ps -a --name '^kube-apiserver\$' and journalctl -u kubelet.service; once they have stopped, run this script again (what was moved stays moved and is skipped)" \
+    containers_stopped kube-apiserver kube-apiserver-cert-syncer kube-apiserver-cert-regeneration-controller kube-apiserver-insecure-readyz kube-apiserver-check-endpoints
+}
+
+# Step 4.5: `mv /var/lib/etcd/ /tmp`, into the run directory instead.
+step_4_5_move_etcd_data() {
+  CURRENT_STEP="4.5"
+  quarantine_move "4.5" "$ETCD_DATA_DIR"
+}
+
+main() {
+  prepare "$@"
+  check_prerequisites
+  confirm
+  start_run
+  step_4_1_move_etcd_pod_yaml
+  step_4_2_wait_etcd_stopped
+  step_4_3_move_kube_apiserver_pod_yaml
+  step_4_4_wait_kube_apiserver_stopped
+  step_4_5_move_etcd_data
+  CURRENT_STEP="4 (done)"
+  log "step 4 is done on ${NODE_NAME}: etcd and kube-apiserver are stopped and the etcd data is out of the way. Next: the same on the other non-recovery hosts, then restore.sh on the recovery host."
+}
+
+main "$@"

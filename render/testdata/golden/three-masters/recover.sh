@@ -1,0 +1,1368 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2088 # ssh itself expands a leading ~ in -i and UserKnownHostsFile
+set -euo pipefail
+# recover.sh: the coordinator of this recovery kit.
+#
+# It restores the cluster's control plane from the etcd backup by running the steps of
+# procedure.md ("Restoring to a previous cluster state") in order, from a workstation or
+# bastion that has bash, ssh, scp and oc:
+#   preflight (P1-P5, 1, 2)  tools, kit checksums, oc access, version, proxy, ssh to every
+#                            master; persistent ssh connections are opened here
+#   copy-backup (3)          the backup pair to the recovery host, verified there
+#   push-scripts (3)         each host's scripts to restorekit/<kit>/ on every master
+#   stop-static-pods (4)     on every other master, in parallel
+#   restore (5-7)            on the recovery host (cluster-restore.sh)
+#   restart-kubelet (8)      recovery host first, then the others in parallel
+#   verify-single-member (9) crictl on the recovery host, then oc
+#   redeploy-* (10-12)       forced redeployment of each operator, one at a time
+#   verify-members (13)      one Running etcd pod per master
+# ./recover.sh --list shows the steps, --help the options, the hosts and the exit codes.
+# Every step is logged with its procedure.md number. Progress is kept in a state
+# directory: a re-run resumes at the step that failed.
+#
+# Exit codes: 0 done, 1 a step failed, 2 usage error or refused (no confirmation),
+# 3 a wait timed out, 130 interrupted.
+
+# --- This cluster (from the kit's inventory) ------------------------------------------
+CLUSTER_NAME=ocp4
+CLUSTER_VERSION=4.5.2
+KIT_NAME=ocp4-recovery-kit
+PROFILE_NAME=ocp-4.5
+TOOL_VERSION=test
+RECOVERY_HOST=ip-10-0-143-125.ec2.internal
+# Node names of every master, in inventory order (step 13 wants one etcd pod for each).
+MASTER_NAMES=(ip-10-0-143-125.ec2.internal ip-10-0-154-194.ec2.internal ip-10-0-173-171.ec2.internal)
+
+# --- Waits (seconds) ------------------------------------------------------------------
+POLL_INTERVAL=10
+SINGLE_MEMBER_TIMEOUT=1200
+
+# --- Forced redeployments, in order (steps 10-12) -------------------------------------
+# OPERATORS[i] is the oc resource, OPERATOR_STEPS[i] the procedure step that patches it
+# and OPERATOR_TIMEOUTS[i] how long its rollout may take.
+OPERATORS=(etcd kubeapiserver kubecontrollermanager kubescheduler)
+OPERATOR_STEPS=(10-11 12.1 12.2 12.3)
+OPERATOR_TIMEOUTS=(3600 3600 1800 1800)
+
+# --- Masters and how to reach them (procedure steps 1-2) ---------------------------------
+# HOST_HOSTNAME is what `hostname` must print there; HOST_SHORTNAME is also accepted when
+# set (the first label of a fully qualified hostname no other master shares).
+# HOST_SCRIPTS are the kit scripts the host gets (hosts/<node>/ in the kit).
+HOST_NAME=()
+HOST_ADDRESS=()
+HOST_HOSTNAME=()
+HOST_SHORTNAME=()
+HOST_USER=()
+HOST_PORT=()
+HOST_IDENTITY=()
+HOST_KNOWN_HOSTS=()
+HOST_STRICT=()
+HOST_CONNECT_TIMEOUT=()
+HOST_JUMP=()
+HOST_SCRIPTS=()
+# master 0 (the recovery host)
+HOST_NAME[0]=ip-10-0-143-125.ec2.internal
+HOST_ADDRESS[0]=10.0.143.125
+HOST_HOSTNAME[0]=ip-10-0-143-125.ec2.internal
+HOST_SHORTNAME[0]=ip-10-0-143-125
+HOST_USER[0]=core
+HOST_PORT[0]=22
+HOST_IDENTITY[0]='~/.ssh/ocp4-core'
+HOST_KNOWN_HOSTS[0]=''
+HOST_STRICT[0]=yes
+HOST_CONNECT_TIMEOUT[0]=10
+HOST_JUMP[0]=''
+HOST_SCRIPTS[0]='restore.sh restart-kubelet.sh'
+# master 1
+HOST_NAME[1]=ip-10-0-154-194.ec2.internal
+HOST_ADDRESS[1]=10.0.154.194
+HOST_HOSTNAME[1]=ip-10-0-154-194.ec2.internal
+HOST_SHORTNAME[1]=ip-10-0-154-194
+HOST_USER[1]=core
+HOST_PORT[1]=22
+HOST_IDENTITY[1]='~/.ssh/ocp4-core'
+HOST_KNOWN_HOSTS[1]=''
+HOST_STRICT[1]=yes
+HOST_CONNECT_TIMEOUT[1]=10
+HOST_JUMP[1]=''
+HOST_SCRIPTS[1]='stop-static-pods.sh restart-kubelet.sh'
+# master 2
+HOST_NAME[2]=ip-10-0-173-171.ec2.internal
+HOST_ADDRESS[2]=10.0.173.171
+HOST_HOSTNAME[2]=ip-10-0-173-171.ec2.internal
+HOST_SHORTNAME[2]=ip-10-0-173-171
+HOST_USER[2]=core
+HOST_PORT[2]=22
+HOST_IDENTITY[2]='~/.ssh/ocp4-core'
+HOST_KNOWN_HOSTS[2]=''
+HOST_STRICT[2]=yes
+HOST_CONNECT_TIMEOUT[2]=10
+HOST_JUMP[2]=''
+HOST_SCRIPTS[2]='stop-static-pods.sh restart-kubelet.sh'
+# RECOVERY_INDEX is the recovery host; OTHER_INDEXES the others, in inventory order.
+RECOVERY_INDEX=0
+OTHER_INDEXES=(1 2)
+
+# --- The backup pair (P5, step 3) ---------------------------------------------------------
+# Sizes and sha256 are empty when the kit was built without the backup at hand.
+BACKUP_REMOTE_DIR=/home/core/backup
+BACKUP_LOCAL_DIR=/work/main/examples/backup-3
+BACKUP_NAMES=()
+BACKUP_SIZES=()
+BACKUP_SHA256=()
+BACKUP_NAMES[0]=snapshot_2020-08-04_184021.db
+BACKUP_SIZES[0]=78
+BACKUP_SHA256[0]=662406dc07c088e8a0fb35da811eceef59ae87fb38b9523d74c6abad483e15e1
+BACKUP_NAMES[1]=static_kuberesources_2020-08-04_184021.tar.gz
+BACKUP_SIZES[1]=388
+BACKUP_SHA256[1]=ef8cff3e53c3f127bdc768262051823bb73f00629c257b6149745b032e13de04
+
+# --- The cluster-wide proxy (step 6), as the inventory records it --------------------------
+PROXY_HTTP=''
+PROXY_HTTPS=''
+PROXY_NO=''
+QUARANTINE_DIR=/tmp
+
+# --- Logging ---------------------------------------------------------------------------
+# LOG_FILE, when set, receives every message too.
+LOG_FILE=""
+# The step running now (for failure messages), its procedure number, and the host a
+# failure happened on ("" when it is not about one host).
+CURRENT_STEP=""
+CURRENT_STEP_NUM=""
+FAIL_HOST=""
+DRY_RUN=0
+ASSUME_YES=0
+
+# log MESSAGE...: a timestamped line on stderr and in the log file.
+log() {
+  local line
+  line="$(date -u '+%Y-%m-%dT%H:%M:%SZ') $*"
+  printf '%s\n' "$line" >&2
+  if [[ -n $LOG_FILE ]]; then
+    printf '%s\n' "$line" >>"$LOG_FILE"
+  fi
+}
+
+# die_step RC HOST MESSAGE...: the current step failed (on HOST, or "" for the
+# workstation); the EXIT trap says how to go on.
+die_step() {
+  local rc=$1
+  FAIL_HOST=$2
+  shift 2
+  log "ERROR: $*"
+  exit "$rc"
+}
+
+# die_usage MESSAGE...: a wrong command line or a refusal (exit 2).
+die_usage() {
+  log "$*"
+  exit 2
+}
+
+# fmt_dur SECONDS: 75 -> 1m15s.
+fmt_dur() {
+  local s=$1
+  if ((s >= 3600)); then
+    printf '%dh%02dm%02ds' $((s / 3600)) $((s % 3600 / 60)) $((s % 60))
+  elif ((s >= 60)); then
+    printf '%dm%02ds' $((s / 60)) $((s % 60))
+  else
+    printf '%ds' "$s"
+  fi
+}
+
+# shell_words ARGS...: the arguments quoted for a shell, as one line to show or paste.
+shell_words() {
+  local out="" a q
+  for a in "$@"; do
+    printf -v q '%q' "$a"
+    out+="${out:+ }$q"
+  done
+  printf '%s' "$out"
+}
+
+# show_cmd ARGS...: what --dry-run prints instead of running a command that changes
+# something.
+show_cmd() {
+  log "DRY-RUN: would run: $(shell_words "$@")"
+}
+
+# first_line TEXT: the first non-empty line of TEXT (for one-line progress messages).
+first_line() {
+  local line
+  while IFS= read -r line; do
+    if [[ -n $line ]]; then
+      printf '%s' "$line"
+      return 0
+    fi
+  done <<<"$1"
+}
+
+# --- Bounded waits ------------------------------------------------------------------------
+# POLL_SEEN is what the last check saw, in words, for progress and timeout messages.
+POLL_SEEN=""
+
+# poll_until TIMEOUT EXPECTED HINT CHECK [ARGS...]: runs CHECK ARGS every POLL_INTERVAL
+# seconds until it succeeds (returns 0) or TIMEOUT seconds have passed (says what was
+# expected, what was seen last and HINT, and returns 3). Each try prints a progress
+# line with the elapsed time.
+poll_until() {
+  local timeout=$1 expected=$2 hint=$3 start elapsed
+  shift 3
+  start=$(date +%s)
+  POLL_SEEN=""
+  while :; do
+    if "$@"; then
+      elapsed=$(($(date +%s) - start))
+      log "  ok after $(fmt_dur "$elapsed"): ${POLL_SEEN:-$expected}"
+      return 0
+    fi
+    elapsed=$(($(date +%s) - start))
+    if ((elapsed >= timeout)); then
+      log "TIMEOUT after $(fmt_dur "$elapsed") waiting for: $expected"
+      log "  last seen: ${POLL_SEEN:-nothing}"
+      log "  what to do: $hint"
+      return 3
+    fi
+    log "  waiting ($(fmt_dur "$elapsed") of $(fmt_dur "$timeout")) for $expected; now: ${POLL_SEEN:-nothing yet}"
+    sleep "$POLL_INTERVAL"
+  done
+}
+
+# --- oc ------------------------------------------------------------------------------------
+# OC_OUT holds the output (stdout and stderr) of the last oc_try.
+OC_OUT=""
+
+# oc_try ARGS...: runs oc ARGS, keeps its output in OC_OUT, returns oc's status.
+oc_try() {
+  OC_OUT=$(oc "$@" 2>&1)
+}
+
+# etcd_pod_states: reads `oc get pods -n openshift-etcd` and prints "NAME STATUS" for
+# each etcd member pod: etcd-<node>, not the installer-*, revision-pruner-* or
+# etcd-quorum-guard-* pods (in 4.5 the quorum guard lives in another namespace, but a
+# later release may move it).
+etcd_pod_states() {
+  awk 'NR == 1 && $1 == "NAME" { next }
+    $1 ~ /^etcd-/ && $1 !~ /^etcd-quorum-guard/ { print $1, $3 }'
+}
+
+# check_single_member: step 9.2's condition, exactly one etcd pod Running.
+check_single_member() {
+  local states running
+  if ! oc_try get pods -n openshift-etcd; then
+    POLL_SEEN="oc get pods failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  states=$(etcd_pod_states <<<"$OC_OUT")
+  running=$(awk '$2 == "Running" { n++ } END { print n + 0 }' <<<"$states")
+  POLL_SEEN="$running etcd pod(s) Running [$(tr '\n' ' ' <<<"$states" | sed 's/ $//')]"
+  ((running == 1))
+}
+
+# check_all_members: step 13's condition, an etcd-<node> pod Running for every master.
+check_all_members() {
+  local states name missing=""
+  if ! oc_try get pods -n openshift-etcd; then
+    POLL_SEEN="oc get pods failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  states=$(etcd_pod_states <<<"$OC_OUT")
+  for name in "${MASTER_NAMES[@]}"; do
+    if ! grep -qxF "etcd-$name Running" <<<"$states"; then
+      missing+="${missing:+, }etcd-$name"
+    fi
+  done
+  if [[ -n $missing ]]; then
+    POLL_SEEN="not Running yet: $missing [$(tr '\n' ' ' <<<"$states" | sed 's/ $//')]"
+    return 1
+  fi
+  POLL_SEEN="one Running etcd pod per master (${#MASTER_NAMES[@]})"
+}
+
+# step_single_member_oc: step 9.2.
+step_single_member_oc() {
+  log "step 9.2: oc get pods -n openshift-etcd must show exactly one Running etcd pod"
+  if ((DRY_RUN)); then
+    log "DRY-RUN: would poll oc get pods -n openshift-etcd every ${POLL_INTERVAL}s for up to $(fmt_dur "$SINGLE_MEMBER_TIMEOUT")"
+    return 0
+  fi
+  poll_until "$SINGLE_MEMBER_TIMEOUT" "exactly one Running etcd pod in openshift-etcd (step 9.2)" \
+    "'Unable to connect to the server: EOF' means the API or its authentication is still starting; Pending or more than one Running etcd pod means wait a few minutes. Check the recovery host (sudo crictl ps --name '^etcd\$'), use a certificate-based kubeconfig (the installer's auth/kubeconfig; an OAuth token can stop working after the restore), then resume." \
+    check_single_member ||
+    die_step "$?" "" "step 9.2: the control plane did not come back with a single etcd member"
+}
+
+# step_all_members_oc: step 13.
+step_all_members_oc() {
+  log "step 13: oc get pods -n openshift-etcd must show one Running etcd pod per master: ${MASTER_NAMES[*]}"
+  if ((DRY_RUN)); then
+    log "DRY-RUN: would poll oc get pods -n openshift-etcd every ${POLL_INTERVAL}s for up to $(fmt_dur "$SINGLE_MEMBER_TIMEOUT")"
+    return 0
+  fi
+  poll_until "$SINGLE_MEMBER_TIMEOUT" "one Running etcd-<node> pod for each of ${MASTER_NAMES[*]} (step 13)" \
+    "look at the missing host: sudo crictl ps -a --name '^etcd\$' and journalctl -u kubelet there, and oc get etcd cluster -o yaml (status.nodeStatuses); when it has joined, re-run this step." \
+    check_all_members ||
+    die_step "$?" "" "step 13: not every master has a Running etcd member"
+}
+
+# LATEST_REVISION is what read_latest_revision read.
+LATEST_REVISION=""
+
+# read_latest_revision RESOURCE: status.latestAvailableRevision of RESOURCE/cluster.
+read_latest_revision() {
+  if ! oc_try get "$1" cluster -o 'jsonpath={.status.latestAvailableRevision}'; then
+    POLL_SEEN="oc get $1 failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  if [[ ! $OC_OUT =~ ^[0-9]*$ ]]; then
+    POLL_SEEN="unexpected latestAvailableRevision: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  LATEST_REVISION=${OC_OUT:-0}
+  POLL_SEEN="$1 latestAvailableRevision is $LATEST_REVISION"
+}
+
+# PATCH_REASON is the forceRedeploymentReason the last successful patch_operator set.
+PATCH_REASON=""
+
+# patch_operator RESOURCE: steps 10 and 12, a forced redeployment with a unique reason
+# (a new timestamp on every try).
+patch_operator() {
+  local reason
+  reason="recovery-$(date --rfc-3339=ns)"
+  if ! oc_try patch "$1" cluster --type=merge -p "{\"spec\":{\"forceRedeploymentReason\":\"$reason\"}}"; then
+    POLL_SEEN="oc patch $1 failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  PATCH_REASON=$reason
+  POLL_SEEN="$1 patched with forceRedeploymentReason $reason"
+}
+
+# check_rollout RESOURCE BEFORE: steps 11 and 12, the rollout is done when
+# latestAvailableRevision is above BEFORE (the operator has created the new revision:
+# until then NodeInstallerProgressing still reports the old AllNodesAtLatestRevision)
+# and NodeInstallerProgressing says AllNodesAtLatestRevision at that revision.
+check_rollout() {
+  local res=$1 before=$2 rev reason message rest n re='revision[[:space:]]+([0-9]+)'
+  if ! oc_try get "$res" cluster -o 'jsonpath={.status.latestAvailableRevision}'; then
+    POLL_SEEN="oc get $res failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  rev=$OC_OUT
+  if [[ ! $rev =~ ^[0-9]+$ ]]; then
+    POLL_SEEN="unexpected latestAvailableRevision: $(first_line "$rev")"
+    return 1
+  fi
+  if ((rev <= before)); then
+    POLL_SEEN="latestAvailableRevision still $rev: the operator has not created the new revision yet"
+    return 1
+  fi
+  if ! oc_try get "$res" cluster -o 'jsonpath={range .status.conditions[?(@.type=="NodeInstallerProgressing")]}{.reason}{"\n"}{.message}{"\n"}{end}'; then
+    POLL_SEEN="oc get $res failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  reason=$(first_line "$OC_OUT")
+  message=$(sed -n '2p' <<<"$OC_OUT")
+  POLL_SEEN="revision $rev (was $before); NodeInstallerProgressing: ${reason:-none} ${message:+($message)}"
+  [[ $reason == AllNodesAtLatestRevision ]] || return 1
+  # The condition can lag behind a moment: every "revision N" it names must be rev.
+  rest=$message
+  while [[ $rest =~ $re ]]; do
+    n=${BASH_REMATCH[1]}
+    if ((n != rev)); then
+      return 1
+    fi
+    rest=${rest#*"${BASH_REMATCH[0]}"}
+  done
+  return 0
+}
+
+# REDEPLOY_STATE_DIR, when set, remembers each patch (revision before it and reason),
+# so a re-run after an interruption waits for that rollout instead of starting another.
+REDEPLOY_STATE_DIR=""
+# REDEPLOY_FORCE=1 patches again even when a patch was remembered.
+REDEPLOY_FORCE=0
+
+# step_redeploy INDEX: steps 10-11 or 12.x for OPERATORS[INDEX].
+step_redeploy() {
+  local res=${OPERATORS[$1]} step=${OPERATOR_STEPS[$1]} timeout=${OPERATOR_TIMEOUTS[$1]}
+  local before memo=""
+  if [[ -n $REDEPLOY_STATE_DIR ]]; then
+    memo="$REDEPLOY_STATE_DIR/redeploy-$res.patched"
+  fi
+  log "step $step: force a new $res rollout and wait until every node is at the new revision (up to $(fmt_dur "$timeout"))"
+  if ((DRY_RUN)); then
+    show_cmd oc get "$res" cluster -o 'jsonpath={.status.latestAvailableRevision}'
+    show_cmd oc patch "$res" cluster --type=merge -p '{"spec":{"forceRedeploymentReason":"recovery-<date --rfc-3339=ns>"}}'
+    log "DRY-RUN: would poll oc get $res cluster (latestAvailableRevision, NodeInstallerProgressing) every ${POLL_INTERVAL}s until AllNodesAtLatestRevision at a new revision"
+    return 0
+  fi
+  if [[ -n $memo && -f $memo ]] && ((! REDEPLOY_FORCE)); then
+    {
+      read -r before
+      read -r PATCH_REASON
+    } <"$memo"
+    log "step $step: $res was already patched by an earlier run (reason $PATCH_REASON, revision before it $before): waiting for that rollout"
+  else
+    poll_until "$timeout" "$res latestAvailableRevision (read before the patch)" \
+      "oc must answer: check oc whoami and the API (oc get clusteroperators), then resume." \
+      read_latest_revision "$res" ||
+      die_step "$?" "" "step $step: could not read $res latestAvailableRevision"
+    before=$LATEST_REVISION
+    log "step $step: $res latestAvailableRevision before the patch: $before"
+    poll_until "$timeout" "oc patch $res cluster to succeed" \
+      "oc must answer and the user must be allowed to patch $res (cluster-admin), then resume." \
+      patch_operator "$res" ||
+      die_step "$?" "" "step $step: could not patch $res"
+    log "step $step: patched $res with forceRedeploymentReason $PATCH_REASON"
+    if [[ -n $memo ]]; then
+      printf '%s\n%s\n' "$before" "$PATCH_REASON" >"$memo"
+    fi
+  fi
+  poll_until "$timeout" "$res: latestAvailableRevision above $before and NodeInstallerProgressing AllNodesAtLatestRevision (step $step)" \
+    "'N nodes are at revision X; M nodes are at revision Y' means still rolling out: wait. If it does not move, look at oc get $res cluster -o yaml (status.nodeStatuses, conditions) and the installer pods (oc get pods -n openshift-$res*), then resume: the wait is resumed, not the patch." \
+    check_rollout "$res" "$before" ||
+    die_step "$?" "" "step $step: the $res rollout did not finish"
+  if [[ -n $memo ]]; then
+    mv -f "$memo" "$memo.done"
+  fi
+}
+
+# --- Steps --------------------------------------------------------------------------------
+# STEP_IDS[i] names a step for --from/--only, STEP_NUMS[i] cites procedure.md,
+# STEP_ALIASES[i] are the procedure numbers --from/--only also accept, STEP_CHANGES[i]
+# is 1 when the step changes something, STEP_OPERATOR[i] indexes OPERATORS.
+STEP_IDS=(preflight copy-backup push-scripts stop-static-pods restore restart-kubelet verify-single-member)
+STEP_NUMS=('P1-P5, 1, 2' 3 3 4 5-7 8 9)
+STEP_ALIASES=('P1 P2 P3 P4 P5 1 2' 3 '' '4 4.1 4.2 4.3 4.4 4.5 4.6' '5 6 7' 8 '9 9.1 9.2')
+STEP_TITLES=(
+  'preflight: local tools, kit checksums, oc access and cluster-admin, cluster version, proxy, ssh and sudo on every master, the backup pair'
+  'copy the backup pair to the recovery host and verify its sizes and sha256 there'
+  "copy each master's kit scripts to restorekit/$KIT_NAME/ in the ssh user's home"
+  'stop the etcd and kube-apiserver static pods and move the etcd data aside on every other master, in parallel'
+  'on the recovery host: export the proxy and run cluster-restore.sh with the backup'
+  'restart kubelet on every master, the recovery host first'
+  'verify the single-member control plane: etcd running on the recovery host, one Running etcd pod'
+)
+STEP_CHANGES=(0 1 1 1 1 1 0)
+STEP_OPERATOR=('' '' '' '' '' '' '')
+for ((k = 0; k < ${#OPERATORS[@]}; k++)); do
+  STEP_IDS+=("redeploy-${OPERATORS[k]}")
+  STEP_NUMS+=("${OPERATOR_STEPS[k]}")
+  STEP_ALIASES+=("${OPERATOR_STEPS[k]/-/ }")
+  STEP_TITLES+=("force a new ${OPERATORS[k]} rollout (unique forceRedeploymentReason) and wait until every node is at the new revision")
+  STEP_CHANGES+=(1)
+  STEP_OPERATOR+=("$k")
+done
+STEP_IDS+=(verify-members)
+STEP_NUMS+=(13)
+STEP_ALIASES+=(13)
+STEP_TITLES+=('verify every master has joined: one Running etcd pod per master')
+STEP_CHANGES+=(0)
+STEP_OPERATOR+=('')
+
+# The host scripts of the kit (hosts/<node>/ in the kit, restorekit/<kit>/ on the host).
+SCRIPT_STOP=stop-static-pods.sh
+SCRIPT_RESTORE=restore.sh
+SCRIPT_KUBELET=restart-kubelet.sh
+REMOTE_KIT_DIR="restorekit/$KIT_NAME"
+
+# --- Command line ---------------------------------------------------------------------------
+KIT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+STATE_DIR=""
+BACKUP_DIR=""
+BACKUP_DIR_OPT=""
+FROM=""
+ONLY=""
+LIST=0
+FORCE=0
+CONFIRMED=0
+RUN_START=$(date +%s)
+# SELECTED holds the indexes of the steps this run goes through; STEP_RESULT[i] what
+# happened to step i in this run.
+SELECTED=()
+STEP_RESULT=()
+# BG_PIDS are the host jobs running in the background (each its own process group).
+BG_PIDS=()
+
+usage() {
+  cat <<EOF
+Usage: ./recover.sh [--yes] [--dry-run] [--list] [--from STEP] [--only STEP]
+                    [--state-dir DIR] [--backup-dir DIR] [--help]
+
+Restores the control plane of cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION) from its
+etcd backup, following procedure.md step by step, from this workstation over ssh and oc.
+The recovery host is $RECOVERY_HOST.
+
+  --yes             do not ask before the first step that changes something
+                    (without it the plan is shown and confirmed on the terminal)
+  --dry-run         run the read-only preflight checks, print every command that
+                    would change something, change nothing
+  --list            list the steps with their procedure.md numbers and exit
+  --from STEP       start at STEP (a name from --list or a procedure number such as 8)
+                    and run it and every later step again, even if done before
+  --only STEP       run STEP alone, even if done before
+  --state-dir DIR   progress, logs and ssh control sockets (default: .recover-state
+                    beside this script); a re-run with the same DIR resumes at the
+                    step that failed
+  --backup-dir DIR  the local directory holding the backup pair (default: the kit's
+                    backup/ directory when it exists, else the inventory's backup.localDir);
+                    without one, the pair must already be in $BACKUP_REMOTE_DIR on the
+                    recovery host
+  --help            this help
+
+Masters (node name, ssh address):
+$(for ((k = 0; k < ${#HOST_NAME[@]}; k++)); do
+    printf '  %s  %s@%s port %s%s\n' "${HOST_NAME[k]}" "${HOST_USER[k]}" "${HOST_ADDRESS[k]}" "${HOST_PORT[k]}" "${HOST_JUMP[k]:+ via ${HOST_JUMP[k]}}"
+  done)
+
+Needs bash, ssh, scp, sha256sum and oc logged in as a cluster-admin, preferably with a
+certificate-based kubeconfig (the installer's auth/kubeconfig): an OAuth token can stop
+working during the restore. With a jump host, the jump leg uses your ~/.ssh/config and
+ssh agent for the bastion's key and host key.
+
+Exit codes: 0 done, 1 a step failed, 2 usage error or refused, 3 a wait timed out,
+130 interrupted. Every failure names the step, the host and the command to resume.
+EOF
+}
+
+list_steps() {
+  local k
+  printf '%-34s %-14s %s\n' STEP PROCEDURE WHAT
+  for ((k = 0; k < ${#STEP_IDS[@]}; k++)); do
+    printf '%-34s %-14s %s\n' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_TITLES[k]}"
+  done
+}
+
+# step_index NAME: the index of the step NAME names (an id or a procedure number).
+step_index() {
+  local k a
+  for ((k = 0; k < ${#STEP_IDS[@]}; k++)); do
+    if [[ $1 == "${STEP_IDS[k]}" ]]; then
+      printf '%s' "$k"
+      return 0
+    fi
+    for a in ${STEP_ALIASES[k]}; do
+      if [[ $1 == "$a" ]]; then
+        printf '%s' "$k"
+        return 0
+      fi
+    done
+  done
+  return 1
+}
+
+parse_args() {
+  while (($#)); do
+    case $1 in
+    -y | --yes) ASSUME_YES=1 ;;
+    --dry-run) DRY_RUN=1 ;;
+    --list) LIST=1 ;;
+    --from | --only | --state-dir | --backup-dir)
+      if (($# < 2)) || [[ -z $2 ]]; then
+        die_usage "$1 needs a value (see --help)"
+      fi
+      case $1 in
+      --from) FROM=$2 ;;
+      --only) ONLY=$2 ;;
+      --state-dir) STATE_DIR=$2 ;;
+      --backup-dir) BACKUP_DIR_OPT=$2 ;;
+      esac
+      shift
+      ;;
+    --from=* | --only=* | --state-dir=* | --backup-dir=*)
+      parse_args "${1%%=*}" "${1#*=}"
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *) die_usage "unknown argument: $1 (see --help)" ;;
+    esac
+    shift
+  done
+}
+
+select_steps() {
+  local first=0 last=$((${#STEP_IDS[@]} - 1)) k
+  if [[ -n $FROM && -n $ONLY ]]; then
+    die_usage "--from and --only cannot be used together"
+  fi
+  if [[ -n $FROM ]]; then
+    first=$(step_index "$FROM") || die_usage "--from $FROM: no such step; ./recover.sh --list shows them"
+    FORCE=1
+  fi
+  if [[ -n $ONLY ]]; then
+    first=$(step_index "$ONLY") || die_usage "--only $ONLY: no such step; ./recover.sh --list shows them"
+    last=$first
+    FORCE=1
+  fi
+  for ((k = first; k <= last; k++)); do
+    SELECTED+=("$k")
+  done
+  REDEPLOY_FORCE=$FORCE
+}
+
+# step_done I: step I is recorded as done and this run does not force it.
+step_done() {
+  ((! FORCE)) && [[ -f $STATE_DIR/done/${STEP_IDS[$1]} ]]
+}
+
+# pending_changes: some selected step that is not done yet changes something.
+pending_changes() {
+  local k
+  for k in "${SELECTED[@]}"; do
+    if ((STEP_CHANGES[k])) && ! step_done "$k"; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+# --- Local state ----------------------------------------------------------------------------
+check_local_tools() {
+  local t missing=""
+  for t in ssh scp oc sha256sum awk sed grep; do
+    if ! command -v "$t" >/dev/null 2>&1; then
+      missing+=" $t"
+    fi
+  done
+  if [[ -n $missing ]]; then
+    log "missing on this workstation:$missing (recover.sh needs bash, ssh, scp, oc and coreutils)"
+    exit 1
+  fi
+}
+
+init_state() {
+  local pid
+  STATE_DIR=${STATE_DIR:-$KIT_DIR/.recover-state}
+  mkdir -p "$STATE_DIR"
+  STATE_DIR=$(cd "$STATE_DIR" && pwd)
+  mkdir -p "$STATE_DIR/done" "$STATE_DIR/hosts" "$STATE_DIR/remote-logs" "$STATE_DIR/ssh"
+  if [[ -f $STATE_DIR/kit && $(cat "$STATE_DIR/kit") != "$KIT_NAME" ]]; then
+    die_usage "$STATE_DIR holds the progress of $(cat "$STATE_DIR/kit"), not $KIT_NAME: use another --state-dir"
+  fi
+  if [[ -f $STATE_DIR/lock ]]; then
+    pid=$(cat "$STATE_DIR/lock")
+    if [[ -n $pid && $pid != "$$" ]] && kill -0 "$pid" 2>/dev/null; then
+      die_usage "another recover.sh (pid $pid) is using $STATE_DIR"
+    fi
+  fi
+  printf '%s\n' "$KIT_NAME" >"$STATE_DIR/kit"
+  printf '%s\n' "$$" >"$STATE_DIR/lock"
+  LOG_FILE="$STATE_DIR/recover.log"
+  # ssh control sockets live under the state dir unless that path is too long for a
+  # unix socket (ssh adds a random suffix while it creates one).
+  CONTROL_DIR="$STATE_DIR/ssh"
+  if ((${#CONTROL_DIR} > 80)); then
+    CONTROL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/recover-ssh.XXXXXX")
+    log "note: $STATE_DIR is too long a path for ssh control sockets; using $CONTROL_DIR"
+  fi
+  if [[ -n $BACKUP_DIR_OPT ]]; then
+    BACKUP_DIR=$BACKUP_DIR_OPT
+  elif [[ -d $KIT_DIR/backup ]]; then
+    BACKUP_DIR="$KIT_DIR/backup"
+  elif [[ -n $BACKUP_LOCAL_DIR && -d $BACKUP_LOCAL_DIR ]]; then
+    BACKUP_DIR=$BACKUP_LOCAL_DIR
+  fi
+  if [[ -n $BACKUP_DIR ]]; then
+    if [[ ! -d $BACKUP_DIR ]]; then
+      die_usage "--backup-dir $BACKUP_DIR: not a directory"
+    fi
+    BACKUP_DIR=$(cd "$BACKUP_DIR" && pwd)
+  fi
+}
+
+# resume_command: the exact command that resumes at the step that failed.
+resume_command() {
+  local -a cmd=("$KIT_DIR/recover.sh" --state-dir "$STATE_DIR")
+  if [[ -n $BACKUP_DIR_OPT ]]; then
+    cmd+=(--backup-dir "$BACKUP_DIR")
+  fi
+  if [[ -n $ONLY ]]; then
+    cmd+=(--only "$CURRENT_STEP")
+  elif [[ -n $FROM ]]; then
+    cmd+=(--from "$CURRENT_STEP")
+  fi
+  if ((ASSUME_YES)); then
+    cmd+=(--yes)
+  fi
+  shell_words "${cmd[@]}"
+}
+
+stop_jobs() {
+  local pid
+  for pid in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  BG_PIDS=()
+}
+
+on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_jobs
+  if ((rc != 0)) && [[ -n $CURRENT_STEP ]]; then
+    log "FAILED: step $CURRENT_STEP_NUM ($CURRENT_STEP)${FAIL_HOST:+ on $FAIL_HOST}, exit $rc"
+    if [[ -n $LOG_FILE ]]; then
+      log "logs: $LOG_FILE; each host's output in $STATE_DIR/hosts/"
+    fi
+    log "fix the cause, then resume at this step with:"
+    log "  $(resume_command)"
+  fi
+  if [[ -n $STATE_DIR && -f $STATE_DIR/lock && $(cat "$STATE_DIR/lock" 2>/dev/null) == "$$" ]]; then
+    rm -f "$STATE_DIR/lock"
+  fi
+  exit "$rc"
+}
+
+# --- ssh ----------------------------------------------------------------------------------
+# ssh_cmd I: sets SSH_CMD and SCP_CMD to the ssh and scp command lines for master I
+# (non-interactive, bounded, through the host's persistent connection), SSH_TARGET to
+# user@address and SCP_HOST to the same for scp (IPv6 addresses in brackets).
+SSH_TARGET=""
+SCP_HOST=""
+CONTROL_DIR=""
+ssh_cmd() {
+  local i=$1
+  local -a opts=(
+    -o "StrictHostKeyChecking=${HOST_STRICT[i]}"
+    -o ControlMaster=auto -o "ControlPath=$CONTROL_DIR/$i" -o ControlPersist=30m
+    -o ServerAliveInterval=15 -o ServerAliveCountMax=4
+  )
+  if [[ -n ${HOST_IDENTITY[i]} ]]; then
+    opts+=(-i "${HOST_IDENTITY[i]}")
+  fi
+  if [[ -n ${HOST_KNOWN_HOSTS[i]} ]]; then
+    opts+=(-o "UserKnownHostsFile=${HOST_KNOWN_HOSTS[i]}")
+  fi
+  SSH_CMD=(ssh -o BatchMode=yes -o "ConnectTimeout=${HOST_CONNECT_TIMEOUT[i]}" "${opts[@]}" -p "${HOST_PORT[i]}")
+  SCP_CMD=(scp -q -o BatchMode=yes -o "ConnectTimeout=${HOST_CONNECT_TIMEOUT[i]}" "${opts[@]}" -P "${HOST_PORT[i]}")
+  if [[ -n ${HOST_JUMP[i]} ]]; then
+    SSH_CMD+=(-J "${HOST_JUMP[i]}")
+    SCP_CMD+=(-o "ProxyJump=${HOST_JUMP[i]}")
+  fi
+  SSH_TARGET="${HOST_USER[i]}@${HOST_ADDRESS[i]}"
+  SCP_HOST=$SSH_TARGET
+  if [[ ${HOST_ADDRESS[i]} == *:* ]]; then
+    SCP_HOST="${HOST_USER[i]}@[${HOST_ADDRESS[i]}]"
+  fi
+}
+
+# on_host I COMMAND: runs the shell command line COMMAND on master I, stdin untouched.
+on_host() {
+  ssh_cmd "$1"
+  "${SSH_CMD[@]}" "$SSH_TARGET" "$2"
+}
+
+# host_out I COMMAND: runs COMMAND on master I with no stdin; HOST_OUT gets its
+# output, HOST_ERR the first line of its errors.
+HOST_OUT=""
+HOST_ERR=""
+host_out() {
+  local rc=0 errfile="$STATE_DIR/ssh/err.$BASHPID"
+  HOST_OUT=$(on_host "$1" "$2" </dev/null 2>"$errfile") || rc=$?
+  HOST_ERR=$(first_line "$(cat "$errfile" 2>/dev/null)")
+  if [[ -s $errfile && -n $LOG_FILE ]]; then
+    sed "s/^/[${HOST_NAME[$1]//\//\\/}] /" "$errfile" >>"$LOG_FILE"
+  fi
+  rm -f "$errfile"
+  return "$rc"
+}
+
+# prefix_output NAME FILE: copies stdin to stderr and the log with "[NAME] " before
+# each line, and to FILE as it is.
+prefix_output() {
+  local line
+  while IFS= read -r line || [[ -n $line ]]; do
+    printf '[%s] %s\n' "$1" "$line" >&2
+    printf '%s\n' "$line" >>"$2"
+    if [[ -n $LOG_FILE ]]; then
+      printf '[%s] %s\n' "$1" "$line" >>"$LOG_FILE"
+    fi
+  done
+}
+
+# host_script_cmd SCRIPT: the command line that runs a kit script on its host as root.
+host_script_cmd() {
+  printf 'sudo bash %q --yes' "$REMOTE_KIT_DIR/$1"
+}
+
+# run_host_script I SCRIPT: runs SCRIPT on master I, its output prefixed and logged.
+run_host_script() {
+  local cmd
+  cmd=$(host_script_cmd "$2")
+  on_host "$1" "$cmd" </dev/null 2>&1 | prefix_output "${HOST_NAME[$1]}" "$STATE_DIR/hosts/${HOST_NAME[$1]}.log"
+}
+
+# run_hosts STEP SCRIPT I...: runs SCRIPT on the masters I... in parallel and waits for
+# all of them; a host that already did STEP (recorded in the state dir) is skipped. Stops
+# the recovery, naming each host that failed, when any of them fails.
+run_hosts() {
+  local step=$1 script=$2 i k rc failed="" timed_out=0 cmd
+  shift 2
+  local -a pids=() idxs=()
+  for i in "$@"; do
+    if ((! FORCE)) && [[ -f $STATE_DIR/done/$step@${HOST_NAME[i]} ]]; then
+      log "[${HOST_NAME[i]}] $script: done by an earlier run; skipping"
+      continue
+    fi
+    cmd=$(host_script_cmd "$script")
+    if ((DRY_RUN)); then
+      ssh_cmd "$i"
+      show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
+      continue
+    fi
+    log "[${HOST_NAME[i]}] running $cmd (output in $STATE_DIR/hosts/${HOST_NAME[i]}.log)"
+    printf '\n=== %s %s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$cmd" >>"$STATE_DIR/hosts/${HOST_NAME[i]}.log"
+    # Each host job gets its own process group, so an interruption stops all of it.
+    set -m
+    run_host_script "$i" "$script" &
+    pids+=("$!")
+    set +m
+    BG_PIDS+=("$!")
+    idxs+=("$i")
+  done
+  for ((k = 0; k < ${#pids[@]}; k++)); do
+    i=${idxs[k]}
+    rc=0
+    wait "${pids[k]}" || rc=$?
+    if ((rc == 0)); then
+      : >"$STATE_DIR/done/$step@${HOST_NAME[i]}"
+      log "[${HOST_NAME[i]}] $script: done"
+      continue
+    fi
+    case $rc in
+    255) log "[${HOST_NAME[i]}] $script: ssh to ${HOST_ADDRESS[i]} failed (exit 255): the host or the connection is gone" ;;
+    3)
+      log "[${HOST_NAME[i]}] $script: a wait timed out (exit 3)"
+      timed_out=1
+      ;;
+    2) log "[${HOST_NAME[i]}] $script: refused (exit 2): wrong host, not root or not confirmed" ;;
+    *) log "[${HOST_NAME[i]}] $script: failed (exit $rc)" ;;
+    esac
+    failed+="${failed:+, }${HOST_NAME[i]}"
+  done
+  BG_PIDS=()
+  if [[ -n $failed ]]; then
+    die_step "$((timed_out ? 3 : 1))" "$failed" "$script failed on $failed: its output is above and in $STATE_DIR/hosts/<host>.log; the host scripts are idempotent, so the step can simply be run again"
+  fi
+}
+
+# --- Plan and confirmation --------------------------------------------------------------
+host_list() {
+  local out="" i
+  for i in "$@"; do
+    out+="${out:+, }${HOST_NAME[i]}"
+  done
+  printf '%s' "$out"
+}
+
+# other_hosts: the masters but the recovery host, comma-separated.
+other_hosts() {
+  if ((${#OTHER_INDEXES[@]} == 0)); then
+    printf 'no other master'
+    return 0
+  fi
+  host_list "${OTHER_INDEXES[@]}"
+}
+
+describe_step() {
+  local id=${STEP_IDS[$1]}
+  case $id in
+  copy-backup)
+    if [[ -n $BACKUP_DIR ]]; then
+      printf 'copy %s from %s to %s:%s and verify it there' "${BACKUP_NAMES[*]}" "$BACKUP_DIR" "$RECOVERY_HOST" "$BACKUP_REMOTE_DIR"
+    else
+      printf 'verify %s is already in %s on %s (no local backup directory)' "${BACKUP_NAMES[*]}" "$BACKUP_REMOTE_DIR" "$RECOVERY_HOST"
+    fi
+    ;;
+  push-scripts) printf 'copy the kit scripts to restorekit/%s/ on %s' "$KIT_NAME" "$(host_list "${!HOST_NAME[@]}")" ;;
+  stop-static-pods) printf 'on %s, in parallel: %s (stops etcd and kube-apiserver there: the API goes down)' "$(other_hosts)" "$(host_script_cmd "$SCRIPT_STOP")" ;;
+  restore) printf 'on %s: %s (cluster-restore.sh %s)' "$RECOVERY_HOST" "$(host_script_cmd "$SCRIPT_RESTORE")" "$BACKUP_REMOTE_DIR" ;;
+  restart-kubelet) printf 'on %s first, then on %s in parallel: %s' "$RECOVERY_HOST" "$(other_hosts)" "$(host_script_cmd "$SCRIPT_KUBELET")" ;;
+  redeploy-*) printf 'oc patch %s cluster with a unique forceRedeploymentReason, wait for AllNodesAtLatestRevision (up to %s)' "${OPERATORS[${STEP_OPERATOR[$1]}]}" "$(fmt_dur "${OPERATOR_TIMEOUTS[${STEP_OPERATOR[$1]}]}")" ;;
+  *) printf '%s' "${STEP_TITLES[$1]}" ;;
+  esac
+}
+
+confirm_plan() {
+  local k answer
+  CONFIRMED=1
+  log "PLAN for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION), recovery host $RECOVERY_HOST:"
+  for k in "${SELECTED[@]}"; do
+    if ! step_done "$k"; then
+      log "  step ${STEP_NUMS[k]} (${STEP_IDS[k]}): $(describe_step "$k")"
+    fi
+  done
+  if ((DRY_RUN)); then
+    return 0
+  fi
+  if ((ASSUME_YES)); then
+    log "--yes given: starting"
+    return 0
+  fi
+  if [[ ! -t 0 ]]; then
+    die_usage "refusing to change anything without confirmation: stdin is not a terminal (use --yes)"
+  fi
+  read -r -p "The Kubernetes API will be unavailable until the restore is done. Type yes to start: " answer
+  if [[ $answer != yes ]]; then
+    die_usage "not confirmed: nothing was changed by this run"
+  fi
+  log "confirmed"
+}
+
+# --- Step: preflight (P1-P5, 1, 2) -----------------------------------------------------------
+PREFLIGHT_PROBLEMS=()
+problem() {
+  log "  PROBLEM: $*"
+  PREFLIGHT_PROBLEMS+=("$*")
+}
+
+# normalize_list LIST: a comma-separated list sorted, without empty entries.
+normalize_list() {
+  tr ',' '\n' <<<"$1" | sed '/^[[:space:]]*$/d' | LC_ALL=C sort -u | tr '\n' ',' | sed 's/,$//'
+}
+
+check_proxy() {
+  local field want got
+  for field in httpProxy httpsProxy noProxy; do
+    case $field in
+    httpProxy) want=$PROXY_HTTP ;;
+    httpsProxy) want=$PROXY_HTTPS ;;
+    noProxy) want=$PROXY_NO ;;
+    esac
+    if ! oc_try get proxy cluster -o "jsonpath={.status.$field}"; then
+      problem "step 6: oc get proxy cluster failed: $(first_line "$OC_OUT")"
+      return 0
+    fi
+    got=$OC_OUT
+    if [[ $field == noProxy ]]; then
+      got=$(normalize_list "$got")
+      want=$(normalize_list "$want")
+    fi
+    if [[ $got != "$want" ]]; then
+      problem "step 6: the cluster's proxy status.$field is '$got' but the inventory says '$want': cluster-restore.sh would run with the wrong proxy; fix the inventory's proxy and rebuild the kit"
+    else
+      log "  step 6: proxy $field: ${got:-(not set)}"
+    fi
+  done
+}
+
+check_host() {
+  local i=$1 name=${HOST_NAME[$1]} got
+  if ! host_out "$i" hostname; then
+    problem "P4/2: cannot ssh to $name (${HOST_USER[i]}@${HOST_ADDRESS[i]} port ${HOST_PORT[i]}${HOST_JUMP[i]:+ via ${HOST_JUMP[i]}}): ${HOST_ERR:-no error output}"
+    return 0
+  fi
+  got=$(first_line "$HOST_OUT")
+  if [[ $got != "${HOST_HOSTNAME[i]}" && (-z ${HOST_SHORTNAME[i]} || $got != "${HOST_SHORTNAME[i]}") ]]; then
+    problem "P4: ${HOST_ADDRESS[i]} says its hostname is '$got', but the inventory expects '${HOST_HOSTNAME[i]}' for $name: wrong address in the inventory?"
+    return 0
+  fi
+  if ! host_out "$i" 'sudo -n true'; then
+    problem "P4: $name: passwordless sudo does not work for ${HOST_USER[i]} (sudo -n true: ${HOST_ERR:-failed})"
+    return 0
+  fi
+  if ((i == RECOVERY_INDEX)) && ! host_out "$i" 'test -x /usr/local/bin/cluster-restore.sh'; then
+    problem "P3: $name (the recovery host) has no /usr/local/bin/cluster-restore.sh"
+    return 0
+  fi
+  log "  P4/2: $name: ssh ok${HOST_JUMP[i]:+ via ${HOST_JUMP[i]}}, hostname $got, passwordless sudo"
+}
+
+# check_local_backup: P5 on this workstation, each file of the pair with its size and
+# sha256.
+check_local_backup() {
+  local k f size sum
+  for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
+    f="$BACKUP_DIR/${BACKUP_NAMES[k]}"
+    if [[ ! -f $f ]]; then
+      problem "P5: $f is missing"
+      continue
+    fi
+    size=$(stat -c %s -- "$f")
+    if [[ -n ${BACKUP_SIZES[k]} && $size != "${BACKUP_SIZES[k]}" ]]; then
+      problem "P5: $f is $size bytes, the kit expects ${BACKUP_SIZES[k]}: not the backup this kit was built for"
+      continue
+    fi
+    if [[ -n ${BACKUP_SHA256[k]} ]]; then
+      sum=$(sha256sum -- "$f" | awk '{ print $1 }')
+      if [[ $sum != "${BACKUP_SHA256[k]}" ]]; then
+        problem "P5: $f has sha256 $sum, the kit expects ${BACKUP_SHA256[k]}: damaged or another backup"
+        continue
+      fi
+    fi
+    log "  P5: $f: ${size} bytes${BACKUP_SHA256[k]:+, sha256 ok}"
+  done
+}
+
+# check_remote_backup: the pair in BACKUP_REMOTE_DIR on the recovery host, with sizes and
+# sha256, and no other backup file beside it (cluster-restore.sh takes the newest file of
+# each kind). Reports problems; returns 1 when there was one.
+check_remote_backup() {
+  local k f cmd bad=0 name known
+  printf -v cmd 'ls -1A -- %q' "$BACKUP_REMOTE_DIR"
+  if ! host_out "$RECOVERY_INDEX" "$cmd"; then
+    problem "P5/3: cannot list $BACKUP_REMOTE_DIR on $RECOVERY_HOST: ${HOST_ERR:-failed}"
+    return 1
+  fi
+  while IFS= read -r name; do
+    case $name in
+    snapshot_* | static_kuberesources_*)
+      known=0
+      for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
+        if [[ $name == "${BACKUP_NAMES[k]}" ]]; then
+          known=1
+        fi
+      done
+      if ((! known)); then
+        problem "step 3: $RECOVERY_HOST:$BACKUP_REMOTE_DIR also holds $name: cluster-restore.sh would pick the newest file of each kind; move it out of that directory"
+        bad=1
+      fi
+      ;;
+    esac
+  done <<<"$HOST_OUT"
+  for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
+    f="$BACKUP_REMOTE_DIR/${BACKUP_NAMES[k]}"
+    printf -v cmd 'stat -c %%s -- %q && sha256sum -- %q' "$f" "$f"
+    if ! host_out "$RECOVERY_INDEX" "$cmd"; then
+      problem "step 3: $RECOVERY_HOST:$f is missing or unreadable: ${HOST_ERR:-failed}"
+      bad=1
+      continue
+    fi
+    if [[ -n ${BACKUP_SIZES[k]} && $(sed -n 1p <<<"$HOST_OUT") != "${BACKUP_SIZES[k]}" ]]; then
+      problem "step 3: $RECOVERY_HOST:$f is $(sed -n 1p <<<"$HOST_OUT") bytes, the kit expects ${BACKUP_SIZES[k]}"
+      bad=1
+      continue
+    fi
+    if [[ -n ${BACKUP_SHA256[k]} && $(sed -n 2p <<<"$HOST_OUT" | awk '{ print $1 }') != "${BACKUP_SHA256[k]}" ]]; then
+      problem "step 3: $RECOVERY_HOST:$f has sha256 $(sed -n 2p <<<"$HOST_OUT" | awk '{ print $1 }'), the kit expects ${BACKUP_SHA256[k]}"
+      bad=1
+      continue
+    fi
+    log "  step 3: $RECOVERY_HOST:$f: $(sed -n 1p <<<"$HOST_OUT") bytes${BACKUP_SHA256[k]:+, sha256 ok}"
+  done
+  return "$bad"
+}
+
+step_preflight() {
+  local i user
+  PREFLIGHT_PROBLEMS=()
+  log "kit: $KIT_DIR ($KIT_NAME, profile $PROFILE_NAME, restorekit $TOOL_VERSION)"
+  if [[ -f $KIT_DIR/SHA256SUMS ]]; then
+    if ! (cd "$KIT_DIR" && sha256sum -c --quiet SHA256SUMS) >>"$LOG_FILE" 2>&1; then
+      die_step 1 "" "kit files do not match $KIT_DIR/SHA256SUMS (details in $LOG_FILE): the kit was changed or damaged; use an intact copy"
+    fi
+    log "  kit: every file matches SHA256SUMS"
+  else
+    log "  kit: no SHA256SUMS in $KIT_DIR (an unpackaged kit): its files were not checked"
+  fi
+
+  log "P2: oc access and cluster-admin"
+  if ! oc_try whoami; then
+    die_step 1 "" "P2: oc whoami failed: $(first_line "$OC_OUT"). Log in as a cluster-admin, preferably export KUBECONFIG=<install dir>/auth/kubeconfig, and re-run."
+  fi
+  user=$(first_line "$OC_OUT")
+  log "  P2: oc is logged in as $user"
+  if [[ $user != system:admin ]]; then
+    log "  note: $user is probably a token login; an OAuth token can stop working during the restore. A certificate-based kubeconfig (the installer's auth/kubeconfig, system:admin) keeps working."
+  fi
+  oc_try auth can-i '*' '*' --all-namespaces || true
+  if ! grep -qx yes <<<"$OC_OUT"; then
+    die_step 1 "" "P2: $user is not a cluster-admin (oc auth can-i '*' '*' --all-namespaces: $(first_line "$OC_OUT"))"
+  fi
+  log "  P2: $user may do everything in every namespace"
+
+  log "P1: cluster version"
+  if ! oc_try get clusterversion version -o 'jsonpath={.status.desired.version}'; then
+    die_step 1 "" "P1: oc get clusterversion version failed: $(first_line "$OC_OUT")"
+  fi
+  if [[ $OC_OUT != "$CLUSTER_VERSION" ]]; then
+    die_step 1 "" "P1: the cluster runs OpenShift '$(first_line "$OC_OUT")' but this kit and its backup are for $CLUSTER_VERSION: a backup restores only onto the same z-stream release. Nothing was changed."
+  fi
+  log "  P1: the cluster runs $CLUSTER_VERSION, as the kit and its backup"
+
+  log "step 6 (read now, while the API answers): cluster-wide proxy"
+  check_proxy
+
+  log "P3, P4, 1, 2: ssh to every master, its hostname and passwordless sudo; persistent connections stay open under $CONTROL_DIR"
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    check_host "$i"
+  done
+
+  log "P5: the backup pair"
+  if ((${#BACKUP_NAMES[@]} == 0)); then
+    problem "P5: the kit names no backup files: rebuild it with backup.localDir or backup.snapshot and backup.staticResources"
+  elif [[ -n $BACKUP_DIR ]]; then
+    check_local_backup
+  else
+    log "  P5: no local backup directory (--backup-dir, the kit's backup/, backup.localDir): the pair must already be on the recovery host"
+    check_remote_backup || true
+  fi
+
+  {
+    printf 'checked=%s\nuser=%s\nversion=%s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$user" "$CLUSTER_VERSION"
+    printf 'httpProxy=%s\nhttpsProxy=%s\nnoProxy=%s\nbackupDir=%s\n' "$PROXY_HTTP" "$PROXY_HTTPS" "$PROXY_NO" "$BACKUP_DIR"
+  } >"$STATE_DIR/preflight.txt"
+
+  if ((${#PREFLIGHT_PROBLEMS[@]} > 0)); then
+    die_step 1 "" "preflight found ${#PREFLIGHT_PROBLEMS[@]} problem(s) (listed above); nothing was changed"
+  fi
+  log "preflight: all checks passed"
+}
+
+# --- Step 3: the backup on the recovery host ----------------------------------------------
+step_copy_backup() {
+  local k f cmd
+  if [[ -z $BACKUP_DIR ]]; then
+    log "step 3: no local backup directory: checking the pair already in $BACKUP_REMOTE_DIR on $RECOVERY_HOST"
+    if ! check_remote_backup; then
+      die_step 1 "$RECOVERY_HOST" "step 3: the backup pair is not ready in $BACKUP_REMOTE_DIR on $RECOVERY_HOST; copy it there or give --backup-dir"
+    fi
+    return 0
+  fi
+  ssh_cmd "$RECOVERY_INDEX"
+  printf -v cmd 'mkdir -p -- %q' "$BACKUP_REMOTE_DIR"
+  if ((DRY_RUN)); then
+    show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
+    for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
+      show_cmd "${SCP_CMD[@]}" "$BACKUP_DIR/${BACKUP_NAMES[k]}" "$SCP_HOST:$BACKUP_REMOTE_DIR/"
+    done
+    return 0
+  fi
+  if ! host_out "$RECOVERY_INDEX" "$cmd"; then
+    die_step 1 "$RECOVERY_HOST" "step 3: cannot create $BACKUP_REMOTE_DIR on $RECOVERY_HOST as ${HOST_USER[RECOVERY_INDEX]}: ${HOST_ERR:-failed}"
+  fi
+  for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
+    f="$BACKUP_REMOTE_DIR/${BACKUP_NAMES[k]}"
+    printf -v cmd 'stat -c %%s -- %q && sha256sum -- %q' "$f" "$f"
+    if [[ -n ${BACKUP_SHA256[k]} ]] && host_out "$RECOVERY_INDEX" "$cmd" &&
+      [[ $(sed -n 1p <<<"$HOST_OUT") == "${BACKUP_SIZES[k]}" && $(sed -n 2p <<<"$HOST_OUT" | awk '{ print $1 }') == "${BACKUP_SHA256[k]}" ]]; then
+      log "  step 3: $RECOVERY_HOST:$f is already there, same size and sha256: not copied again"
+      continue
+    fi
+    log "  step 3: copying $BACKUP_DIR/${BACKUP_NAMES[k]} to $RECOVERY_HOST:$BACKUP_REMOTE_DIR/"
+    ssh_cmd "$RECOVERY_INDEX"
+    if ! "${SCP_CMD[@]}" "$BACKUP_DIR/${BACKUP_NAMES[k]}" "$SCP_HOST:$BACKUP_REMOTE_DIR/" </dev/null 2>>"$LOG_FILE"; then
+      die_step 1 "$RECOVERY_HOST" "step 3: scp of ${BACKUP_NAMES[k]} to $RECOVERY_HOST:$BACKUP_REMOTE_DIR failed (details in $LOG_FILE)"
+    fi
+  done
+  PREFLIGHT_PROBLEMS=()
+  if ! check_remote_backup; then
+    die_step 1 "$RECOVERY_HOST" "step 3: the backup on $RECOVERY_HOST does not verify (see above)"
+  fi
+}
+
+# --- Push the host scripts ------------------------------------------------------------------
+step_push_scripts() {
+  local i s src cmd
+  local -a files names
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    if ((! FORCE)) && [[ -f $STATE_DIR/done/push-scripts@${HOST_NAME[i]} ]]; then
+      log "[${HOST_NAME[i]}] scripts: pushed by an earlier run; skipping"
+      continue
+    fi
+    src="$KIT_DIR/hosts/${HOST_NAME[i]}"
+    read -r -a names <<<"${HOST_SCRIPTS[i]}"
+    files=()
+    for s in "${names[@]}"; do
+      if [[ ! -f $src/$s ]]; then
+        die_step 1 "${HOST_NAME[i]}" "the kit has no $src/$s: an incomplete kit"
+      fi
+      files+=("$src/$s")
+    done
+    ssh_cmd "$i"
+    printf -v cmd 'mkdir -p -- %q' "$REMOTE_KIT_DIR"
+    if ((DRY_RUN)); then
+      show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
+      show_cmd "${SCP_CMD[@]}" "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/"
+      continue
+    fi
+    if ! host_out "$i" "$cmd"; then
+      die_step 1 "${HOST_NAME[i]}" "cannot create ~${HOST_USER[i]}/$REMOTE_KIT_DIR on ${HOST_NAME[i]}: ${HOST_ERR:-failed}"
+    fi
+    if ! "${SCP_CMD[@]}" "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/" </dev/null 2>>"$LOG_FILE"; then
+      die_step 1 "${HOST_NAME[i]}" "scp of the scripts to ${HOST_NAME[i]}:$REMOTE_KIT_DIR failed (details in $LOG_FILE)"
+    fi
+    # The copies must be byte for byte the kit's.
+    printf -v cmd 'cd -- %q && sha256sum -c --quiet -' "$REMOTE_KIT_DIR"
+    if ! (cd "$src" && sha256sum "${names[@]}") | on_host "$i" "$cmd" >>"$LOG_FILE" 2>&1; then
+      die_step 1 "${HOST_NAME[i]}" "the scripts copied to ${HOST_NAME[i]}:$REMOTE_KIT_DIR do not match the kit (details in $LOG_FILE)"
+    fi
+    : >"$STATE_DIR/done/push-scripts@${HOST_NAME[i]}"
+    log "[${HOST_NAME[i]}] scripts: ${HOST_SCRIPTS[i]} in ~${HOST_USER[i]}/$REMOTE_KIT_DIR/, sha256 verified"
+  done
+}
+
+# --- Steps 4-8: the host scripts --------------------------------------------------------------
+step_stop_static_pods() {
+  if ((${#OTHER_INDEXES[@]} == 0)); then
+    log "step 4: no other master"
+    return 0
+  fi
+  log "step 4: $SCRIPT_STOP on $(host_list "${OTHER_INDEXES[@]}"), in parallel"
+  run_hosts stop-static-pods "$SCRIPT_STOP" "${OTHER_INDEXES[@]}"
+}
+
+step_restore() {
+  log "steps 5-7: $SCRIPT_RESTORE on the recovery host $RECOVERY_HOST"
+  run_hosts restore "$SCRIPT_RESTORE" "$RECOVERY_INDEX"
+}
+
+step_restart_kubelet() {
+  log "step 8: $SCRIPT_KUBELET on the recovery host $RECOVERY_HOST first"
+  run_hosts restart-kubelet "$SCRIPT_KUBELET" "$RECOVERY_INDEX"
+  if ((${#OTHER_INDEXES[@]} > 0)); then
+    log "step 8: $SCRIPT_KUBELET on $(host_list "${OTHER_INDEXES[@]}"), in parallel"
+    run_hosts restart-kubelet "$SCRIPT_KUBELET" "${OTHER_INDEXES[@]}"
+  fi
+}
+
+# check_etcd_container: step 9.1's condition, an etcd container running on the recovery
+# host.
+check_etcd_container() {
+  local cmd
+  printf -v cmd 'sudo crictl ps --name %q --state running -q' '^etcd$'
+  if ! host_out "$RECOVERY_INDEX" "$cmd"; then
+    POLL_SEEN="crictl on $RECOVERY_HOST failed: ${HOST_ERR:-no output}"
+    return 1
+  fi
+  if [[ -z $HOST_OUT ]]; then
+    POLL_SEEN="no running etcd container on $RECOVERY_HOST yet"
+    return 1
+  fi
+  POLL_SEEN="etcd container $(first_line "$HOST_OUT") running on $RECOVERY_HOST"
+}
+
+step_verify_single_member() {
+  log "step 9.1: a running etcd container on the recovery host $RECOVERY_HOST"
+  if ((DRY_RUN)); then
+    log "DRY-RUN: would poll sudo crictl ps --name '^etcd\$' --state running -q on $RECOVERY_HOST"
+  else
+    poll_until "$SINGLE_MEMBER_TIMEOUT" "a running etcd container on $RECOVERY_HOST (step 9.1)" \
+      "on $RECOVERY_HOST look at sudo crictl ps -a --name etcd, sudo crictl logs <id> and journalctl -u kubelet; the restore pod's manifest is /etc/kubernetes/manifests/etcd-pod.yaml." \
+      check_etcd_container ||
+      die_step "$?" "$RECOVERY_HOST" "step 9.1: etcd does not run on the recovery host"
+  fi
+  step_single_member_oc
+}
+
+# --- Logs and summary -------------------------------------------------------------------------
+fetch_remote_logs() {
+  local i inner cmd out
+  # shellcheck disable=SC2016 # $f is expanded by the remote shell
+  printf -v inner 'for f in %q/restorekit-%q-*/run.log; do if [ -f "$f" ]; then printf "==> %%s <==\\n" "$f"; cat "$f"; fi; done' "$QUARANTINE_DIR" "$CLUSTER_NAME"
+  printf -v cmd 'sudo bash -c %q' "$inner"
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    out="$STATE_DIR/remote-logs/${HOST_NAME[i]}.log"
+    if host_out "$i" "$cmd"; then
+      printf '%s\n' "$HOST_OUT" >"$out"
+      log "  ${HOST_NAME[i]}: host script logs fetched to $out"
+    else
+      log "  ${HOST_NAME[i]}: could not fetch the host script logs (${HOST_ERR:-ssh failed}); they are in $QUARANTINE_DIR/restorekit-$CLUSTER_NAME-*/run.log there"
+    fi
+  done
+}
+
+close_connections() {
+  local i
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    if [[ -S $CONTROL_DIR/$i ]]; then
+      ssh_cmd "$i"
+      "${SSH_CMD[@]}" -O exit "$SSH_TARGET" >/dev/null 2>&1 || true
+    fi
+  done
+}
+
+summary() {
+  local k
+  log "SUMMARY for cluster $CLUSTER_NAME (total $(fmt_dur $(($(date +%s) - RUN_START)))):"
+  for k in "${SELECTED[@]}"; do
+    log "  $(printf '%-34s %-14s %s' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_RESULT[k]:-not run}")"
+  done
+  if ((! DRY_RUN)); then
+    log "fetching the host scripts' logs"
+    fetch_remote_logs
+  fi
+  log "logs: $LOG_FILE (everything), $STATE_DIR/hosts/<host>.log (each host's script output), $STATE_DIR/remote-logs/ (the host scripts' own logs)"
+  if ((DRY_RUN)); then
+    log "dry run: nothing was changed"
+  elif [[ -f $STATE_DIR/done/verify-members ]]; then
+    log "the control plane is restored. It can take several minutes more for every service to come back (oc login works once the OAuth server pods have restarted): watch oc get clusteroperators."
+  fi
+  close_connections
+}
+
+# run_step I: runs step I unless it is done, recording its time and completion.
+run_step() {
+  local k=$1 start elapsed
+  if step_done "$k"; then
+    log "step ${STEP_NUMS[k]} (${STEP_IDS[k]}): done by an earlier run ($(fmt_dur "$(cat "$STATE_DIR/done/${STEP_IDS[k]}")")); skipping"
+    STEP_RESULT[k]="done earlier"
+    return 0
+  fi
+  if ((STEP_CHANGES[k] && ! CONFIRMED)); then
+    confirm_plan
+  fi
+  CURRENT_STEP=${STEP_IDS[k]}
+  CURRENT_STEP_NUM=${STEP_NUMS[k]}
+  FAIL_HOST=""
+  log "==> step ${STEP_NUMS[k]} (${STEP_IDS[k]}): ${STEP_TITLES[k]}"
+  start=$(date +%s)
+  case ${STEP_IDS[k]} in
+  preflight) step_preflight ;;
+  copy-backup) step_copy_backup ;;
+  push-scripts) step_push_scripts ;;
+  stop-static-pods) step_stop_static_pods ;;
+  restore) step_restore ;;
+  restart-kubelet) step_restart_kubelet ;;
+  verify-single-member) step_verify_single_member ;;
+  redeploy-*) step_redeploy "${STEP_OPERATOR[k]}" ;;
+  verify-members) step_all_members_oc ;;
+  esac
+  elapsed=$(($(date +%s) - start))
+  if ((DRY_RUN)); then
+    STEP_RESULT[k]="dry run"
+  else
+    STEP_RESULT[k]="done in $(fmt_dur "$elapsed")"
+    printf '%s\n' "$elapsed" >"$STATE_DIR/done/${STEP_IDS[k]}"
+  fi
+  log "<== step ${STEP_NUMS[k]} (${STEP_IDS[k]}): ${STEP_RESULT[k]}"
+  CURRENT_STEP=""
+}
+
+main() {
+  local k
+  parse_args "$@"
+  if ((LIST)); then
+    list_steps
+    exit 0
+  fi
+  select_steps
+  check_local_tools
+  init_state
+  REDEPLOY_STATE_DIR=$STATE_DIR
+  if ((! DRY_RUN && ! ASSUME_YES)) && [[ ! -t 0 ]] && pending_changes; then
+    die_usage "refusing to run: stdin is not a terminal, so the plan cannot be confirmed (use --yes)"
+  fi
+  trap on_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  if ((DRY_RUN)); then
+    log "recover.sh for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION); state in $STATE_DIR; DRY RUN: nothing will be changed"
+  else
+    log "recover.sh for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION); state in $STATE_DIR"
+  fi
+  if [[ ! -f $STATE_DIR/done/preflight ]] && ((SELECTED[0] != 0)); then
+    log "note: preflight has not passed in $STATE_DIR; starting at ${STEP_IDS[SELECTED[0]]} as asked"
+  fi
+  for k in "${SELECTED[@]}"; do
+    run_step "$k"
+  done
+  summary
+}
+
+main "$@"
