@@ -155,7 +155,7 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 	case t.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
 			d.bad[path] = true
-			d.addAt(n, path, "expected a list, found %s (one \"- \" entry per item)", describe(n))
+			d.addAt(n, path, "found %s (expected a list, one \"- \" entry per item)", describe(n))
 			return
 		}
 		s := reflect.MakeSlice(t, len(n.Content), len(n.Content))
@@ -164,7 +164,7 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 		}
 		v.Set(s)
 	case t.Kind() == reflect.String:
-		s, ok := d.scalar(path, n, "text")
+		s, ok := d.scalar(path, n, "one text value")
 		if !ok {
 			return
 		}
@@ -211,7 +211,7 @@ func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
 func (d *decoder) scalar(path string, n *yaml.Node, want string) (string, bool) {
 	if n.Kind != yaml.ScalarNode {
 		d.bad[path] = true
-		d.addAt(n, path, "expected %s, found %s", want, describe(n))
+		d.addAt(n, path, "found %s (expected %s)", describe(n), want)
 		return "", false
 	}
 	return n.Value, true
@@ -221,11 +221,11 @@ func (d *decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 	names, index := yamlFields(v.Type())
 	if n.Kind != yaml.MappingNode {
 		d.bad[path] = true
-		what := "the inventory"
-		if path != "" {
-			what = path
+		found := "found " + describe(n)
+		if path == "" {
+			found = "the file holds " + describe(n)
 		}
-		d.addAt(n, path, "expected a mapping, found %s (%s has the fields %s)", describe(n), what, strings.Join(names, ", "))
+		d.addAt(n, path, "%s (expected a mapping with the fields %s)", found, strings.Join(names, ", "))
 		return
 	}
 	seen := map[string]*yaml.Node{}
@@ -234,7 +234,7 @@ func (d *decoder) decodeStruct(path string, n *yaml.Node, v reflect.Value) {
 		key := k.Value
 		field := joinPath(path, key)
 		if k.Kind != yaml.ScalarNode {
-			d.addAt(k, path, "a key must be a plain name, found %s (valid keys: %s)", describe(k), strings.Join(names, ", "))
+			d.addAt(k, path, "found %s as a key (expected one of %s)", describe(k), strings.Join(names, ", "))
 			continue
 		}
 		fi, ok := index[key]
