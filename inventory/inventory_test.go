@@ -180,7 +180,7 @@ func TestJumpHost(t *testing.T) {
 		{"bad user@bastion", `"bad user" is not a user name`},
 		{"[2001:db8::1", "unclosed ["},
 		{"[2001:db8::1]x", `unexpected "x" after ]`},
-		{"a@b,c@d", `"a@b,c" is not a user name`},
+		{"a@b,c@d", "one jump host only (for a chain of hops, name the last one here and the others in ~/.ssh/config)"},
 	} {
 		if got := jumpHostProblem(tc.in); got != tc.want {
 			t.Errorf("%q: got %q, want %q", tc.in, got, tc.want)

@@ -246,6 +246,9 @@ func (c *checker) checkSSH(prefix string, s *SSH) {
 
 // jumpHostProblem says what is wrong with a [user@]host[:port] jump host, or "".
 func jumpHostProblem(s string) string {
+	if strings.Contains(s, ",") {
+		return "one jump host only (for a chain of hops, name the last one here and the others in ~/.ssh/config)"
+	}
 	rest := s
 	if i := strings.LastIndexByte(rest, '@'); i >= 0 {
 		if user := rest[:i]; !userRe.MatchString(user) {
