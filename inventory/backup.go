@@ -108,7 +108,7 @@ func (c *checker) checkBackup() {
 }
 
 // checkRecordedFiles checks backup.files as written (a normalized inventory records
-// them); it reports whether they are one well-formed pair.
+// them) and returns them as one well-formed pair, snapshot first, or ok false.
 func (c *checker) checkRecordedFiles() (pair []BackupFile, ok bool) {
 	if !c.has("backup.files") || c.bad["backup.files"] {
 		return nil, false

@@ -121,12 +121,22 @@ func yamlFields(t reflect.Type) (names []string, index map[string]int) {
 }
 
 // decode fills v from n. path is the field path of v ("" for the document).
+//
+// An alias (*name) is decoded as the node it refers to, but problems with a scalar
+// point at the alias, where the value is used.
 func (d *decoder) decode(path string, n *yaml.Node, v reflect.Value) {
+	at := n
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return // "key:" with nothing after it means "not set"
+	}
+	if n.Kind == yaml.ScalarNode {
+		// A scalar's position is where it is used; a copy keeps the anchor's intact.
+		c := *n
+		c.Line, c.Column = at.Line, at.Column
+		n = &c
 	}
 	if path != "" {
 		d.values[path] = n

@@ -217,8 +217,8 @@ func TestMessages(t *testing.T) {
 		{"control character", "recoveryHost: m0", "recoveryHost: m0\x01",
 			[]string{`inv.yaml:9:17: the file contains the control character U+0001 (an inventory is UTF-8 text)`}},
 		{"byte order mark", "apiVersion:", "\ufeffapiVersion:", nil},
-		{"alias is followed", "recoveryHost: m0", "recoveryHost: m0\nquarantineDir: &q relative\nssh:\n  identityFile: *q",
-			[]string{`inv.yaml:10:16: quarantineDir: "relative" is not an absolute path (a directory on the masters such as /var/tmp)`}},
+		{"alias is followed", "recoveryHost: m0", "recoveryHost: m0\nssh:\n  identityFile: &q relative\nquarantineDir: *q",
+			[]string{`inv.yaml:12:16: quarantineDir: "relative" is not an absolute path (a directory on the masters such as /var/tmp)`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := strings.Replace(base, tc.old, tc.new, 1)
