@@ -50,6 +50,17 @@ func TestDefaults(t *testing.T) {
 	}
 }
 
+func TestEmptySectionsDropped(t *testing.T) {
+	src := strings.Replace(base, "    address: 10.0.0.11\n", "    address: 10.0.0.11\n    ssh: {}\n", 1) + "proxy:\n  httpProxy: \"\"\n"
+	inv, _, err := Parse("inv.yaml", []byte(src), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Proxy != nil || inv.Masters[1].SSH != nil {
+		t.Errorf("empty sections kept: proxy %+v, masters[1].ssh %+v", inv.Proxy, inv.Masters[1].SSH)
+	}
+}
+
 func TestSetValuesKept(t *testing.T) {
 	src := base + `ssh:
   user: admin

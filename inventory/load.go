@@ -88,8 +88,22 @@ func Parse(name string, data []byte, opts LoadOptions) (*Inventory, []Problem, e
 	if len(c.problems) > 0 {
 		return nil, c.warnings, &Error{Problems: c.problems}
 	}
+	dropEmpty(&inv)
 	ApplyDefaults(&inv)
 	return &inv, c.warnings, nil
+}
+
+// dropEmpty forgets sections written with nothing in them (proxy: {}, ssh: {} on a
+// master), so the normalized inventory does not carry them.
+func dropEmpty(inv *Inventory) {
+	if inv.Proxy != nil && *inv.Proxy == (Proxy{}) {
+		inv.Proxy = nil
+	}
+	for i := range inv.Masters {
+		if s := inv.Masters[i].SSH; s != nil && *s == (SSH{}) {
+			inv.Masters[i].SSH = nil
+		}
+	}
 }
 
 var yamlLineError = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
