@@ -41,7 +41,7 @@ func checkSSHBatchMode(p *Pass) {
 		var texts []string
 		texts = append(texts, c.ArrayArgs...)
 		if pe := soleParam(c.NameWord); pe != nil {
-			texts = append(texts, assignedTexts(p.Script, pe.Param.Value, 0)...)
+			texts = append(texts, assignedTexts(p.Script, pe.Param.Value, c.NameWord.Pos(), 0)...)
 		}
 		for i, a := range c.Args {
 			texts = append(texts, wordText(a))
@@ -49,7 +49,7 @@ func checkSSHBatchMode(p *Pass) {
 				texts = append(texts, "-o "+wordText(c.Args[i+1]))
 			}
 			if pe := soleParam(a); pe != nil {
-				texts = append(texts, assignedTexts(p.Script, pe.Param.Value, 0)...)
+				texts = append(texts, assignedTexts(p.Script, pe.Param.Value, c.NameWord.Pos(), 0)...)
 			}
 		}
 		all := strings.Join(texts, "\n")
@@ -66,9 +66,9 @@ func checkSSHBatchMode(p *Pass) {
 	}
 }
 
-// assignedTexts are the literal texts of every value assigned to a variable,
-// following variables expanded in them (a few levels deep).
-func assignedTexts(s *Script, name string, depth int) []string {
+// assignedTexts are the literal texts of the values assigned to a variable in scope at
+// a use (see AssignsAt), following variables expanded in them (a few levels deep).
+func assignedTexts(s *Script, name string, at syntax.Pos, depth int) []string {
 	if depth > 4 {
 		return nil
 	}
@@ -77,12 +77,12 @@ func assignedTexts(s *Script, name string, depth int) []string {
 		out = append(out, wordText(w))
 		syntax.Walk(w, func(n syntax.Node) bool {
 			if pe, ok := n.(*syntax.ParamExp); ok && pe.Param != nil && pe.Param.Value != name {
-				out = append(out, assignedTexts(s, pe.Param.Value, depth+1)...)
+				out = append(out, assignedTexts(s, pe.Param.Value, w.Pos(), depth+1)...)
 			}
 			return true
 		})
 	}
-	for _, a := range s.Assigns[name] {
+	for _, a := range s.AssignsAt(name, at) {
 		if a.Value != nil {
 			add(a.Value)
 		}

@@ -191,7 +191,7 @@ func (s *Script) unwrap(c *syntax.CallExpr, passThrough map[string]int) []*Call 
 }
 
 // arrayCommand resolves a command word "${NAME[@]}" to the literal elements of NAME's
-// array assignment, when it has exactly one and its first element is a literal.
+// array assignments in scope (see AssignsAt) when they all start with the same literal.
 func (s *Script) arrayCommand(w *syntax.Word) (string, []string) {
 	pe := soleParam(w)
 	if pe == nil || pe.Index == nil {
@@ -201,7 +201,7 @@ func (s *Script) arrayCommand(w *syntax.Word) (string, []string) {
 	// same literal command; the elements of all of them are its arguments.
 	first := ""
 	var args []string
-	for _, a := range s.Assigns[pe.Param.Value] {
+	for _, a := range s.AssignsAt(pe.Param.Value, w.Pos()) {
 		if a.Array == nil {
 			return "", nil
 		}
@@ -328,4 +328,42 @@ func (s *Script) source(n syntax.Node) string {
 		return ""
 	}
 	return string(s.Src[start:end])
+}
+
+// AssignsAt are the assignments to a variable that a use at pos sees, by a simple
+// scope rule: when the function around pos (or the top level, outside every function)
+// assigns the variable, only those assignments; otherwise every one in the script.
+func (s *Script) AssignsAt(name string, pos syntax.Pos) []*syntax.Assign {
+	all := s.Assigns[name]
+	var fn *syntax.FuncDecl
+	for _, f := range s.Funcs {
+		if within(pos, f) && (fn == nil || within(f.Pos(), fn)) {
+			fn = f // the innermost function around pos
+		}
+	}
+	var local []*syntax.Assign
+	for _, a := range all {
+		if fn != nil && within(a.Pos(), fn) || fn == nil && !s.inFunc(a.Pos()) {
+			local = append(local, a)
+		}
+	}
+	if len(local) == 0 {
+		return all
+	}
+	return local
+}
+
+// within reports whether pos lies inside node.
+func within(pos syntax.Pos, n syntax.Node) bool {
+	return pos.Offset() >= n.Pos().Offset() && pos.Offset() < n.End().Offset()
+}
+
+// inFunc reports whether pos lies inside one of the script's functions.
+func (s *Script) inFunc(pos syntax.Pos) bool {
+	for _, f := range s.Funcs {
+		if within(pos, f) {
+			return true
+		}
+	}
+	return false
 }

@@ -15,3 +15,7 @@ wait_until() {
   "$@"
 }
 wait_until "8" jq . # want "jq is not a tool"
+fetch() {
+  local -a cmd=(wget -q http://192.0.2.1/x)
+  "${cmd[@]}" # want "wget is not a tool"
+}

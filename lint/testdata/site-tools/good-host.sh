@@ -24,3 +24,11 @@ wait_until() {
 }
 wait_until "8" 300 systemctl is-active kubelet.service
 "crictl" ps -q
+check_etcd() {
+  local -a cmd=(crictl ps --name '^etcd$' -q)
+  "${cmd[@]}"
+}
+restart() {
+  local -a cmd=(systemctl restart kubelet.service)
+  run "${cmd[@]}"
+}

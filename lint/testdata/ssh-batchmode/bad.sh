@@ -6,3 +6,8 @@ scp -o BatchMode=yes restore.sh core@10.0.0.2: # want "scp without -o ConnectTim
 opts=(-o ConnectTimeout=10)
 ssh "${opts[@]}" core@10.0.0.2 true # want "ssh without -o BatchMode=yes:"
 ssh -o BatchMode=no -o ConnectTimeout=5 core@10.0.0.2 true # want "without -o BatchMode=yes"
+ssh_opts=(-o BatchMode=yes -o ConnectTimeout=5)
+probe() {
+  local -a ssh_opts=(-o ConnectTimeout=5)
+  ssh "${ssh_opts[@]}" core@10.0.0.2 true # want "ssh without -o BatchMode=yes:"
+}
