@@ -19,9 +19,10 @@ A script declares its run directory in a variable named RUN_DIR or run_dir; a pa
 inside it when it starts with that variable's expansion ("$RUN_DIR/run.log",
 "${run_dir}/x") and has no ".." in it. A variable whose assignment starts with such a
 path counts as inside too (LOG="$RUN_DIR/run.log" makes >>"$LOG" fine), and so do
-variables derived from those. /dev/null, /dev/stdout, /dev/stderr, /dev/tty and
-/dev/fd/N are always fine. Coordinator scripts are not checked: they change nothing on
-the hosts themselves.`,
+variables derived from those. A variable assigned only $(mktemp ...) names a scratch
+file or directory of the script's own and counts too. /dev/null, /dev/stdout,
+/dev/stderr, /dev/tty and /dev/fd/N are always fine. Coordinator scripts are not
+checked: they change nothing on the hosts themselves.`,
 	Severity: SeverityError,
 	Check:    checkNoDelete,
 }
@@ -154,7 +155,7 @@ func runDirNames(s *Script) map[string]bool {
 					all = false
 				case a.Value == nil:
 				case isEmptyWord(a.Value):
-				case insideRunDir(a.Value, names):
+				case insideRunDir(a.Value, names), isMktemp(a.Value):
 					some = true
 				default:
 					all = false
@@ -208,4 +209,24 @@ func insideRunDir(w *syntax.Word, inRun map[string]bool) bool {
 func isEmptyWord(w *syntax.Word) bool {
 	v, ok := literal(w)
 	return ok && v == ""
+}
+
+// isMktemp reports whether a word is exactly $(mktemp ...): a new file or directory
+// the script made for itself, which it may write and remove.
+func isMktemp(w *syntax.Word) bool {
+	parts := w.Parts
+	if len(parts) == 1 {
+		if dq, ok := parts[0].(*syntax.DblQuoted); ok {
+			parts = dq.Parts
+		}
+	}
+	if len(parts) != 1 {
+		return false
+	}
+	cs, ok := parts[0].(*syntax.CmdSubst)
+	if !ok || len(cs.Stmts) != 1 {
+		return false
+	}
+	call, ok := cs.Stmts[0].Cmd.(*syntax.CallExpr)
+	return ok && len(call.Args) > 0 && call.Args[0].Lit() == "mktemp"
 }

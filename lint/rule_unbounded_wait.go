@@ -10,14 +10,14 @@ import (
 // UnboundedWaitRule wants every polling loop bounded by a deadline.
 var UnboundedWaitRule = &Rule{
 	Name: "unbounded-wait",
-	Doc: `A while or until loop that sleeps (it polls) checks a timeout, so a wait that
-never ends fails with exit 3 instead of hanging the recovery. The loop counts as
-bounded when its condition holds a numeric comparison ((( )), $(( )), [[ -lt ]],
-[ -gt ], test), or its body holds a numeric comparison that reads a deadline-like
-value: a variable whose name contains deadline, timeout, expire, elapsed, attempt,
-tries, retries, remaining, limit, max or end, bash's SECONDS, or $(date +%s). A call
-to one of the script's functions that holds such a comparison counts too (a helper
-such as check_deadline "$deadline").`,
+	Doc: `A while or until loop that sleeps (it polls; calling one of the script's functions
+that sleeps counts) checks a timeout, so a wait that never ends fails with exit 3
+instead of hanging the recovery. The loop counts as bounded when its condition holds
+a numeric comparison ((( )), $(( )), [[ -lt ]], [ -gt ], test), or its body holds a
+numeric comparison that reads a deadline-like value: a variable whose name contains
+deadline, timeout, expire, elapsed, attempt, tries, retries, remaining, limit, max
+or end, bash's SECONDS, or $(date +%s). A call to one of the script's functions
+that holds such a comparison counts too (a helper such as check_deadline "$deadline").`,
 	Severity: SeverityError,
 	Check:    checkUnboundedWait,
 }
@@ -25,6 +25,7 @@ such as check_deadline "$deadline").`,
 var deadlineName = regexp.MustCompile(`(?i)deadline|timeout|expire|elapsed|attempt|tries|retries|remaining|limit|max|^end|_end|^seconds$`)
 
 func checkUnboundedWait(p *Pass) {
+	sleepy := sleepers(p.Script)
 	bounding := map[string]bool{}
 	for name, fn := range p.Funcs {
 		if hasComparison(fn.Body, true) {
@@ -33,7 +34,7 @@ func checkUnboundedWait(p *Pass) {
 	}
 	syntax.Walk(p.File, func(n syntax.Node) bool {
 		w, ok := n.(*syntax.WhileClause)
-		if !ok || !sleeps(w) {
+		if !ok || !sleeps(w, sleepy) {
 			return true
 		}
 		for _, st := range w.Cond {
@@ -55,19 +56,42 @@ func checkUnboundedWait(p *Pass) {
 	})
 }
 
-// sleeps reports whether a loop calls sleep in its condition or body.
-func sleeps(w *syntax.WhileClause) bool {
+// sleeps reports whether a loop calls sleep in its condition or body, directly or
+// through one of the script's functions (sleepers).
+func sleeps(w *syntax.WhileClause, sleepers map[string]bool) bool {
+	for _, st := range append(append([]*syntax.Stmt{}, w.Cond...), w.Do...) {
+		if callsSleep(st, sleepers) {
+			return true
+		}
+	}
+	return false
+}
+
+// callsSleep reports whether n calls sleep or one of the sleepers.
+func callsSleep(n syntax.Node, sleepers map[string]bool) bool {
 	found := false
-	check := func(n syntax.Node) bool {
-		if c, ok := n.(*syntax.CallExpr); ok && len(c.Args) > 0 && path.Base(c.Args[0].Lit()) == "sleep" {
-			found = true
+	syntax.Walk(n, func(n syntax.Node) bool {
+		if c, ok := n.(*syntax.CallExpr); ok && len(c.Args) > 0 {
+			name := c.Args[0].Lit()
+			found = path.Base(name) == "sleep" || sleepers[name]
 		}
 		return !found
-	}
-	for _, st := range append(append([]*syntax.Stmt{}, w.Cond...), w.Do...) {
-		syntax.Walk(st, check)
-	}
+	})
 	return found
+}
+
+// sleepers are the script's functions that sleep, directly or through each other.
+func sleepers(s *Script) map[string]bool {
+	m := map[string]bool{}
+	for changed := true; changed; {
+		changed = false
+		for name, fn := range s.Funcs {
+			if !m[name] && callsSleep(fn.Body, m) {
+				m[name], changed = true, true
+			}
+		}
+	}
+	return m
 }
 
 // callsAny reports whether n calls one of the named functions.

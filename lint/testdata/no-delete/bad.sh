@@ -17,3 +17,6 @@ run() {
 }
 run rm /etc/kubernetes/manifests/kube-apiserver-pod.yaml # want "rm deletes"
 echo "x" >"${RUN_DIR:-/}/x" # want "redirection overwrites"
+scratch=$(mktemp)
+scratch=/etc/kubernetes/manifests/etcd-pod.yaml
+rm -f "$scratch" # want "rm deletes"

@@ -22,3 +22,6 @@ setup() {
   echo "output" >"$out"
 }
 setup
+scratch=$(mktemp)
+crictl ps -a -o json >"$scratch"
+rm -f "$scratch"

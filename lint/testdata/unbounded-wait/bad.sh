@@ -14,3 +14,9 @@ while true; do # want "while loop polls"
   fi
   sleep 1
 done
+pause() {
+  sleep "${1:-5}"
+}
+until [[ -e /etc/kubernetes/manifests/etcd-pod.yaml ]]; do # want "until loop polls"
+  pause 2
+done

@@ -27,3 +27,10 @@ done
 while read -r line; do
   echo "$line"
 done </etc/hostname
+pause() {
+  sleep "${1:-5}"
+}
+until [[ -e /etc/kubernetes/manifests/etcd-pod.yaml ]]; do
+  (($(date +%s) < deadline)) || exit 3
+  pause 2
+done
