@@ -41,8 +41,10 @@ Every script is parsed as bash (a parse error stops the other rules for that fil
 judged by restorekit's rules (--list-rules describes them) and, when shellcheck is on
 PATH, by ShellCheck (-f json1 -s bash; findings named SC1234).
 
-Exit status: 0 no finding at or above --fail-on, 1 findings at or above it, 2 usage
-error, unreadable input, or ShellCheck could not run.`,
+--fail-on defaults to warning: kits ship clean, so a warning fails the run too (info,
+such as ShellCheck's style notes, does not). Exit status: 0 no finding at or above
+--fail-on, 1 findings at or above it, 2 usage error, unreadable input, or ShellCheck
+could not run.`,
 		Example: `  restorekit lint ocp4-recovery-kit/
   restorekit lint --format sarif ocp4-recovery-kit/ >lint.sarif
   restorekit lint --role workstation recover.sh
