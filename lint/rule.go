@@ -87,6 +87,7 @@ var Rules = []*Rule{
 	UnboundedWaitRule,
 	SSHBatchModeRule,
 	ShellCheckDirectiveRule,
+	BashVersionRule,
 }
 
 // RuleByName returns the rule with the given name, or nil.
