@@ -60,21 +60,37 @@ func Files(srcs []Source, opts Options) ([]Finding, error) {
 		rules = Rules
 	}
 	var findings []Finding
+	var scripts []*Script
 	var parsed []Source
 	for _, src := range srcs {
-		fs := runRules(src.Name, src.Template, src.Role, src.Data, rules)
-		if len(fs) == 1 && fs[0].Rule == ParseRuleName {
-			findings = append(findings, fs...)
+		if src.Name == "" {
+			src.Name = "(unnamed script)"
+		}
+		s, perr := parseScript(src.Name, src.Template, src.Role, src.Data)
+		if perr != nil {
+			findings = append(findings, *perr)
 			continue // ShellCheck would only repeat the parse error
 		}
-		findings = append(findings, fs...)
-		parsed = append(parsed, src)
+		scripts, parsed = append(scripts, s), append(parsed, src)
 	}
-	sc, err := runShellCheck(parsed, opts.ShellCheck)
-	if err != nil {
-		return nil, err
+	// ShellCheck runs in its own processes while the rules run here.
+	type result struct {
+		findings []Finding
+		err      error
 	}
-	findings = append(findings, sc...)
+	done := make(chan result, 1)
+	go func() {
+		fs, err := runShellCheck(parsed, opts.ShellCheck)
+		done <- result{fs, err}
+	}()
+	for _, s := range scripts {
+		findings = append(findings, runPasses(s, rules)...)
+	}
+	sc := <-done
+	if sc.err != nil {
+		return nil, sc.err
+	}
+	findings = append(findings, sc.findings...)
 	SortFindings(findings)
 	return findings, nil
 }

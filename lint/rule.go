@@ -109,6 +109,11 @@ func runRules(name, template string, role Role, src []byte, rules []*Rule) []Fin
 	if perr != nil {
 		return []Finding{*perr}
 	}
+	return runPasses(s, rules)
+}
+
+// runPasses runs rules on a parsed script.
+func runPasses(s *Script, rules []*Rule) []Finding {
 	var out []Finding
 	for _, r := range rules {
 		p := &Pass{Script: s, rule: r}

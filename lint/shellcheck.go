@@ -8,8 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // ShellCheckMode says whether ShellCheck runs beside restorekit's own rules.
@@ -72,8 +75,8 @@ type shellCheckComment struct {
 	Message string `json:"message"`
 }
 
-// runShellCheck runs one shellcheck process over every script; scripts without a
-// file on disk are written to a temporary directory first.
+// runShellCheck runs shellcheck over every script, one process per CPU; scripts
+// without a file on disk are written to a temporary directory first.
 func runShellCheck(srcs []Source, mode ShellCheckMode) ([]Finding, error) {
 	if mode == ShellCheckNever || len(srcs) == 0 {
 		return nil, nil
@@ -116,10 +119,58 @@ func runShellCheck(srcs []Source, mode ShellCheckMode) ([]Finding, error) {
 		for c := range DisabledShellCheck {
 			codes = append(codes, strings.TrimPrefix(c, "SC"))
 		}
+		sort.Strings(codes)
 		args = append(args, "-e", strings.Join(codes, ","))
 	}
 	args = append(args, "--")
-	cmd := exec.Command(bin, append(args, files...)...)
+	// One process per CPU, each given about the same amount of script.
+	groups := make([][]string, min(runtime.NumCPU(), len(files)))
+	load := make([]int, len(groups))
+	bySize := append([]string(nil), files...)
+	sort.SliceStable(bySize, func(i, j int) bool { return len(byPath[bySize[i]].Data) > len(byPath[bySize[j]].Data) })
+	for _, f := range bySize {
+		least := 0
+		for g := range groups {
+			if load[g] < load[least] {
+				least = g
+			}
+		}
+		groups[least] = append(groups[least], f)
+		load[least] += len(byPath[f].Data) + 1
+	}
+	comments := make([][]shellCheckComment, len(groups))
+	errs := make([]error, len(groups))
+	var wg sync.WaitGroup
+	for g := range groups {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			comments[g], errs[g] = shellCheckProcess(bin, append(append([]string(nil), args...), groups[g]...))
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var findings []Finding
+	for _, cs := range comments {
+		for _, c := range cs {
+			src, ok := byPath[c.File]
+			if !ok {
+				return nil, fmt.Errorf("shellcheck: reported on %q, which it was not given", c.File)
+			}
+			findings = append(findings, Finding{
+				File: src.Name, Template: src.Template, Line: c.Line, Col: c.Column,
+				Severity: shellCheckSeverity(c.Level), Message: c.Message, Rule: fmt.Sprintf("SC%04d", c.Code),
+			})
+		}
+	}
+	return findings, nil
+}
+
+// shellCheckProcess runs one shellcheck process and reads its json1 comments.
+func shellCheckProcess(bin string, args []string) ([]shellCheckComment, error) {
+	cmd := exec.Command(bin, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -134,18 +185,7 @@ func runShellCheck(srcs []Source, mode ShellCheckMode) ([]Finding, error) {
 	if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 		return nil, fmt.Errorf("shellcheck: reading its json1 output: %w", err)
 	}
-	var findings []Finding
-	for _, c := range out.Comments {
-		src, ok := byPath[c.File]
-		if !ok {
-			return nil, fmt.Errorf("shellcheck: reported on %q, which it was not given", c.File)
-		}
-		findings = append(findings, Finding{
-			File: src.Name, Template: src.Template, Line: c.Line, Col: c.Column,
-			Severity: shellCheckSeverity(c.Level), Message: c.Message, Rule: fmt.Sprintf("SC%04d", c.Code),
-		})
-	}
-	return findings, nil
+	return out.Comments, nil
 }
 
 // shellCheckSeverity maps ShellCheck's levels onto ours (style counts as info).
