@@ -126,7 +126,7 @@ func literal(w *syntax.Word) (string, bool) {
 		for _, p := range ps {
 			switch p := p.(type) {
 			case *syntax.Lit:
-				b.WriteString(p.Value)
+				b.WriteString(unescape(p.Value))
 			case *syntax.SglQuoted:
 				if p.Dollar {
 					return false
@@ -175,6 +175,8 @@ func (s *Script) unwrap(c *syntax.CallExpr, passThrough map[string]int) []*Call 
 			if arr, elems := s.arrayCommand(words[0]); arr != "" {
 				// "${SSH[@]}" runs the array's first element with the rest as arguments.
 				call.Name, call.ArrayArgs = elems[0], append(elems[1:len(elems):len(elems)], arrayArgs...)
+			} else if v, ok := s.scalarValue(words[0]); ok {
+				call.Name = v // "$CLUSTER_RESTORE" with CLUSTER_RESTORE=/usr/local/bin/...
 			}
 		}
 		calls = append(calls, call)
@@ -366,4 +368,43 @@ func (s *Script) inFunc(pos syntax.Pos) bool {
 		}
 	}
 	return false
+}
+
+// scalarValue resolves a word "$NAME" (or "${NAME}") to NAME's value when every
+// assignment in scope (see AssignsAt) sets it to the same literal.
+func (s *Script) scalarValue(w *syntax.Word) (string, bool) {
+	pe := soleParam(w)
+	if pe == nil || pe.Index != nil || pe.Exp != nil || pe.Repl != nil || pe.Slice != nil || pe.Excl || pe.Length {
+		return "", false
+	}
+	value, found := "", false
+	for _, a := range s.AssignsAt(pe.Param.Value, w.Pos()) {
+		if a.Naked && a.Value == nil {
+			continue // readonly NAME, local NAME
+		}
+		if a.Append || a.Array != nil || a.Value == nil {
+			return "", false
+		}
+		v, ok := literal(a.Value)
+		if !ok || (found && v != value) {
+			return "", false
+		}
+		value, found = v, true
+	}
+	return value, found && value != ""
+}
+
+// unescape removes the backslashes of an unquoted literal (\rm is rm).
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

@@ -20,3 +20,4 @@ echo "x" >"${RUN_DIR:-/}/x" # want "redirection overwrites"
 scratch=$(mktemp)
 scratch=/etc/kubernetes/manifests/etcd-pod.yaml
 rm -f "$scratch" # want "rm deletes"
+\rm -f /etc/kubernetes/manifests/kube-apiserver-pod.yaml # want "rm deletes"

@@ -32,3 +32,7 @@ restart() {
   local -a cmd=(systemctl restart kubelet.service)
   run "${cmd[@]}"
 }
+CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
+readonly CLUSTER_RESTORE
+sudo -E "$CLUSTER_RESTORE" /home/core/backup
+\mv /etc/kubernetes/manifests/kube-apiserver-pod.yaml /tmp/
