@@ -17,8 +17,9 @@ workstation (coordinator scripts) has the same plus ssh, scp and oc. /usr/bin/X,
 /bin/X, /usr/sbin/X and /sbin/X count as X. Commands run through sudo, env, timeout,
 command, xargs and through the script's own pass-through functions ("$@") are checked
 too. A command whose name is computed at run time cannot be checked and is reported,
-except "$@" in a pass-through function and "${ARR[@]}" when ARR's assignments start
-with a literal command.`,
+except "$@" in a pass-through function, "${ARR[@]}" when ARR's assignments start with
+the same literal command, and "$NAME" when every assignment of NAME is the same
+literal (CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh).`,
 	Severity: SeverityError,
 	Check:    checkSiteTools,
 }
