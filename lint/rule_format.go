@@ -25,6 +25,10 @@ func checkFormat(p *Pass) {
 		return // a parse error is reported before any rule runs
 	}
 	got, exp := bytes.Split(p.Src, []byte("\n")), bytes.Split(want, []byte("\n"))
+	if len(p.Src) > 0 && bytes.Equal(append(p.Src[:len(p.Src):len(p.Src)], '\n'), want) {
+		p.Reportf(syntax.NewPos(0, uint(len(got)), 1), "not in canonical form: no newline at the end of line %d, the last", len(got))
+		return
+	}
 	for i := 0; ; i++ {
 		switch {
 		case i >= len(got) && i >= len(exp):
