@@ -10,9 +10,9 @@ import (
 // UnboundedWaitRule wants every polling loop bounded by a deadline.
 var UnboundedWaitRule = &Rule{
 	Name: "unbounded-wait",
-	Doc: `A while or until loop that sleeps (it polls; calling one of the script's functions
-that sleeps counts) checks a timeout, so a wait that never ends fails with exit 3
-instead of hanging the recovery. The loop counts as bounded when its condition holds
+	Doc: `A while, until or for ((;;)) loop that sleeps (it polls; calling one of the
+script's functions that sleeps counts) checks a timeout, so a wait that never ends
+fails with exit 3 instead of hanging the recovery. The loop counts as bounded when its condition holds
 a numeric comparison ((( )), $(( )), [[ -lt ]], [ -gt ], test), or its body holds a
 numeric comparison that reads a deadline-like value: a variable whose name contains
 deadline, timeout, expire, elapsed, attempt, tries, retries, remaining, limit, max
@@ -32,34 +32,43 @@ func checkUnboundedWait(p *Pass) {
 			bounding[name] = true
 		}
 	}
-	syntax.Walk(p.File, func(n syntax.Node) bool {
-		w, ok := n.(*syntax.WhileClause)
-		if !ok || !sleeps(w, sleepy) {
-			return true
-		}
-		for _, st := range w.Cond {
+	bounded := func(cond, body []*syntax.Stmt) bool {
+		for _, st := range cond {
 			if hasComparison(st, false) || callsAny(st, bounding) {
 				return true
 			}
 		}
-		for _, st := range w.Do {
+		for _, st := range body {
 			if hasComparison(st, true) || callsAny(st, bounding) {
 				return true
 			}
 		}
-		kw := "while"
-		if w.Until {
-			kw = "until"
+		return false
+	}
+	syntax.Walk(p.File, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.WhileClause:
+			if sleeps(n.Cond, n.Do, sleepy) && !bounded(n.Cond, n.Do) {
+				kw := "while"
+				if n.Until {
+					kw = "until"
+				}
+				p.Reportf(n.WhilePos, "%s loop polls with sleep but never checks a deadline: compare $(date +%%s) with a deadline and exit 3 when it passes", kw)
+			}
+		case *syntax.ForClause:
+			// for ((;;)) without a condition is while true.
+			if c, ok := n.Loop.(*syntax.CStyleLoop); ok && c.Cond == nil && sleeps(nil, n.Do, sleepy) && !bounded(nil, n.Do) {
+				p.Reportf(n.ForPos, "for ((;;)) loop polls with sleep but never checks a deadline: compare $(date +%%s) with a deadline and exit 3 when it passes")
+			}
 		}
-		p.Reportf(w.WhilePos, "%s loop polls with sleep but never checks a deadline: compare $(date +%%s) with a deadline and exit 3 when it passes", kw)
 		return true
 	})
 }
 
 // sleeps reports whether a loop calls sleep in its condition or body, directly or
 // through one of the script's functions (sleepers).
-func sleeps(w *syntax.WhileClause, sleepers map[string]bool) bool {
-	for _, st := range append(append([]*syntax.Stmt{}, w.Cond...), w.Do...) {
+func sleeps(cond, body []*syntax.Stmt, sleepers map[string]bool) bool {
+	for _, st := range append(append([]*syntax.Stmt{}, cond...), body...) {
 		if callsSleep(st, sleepers) {
 			return true
 		}

@@ -20,3 +20,7 @@ pause() {
 until [[ -e /etc/kubernetes/manifests/etcd-pod.yaml ]]; do # want "until loop polls"
   pause 2
 done
+for ((;;)); do # want `for \(\(;;\)\) loop polls`
+  crictl ps -q && break
+  sleep 1
+done

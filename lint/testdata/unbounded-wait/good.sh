@@ -34,3 +34,11 @@ until [[ -e /etc/kubernetes/manifests/etcd-pod.yaml ]]; do
   (($(date +%s) < deadline)) || exit 3
   pause 2
 done
+for ((i = 0; i < 30; i++)); do
+  crictl ps -q && break
+  sleep 1
+done
+for ((;;)); do
+  (($(date +%s) < deadline)) || exit 3
+  sleep 1
+done
