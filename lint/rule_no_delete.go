@@ -21,8 +21,9 @@ inside it when it starts with that variable's expansion ("$RUN_DIR/run.log",
 path counts as inside too (LOG="$RUN_DIR/run.log" makes >>"$LOG" fine), and so do
 variables derived from those. A variable assigned only $(mktemp ...) names a scratch
 file or directory of the script's own and counts too. /dev/null, /dev/stdout,
-/dev/stderr, /dev/tty and /dev/fd/N are always fine. Coordinator scripts are not
-checked: they change nothing on the hosts themselves.`,
+/dev/stderr, /dev/tty and /dev/fd/N are always fine. The run directory itself is
+never removed (rm "$RUN_DIR"): it holds everything the script moved. Coordinator
+scripts are not checked: they change nothing on the hosts themselves.`,
 	Severity: SeverityError,
 	Check:    checkNoDelete,
 }
@@ -43,6 +44,10 @@ func checkNoDelete(p *Pass) {
 		switch name {
 		case "rm", "unlink", "shred", "truncate", "tee":
 			for _, a := range operands(c.Args, name) {
+				if pe := soleParam(a); name == "rm" && pe != nil && isRunDirVar(pe.Param.Value) {
+					p.Reportf(c.NameWord.Pos(), "rm deletes the run directory %s itself, and everything moved into it", p.source(a))
+					continue
+				}
 				if !insideRunDir(a, inRun) {
 					verb := map[string]string{"rm": "deletes", "unlink": "deletes", "shred": "destroys", "truncate": "truncates", "tee": "overwrites"}[name]
 					if name == "tee" && hasFlag(c.Args, "a", "append") {
@@ -229,4 +234,13 @@ func isMktemp(w *syntax.Word) bool {
 	}
 	call, ok := cs.Stmts[0].Cmd.(*syntax.CallExpr)
 	return ok && len(call.Args) > 0 && call.Args[0].Lit() == "mktemp"
+}
+
+func isRunDirVar(name string) bool {
+	for _, n := range runDirVars {
+		if n == name {
+			return true
+		}
+	}
+	return false
 }

@@ -21,3 +21,4 @@ scratch=$(mktemp)
 scratch=/etc/kubernetes/manifests/etcd-pod.yaml
 rm -f "$scratch" # want "rm deletes"
 \rm -f /etc/kubernetes/manifests/kube-apiserver-pod.yaml # want "rm deletes"
+rm -rf "$RUN_DIR" # want "rm deletes the run directory \"\\$RUN_DIR\" itself"
