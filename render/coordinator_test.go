@@ -1,0 +1,938 @@
+package render_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/restorekit/restorekit/inventory"
+	"github.com/restorekit/restorekit/render"
+)
+
+// The coordinator tests render a kit, then run its recover.sh and redeploy.sh with real
+// bash against the fakes in testdata/coord (ssh, scp, oc and the host tools), which
+// record every call in order. See testdata/coord/README.md.
+
+var coordExamples = []string{"three-masters", "five-masters-proxy-jumphost"}
+
+// coordInventory loads an example inventory (or, when the loader refuses it, builds the
+// same inventory in Go) with waits short enough for a test.
+func coordInventory(t *testing.T, example, dir string) *inventory.Inventory {
+	t.Helper()
+	inv, _, err := inventory.Load(filepath.Join("..", "examples", example+".yaml"), inventory.LoadOptions{})
+	if err != nil {
+		t.Logf("inventory.Load(%s): %v; building the inventory in Go", example, err)
+		inv = coordFallbackInventory(t, example)
+	}
+	if len(inv.Backup.Files) == 0 {
+		inv.Backup.Files = coordScanBackup(t, coordBackupDir(example))
+	}
+	sec := inventory.Duration(time.Second)
+	inv.Timeouts.PollInterval = sec
+	inv.Timeouts.SingleMember = 30 * sec
+	inv.Timeouts.EtcdRollout = 30 * sec
+	inv.Timeouts.KubeAPIServerRollout = 30 * sec
+	inv.Timeouts.KubeControllerManagerRollout = 30 * sec
+	inv.Timeouts.KubeSchedulerRollout = 30 * sec
+	inv.Backup.RemoteDir = filepath.Join(dir, "recovery-host-backup")
+	inv.QuarantineDir = filepath.Join(dir, "quarantine")
+	return inv
+}
+
+func coordBackupDir(example string) string {
+	if example == "three-masters" {
+		return filepath.Join("..", "examples", "backup-3")
+	}
+	return filepath.Join("..", "examples", "backup-5")
+}
+
+// coordFallbackInventory is the example inventory written in Go.
+func coordFallbackInventory(t *testing.T, example string) *inventory.Inventory {
+	t.Helper()
+	inv := &inventory.Inventory{APIVersion: inventory.APIVersion, Kind: inventory.Kind}
+	inv.Backup.LocalDir = coordBackupDir(example)
+	switch example {
+	case "three-masters":
+		inv.Cluster = inventory.Cluster{Name: "ocp4", Version: "4.5.2"}
+		inv.RecoveryHost = "ip-10-0-143-125.ec2.internal"
+		for _, a := range []string{"10.0.143.125", "10.0.154.194", "10.0.173.171"} {
+			inv.Masters = append(inv.Masters, inventory.Master{
+				Name: "ip-" + strings.ReplaceAll(a, ".", "-") + ".ec2.internal", Address: a})
+		}
+		inv.SSH = inventory.SSH{User: "core", IdentityFile: "~/.ssh/ocp4-core", StrictHostKeyChecking: "yes"}
+	case "five-masters-proxy-jumphost":
+		inv.Cluster = inventory.Cluster{Name: "prod-east", Version: "4.5.7"}
+		inv.RecoveryHost = "master-0.prod-east.example.com"
+		for i := 0; i < 5; i++ {
+			m := inventory.Master{Name: fmt.Sprintf("master-%d.prod-east.example.com", i),
+				Address: fmt.Sprintf("192.0.2.1%d", i), Hostname: fmt.Sprintf("master-%d", i)}
+			if i == 4 {
+				m.SSH = &inventory.SSH{Port: 2222}
+			}
+			inv.Masters = append(inv.Masters, m)
+		}
+		inv.SSH = inventory.SSH{User: "core", Port: 22, IdentityFile: "~/.ssh/prod-east",
+			JumpHost: "admin@bastion.prod-east.example.com:22", KnownHostsFile: "~/.ssh/known_hosts.prod-east",
+			StrictHostKeyChecking: "yes", ConnectTimeout: inventory.Duration(15 * time.Second)}
+		inv.Proxy = &inventory.Proxy{HTTPProxy: "http://proxy.prod-east.example.com:3128",
+			HTTPSProxy: "http://proxy.prod-east.example.com:3128",
+			NoProxy:    ".cluster.local,.svc,10.128.0.0/14,127.0.0.1,172.30.0.0/16,192.0.2.0/24,api-int.prod-east.example.com,etcd-0.prod-east.example.com,localhost"}
+		inv.QuarantineDir = "/var/tmp"
+	default:
+		t.Fatalf("no fallback for example %s", example)
+	}
+	inventory.ApplyDefaults(inv)
+	return inv
+}
+
+// coordScanBackup records name, size and sha256 of each file of a backup directory.
+func coordScanBackup(t *testing.T, dir string) []inventory.BackupFile {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []inventory.BackupFile
+	for _, e := range ents {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		files = append(files, inventory.BackupFile{Name: e.Name(), Size: int64(len(data)), SHA256: hex.EncodeToString(sum[:])})
+	}
+	sort.Slice(files, func(i, j int) bool { // snapshot first, as the loader orders them
+		return strings.HasPrefix(files[i].Name, "snapshot_") && !strings.HasPrefix(files[j].Name, "snapshot_")
+	})
+	return files
+}
+
+// coordEnv is one test's world: a kit on disk, fake hosts, a fake cluster.
+type coordEnv struct {
+	t      *testing.T
+	dir    string
+	kitDir string
+	fake   string
+	inv    *inventory.Inventory
+	env    []string // extra environment for the fakes
+}
+
+// newCoordEnv renders the example's kit into a temp dir with the backup pair in the
+// kit's backup/ directory and a SHA256SUMS, and sets up one fake host per master.
+func newCoordEnv(t *testing.T, example string, tweak func(*inventory.Inventory)) *coordEnv {
+	t.Helper()
+	dir := t.TempDir()
+	inv := coordInventory(t, example, dir)
+	if tweak != nil {
+		tweak(inv)
+	}
+	kit, err := render.Render(inv, render.Options{ToolVersion: "v0.0.0-test"})
+	if err != nil {
+		t.Fatalf("render %s: %v", example, err)
+	}
+	e := &coordEnv{t: t, dir: dir, kitDir: filepath.Join(dir, kit.Name), fake: filepath.Join(dir, "fake"), inv: inv}
+	var sums bytes.Buffer
+	write := func(name string, data []byte, mode os.FileMode) {
+		p := filepath.Join(e.kitDir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, mode); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		fmt.Fprintf(&sums, "%s  %s\n", hex.EncodeToString(sum[:]), name)
+	}
+	for _, f := range kit.Files {
+		write(f.Name, f.Data, f.Mode)
+	}
+	for _, b := range inv.Backup.Files {
+		data, err := os.ReadFile(filepath.Join(coordBackupDir(example), b.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		write("backup/"+b.Name, data, 0o644)
+	}
+	if err := os.WriteFile(filepath.Join(e.kitDir, "SHA256SUMS"), sums.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, m := range inv.Masters {
+		names = append(names, m.Name)
+		hd := filepath.Join(e.fake, "hosts", m.Address)
+		if err := os.MkdirAll(filepath.Join(hd, "home"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(hd, "hostname"), []byte(m.ExpectedHostname()+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"oc", "home"} {
+		if err := os.MkdirAll(filepath.Join(e.fake, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.env = []string{"FAKE_MASTERS=" + strings.Join(names, " "), "FAKE_RECOVERY=" + inv.RecoveryHost,
+		"FAKE_OC_VERSION=" + inv.Cluster.Version}
+	if p := inv.Proxy; p != nil {
+		e.env = append(e.env, "FAKE_PROXY_HTTP="+p.HTTPProxy, "FAKE_PROXY_HTTPS="+p.HTTPSProxy, "FAKE_PROXY_NO="+p.NoProxy)
+	}
+	return e
+}
+
+// host is the fake host directory of a master.
+func (e *coordEnv) host(m inventory.Master) string { return filepath.Join(e.fake, "hosts", m.Address) }
+
+// touch creates a file in the fake world (a fault or a state of the fake cluster).
+func (e *coordEnv) touch(path, content string) {
+	e.t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// run runs a kit script with the fakes first on PATH and stdin not a terminal.
+func (e *coordEnv) run(script string, args ...string) (string, int) {
+	e.t.Helper()
+	bin, err := filepath.Abs(filepath.Join("testdata", "coord", "bin"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(e.kitDir, script)}, args...)...)
+	cmd.Env = append([]string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"HOME=" + filepath.Join(e.fake, "home"), "LC_ALL=C", "FAKE_ROOT=" + e.fake}, e.env...)
+	out, err := cmd.CombinedOutput()
+	code := 0
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	case err != nil:
+		e.t.Fatalf("%s: %v", script, err)
+	}
+	if ctx.Err() != nil {
+		e.t.Fatalf("%s %s did not finish:\n%s", script, strings.Join(args, " "), out)
+	}
+	return string(out), code
+}
+
+// mustRun runs a kit script and wants the exit code.
+func (e *coordEnv) mustRun(want int, script string, args ...string) string {
+	e.t.Helper()
+	out, code := e.run(script, args...)
+	if code != want {
+		e.t.Fatalf("%s %s: exit %d, want %d; output:\n%s", script, strings.Join(args, " "), code, want, out)
+	}
+	return out
+}
+
+// coordCall is one recorded call: the tool (ssh, scp, oc, host for a kit script run on
+// a host, crictl) and its arguments.
+type coordCall struct {
+	Tool string
+	Args []string
+}
+
+func (c coordCall) String() string { return c.Tool + " " + strings.Join(c.Args, " ") }
+
+// remote is the command an ssh call ran on its host ("" for -O control calls).
+func (c coordCall) remote() string {
+	if c.Tool != "ssh" || len(c.Args) == 0 || c.has("-O") {
+		return ""
+	}
+	return c.Args[len(c.Args)-1]
+}
+
+func (c coordCall) has(arg string) bool {
+	for _, a := range c.Args {
+		if a == arg {
+			return true
+		}
+	}
+	return false
+}
+
+// changes reports whether a call changes something on a host or in the cluster.
+func (c coordCall) changes() bool {
+	switch c.Tool {
+	case "scp", "host":
+		return true
+	case "oc":
+		return len(c.Args) > 0 && c.Args[0] == "patch"
+	case "ssh":
+		r := c.remote()
+		return strings.Contains(r, "mkdir") || strings.Contains(r, "restorekit/") && strings.HasPrefix(r, "sudo bash")
+	}
+	return false
+}
+
+// calls reads what the fakes recorded, in order; the log is reset for the next run.
+func (e *coordEnv) calls() []coordCall {
+	e.t.Helper()
+	p := filepath.Join(e.fake, "calls.log")
+	data, err := os.ReadFile(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.Remove(p); err != nil {
+		e.t.Fatal(err)
+	}
+	var calls []coordCall
+	for _, line := range strings.Split(strings.TrimSuffix(string(data), "\n"), "\n") {
+		f := strings.Split(line, "\x1f")
+		calls = append(calls, coordCall{Tool: f[0], Args: f[1:]})
+	}
+	return calls
+}
+
+// index is the position of the first call matching, or -1.
+func index(calls []coordCall, match func(coordCall) bool) int {
+	for i, c := range calls {
+		if match(c) {
+			return i
+		}
+	}
+	return -1
+}
+
+func hostRun(addr, script string) func(coordCall) bool {
+	return func(c coordCall) bool {
+		return c.Tool == "host" && len(c.Args) >= 2 && c.Args[0] == addr && c.Args[1] == script
+	}
+}
+
+func ocCall(words ...string) func(coordCall) bool {
+	return func(c coordCall) bool {
+		if c.Tool != "oc" || len(c.Args) < len(words) {
+			return false
+		}
+		for i, w := range words {
+			if c.Args[i] != w {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+func sshRemote(cmd string) func(coordCall) bool {
+	return func(c coordCall) bool { return c.remote() == cmd }
+}
+
+// coordOperators are the operators the 4.5 procedure redeploys, in order (steps 10-12).
+var coordOperators = []string{"etcd", "kubeapiserver", "kubecontrollermanager", "kubescheduler"}
+
+var reasonRE = regexp.MustCompile(`"forceRedeploymentReason":"(recovery-\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{9}[+-]\d\d:\d\d)"`)
+
+func TestCoordinatorScriptsAreValidBash(t *testing.T) {
+	t.Parallel()
+	for _, ex := range coordExamples {
+		e := newCoordEnv(t, ex, nil)
+		for _, s := range []string{"recover.sh", "redeploy.sh"} {
+			p := filepath.Join(e.kitDir, s)
+			if out, err := exec.Command("bash", "-n", p).CombinedOutput(); err != nil {
+				t.Errorf("%s %s: bash -n: %v\n%s", ex, s, err, out)
+			}
+			if _, err := exec.LookPath("shellcheck"); err != nil {
+				t.Logf("shellcheck not installed: skipping it")
+				continue
+			}
+			if out, err := exec.Command("shellcheck", "-s", "bash", p).CombinedOutput(); err != nil {
+				t.Errorf("%s %s: shellcheck: %v\n%s", ex, s, err, out)
+			}
+		}
+	}
+}
+
+func TestRecoverList(t *testing.T) {
+	t.Parallel()
+	e := newCoordEnv(t, "three-masters", nil)
+	out := e.mustRun(0, "recover.sh", "--list")
+	for _, want := range []string{
+		"preflight  ", "step P1-P5, 1, 2", "copy-backup ", "push-scripts ", "stop-static-pods ", "step 4 ",
+		"restore ", "step 5-7", "restart-kubelet ", "step 8 ", "verify-single-member ", "step 9 ",
+		"redeploy-etcd ", "step 10-11", "redeploy-kubeapiserver ", "step 12.1", "redeploy-kubecontrollermanager ",
+		"step 12.2", "redeploy-kubescheduler ", "step 12.3", "verify-members ", "step 13",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("--list does not show %q:\n%s", want, out)
+		}
+	}
+	if calls := e.calls(); len(calls) != 0 {
+		t.Errorf("--list ran %v", calls)
+	}
+}
+
+func TestRecoverHappyPath(t *testing.T) {
+	t.Parallel()
+	for _, ex := range coordExamples {
+		t.Run(ex, func(t *testing.T) {
+			t.Parallel()
+			e := newCoordEnv(t, ex, nil)
+			out := e.mustRun(0, "recover.sh", "--yes")
+			if os.Getenv("COORD_SHOW") != "" {
+				t.Logf("output:\n%s", out)
+			}
+			calls := e.calls()
+			checkProcedureOrder(t, e, calls, out)
+			checkSSHOptions(t, e, calls)
+			for _, want := range []string{"==> step P1-P5, 1, 2 (preflight)", "==> step 4 (stop-static-pods)",
+				"==> step 5-7 (restore)", "==> step 8 (restart-kubelet)", "==> step 10-11 (redeploy-etcd)",
+				"==> step 12.3 (redeploy-kubescheduler)", "==> step 13 (verify-members)", "SUMMARY", "kit: every file matches SHA256SUMS",
+				"Unable to connect to the server: EOF"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q", want)
+				}
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
+			}
+			state := filepath.Join(e.kitDir, ".recover-state")
+			for _, f := range []string{"done/preflight", "done/verify-members", "recover.log", "preflight.txt"} {
+				if _, err := os.Stat(filepath.Join(state, f)); err != nil {
+					t.Errorf("state dir: %v", err)
+				}
+			}
+			for _, m := range e.inv.Masters {
+				if _, err := os.Stat(filepath.Join(state, "remote-logs", m.Name+".log")); err != nil {
+					t.Errorf("remote logs not fetched: %v", err)
+				}
+			}
+			// The backup pair is on the recovery host, intact.
+			for _, b := range e.inv.Backup.Files {
+				data, err := os.ReadFile(filepath.Join(e.inv.Backup.RemoteDir, b.Name))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != b.SHA256 {
+					t.Errorf("%s on the recovery host differs from the backup", b.Name)
+				}
+			}
+
+			// A second run finds every step done and changes nothing.
+			out = e.mustRun(0, "recover.sh", "--yes")
+			for _, c := range e.calls() {
+				if c.changes() {
+					t.Errorf("re-run after success changed something: %v\n%s", c, out)
+				}
+			}
+		})
+	}
+}
+
+// checkProcedureOrder asserts the recorded calls follow procedure.md.
+func checkProcedureOrder(t *testing.T, e *coordEnv, calls []coordCall, out string) {
+	t.Helper()
+	rec := e.inv.Recovery()
+	firstChange := index(calls, coordCall.changes)
+	if firstChange < 0 {
+		t.Fatalf("nothing changed:\n%s", out)
+	}
+	// Preflight (P1-P5, 2) before any change.
+	for _, pre := range []struct {
+		name  string
+		match func(coordCall) bool
+	}{
+		{"oc whoami", ocCall("whoami")},
+		{"oc auth can-i", ocCall("auth", "can-i", "*", "*", "--all-namespaces")},
+		{"oc get clusterversion", ocCall("get", "clusterversion", "version")},
+		{"oc get proxy", ocCall("get", "proxy", "cluster")},
+		{"sudo -n true", sshRemote("sudo -n true")},
+		{"cluster-restore.sh present", sshRemote("test -x /usr/local/bin/cluster-restore.sh")},
+	} {
+		if i := index(calls, pre.match); i < 0 || i > firstChange {
+			t.Errorf("preflight %s at %d, first change at %d (%v)", pre.name, i, firstChange, calls[firstChange])
+		}
+	}
+	for _, m := range e.inv.Masters {
+		i := index(calls, func(c coordCall) bool {
+			return c.remote() == "hostname" && c.has(e.inv.EffectiveSSH(m).User+"@"+m.Address)
+		})
+		if i < 0 || i > firstChange {
+			t.Errorf("preflight hostname on %s at %d, first change at %d", m.Name, i, firstChange)
+		}
+	}
+	// Step 3 before 4: the backup copied to the recovery host.
+	copyAt := index(calls, func(c coordCall) bool {
+		return c.Tool == "scp" && strings.HasSuffix(c.Args[len(c.Args)-1], ":"+e.inv.Backup.RemoteDir+"/")
+	})
+	restoreAt := index(calls, hostRun(rec.Address, "restore.sh"))
+	if restoreAt < 0 {
+		t.Fatalf("restore.sh never ran on the recovery host:\n%s", out)
+	}
+	if got := calls[restoreAt].Args[2:]; strings.Join(got, " ") != "--yes" {
+		t.Errorf("restore.sh ran with %q, want --yes", got)
+	}
+	if copyAt < 0 || copyAt > restoreAt {
+		t.Errorf("backup copied at %d, restore at %d", copyAt, restoreAt)
+	}
+	if n := countCalls(calls, hostRun(rec.Address, "restore.sh")); n != 1 {
+		t.Errorf("restore.sh ran %d times", n)
+	}
+	// Step 4 on every other host before the restore, never on the recovery host.
+	for _, m := range e.inv.Others() {
+		if i := index(calls, hostRun(m.Address, "stop-static-pods.sh")); i < 0 || i > restoreAt {
+			t.Errorf("stop-static-pods.sh on %s at %d, restore at %d", m.Name, i, restoreAt)
+		}
+		if i := index(calls, hostRun(m.Address, "restore.sh")); i >= 0 {
+			t.Errorf("restore.sh ran on %s, not the recovery host", m.Name)
+		}
+	}
+	if i := index(calls, hostRun(rec.Address, "stop-static-pods.sh")); i >= 0 {
+		t.Errorf("stop-static-pods.sh ran on the recovery host")
+	}
+	// Step 8: after the restore, the recovery host first.
+	recKubelet := index(calls, hostRun(rec.Address, "restart-kubelet.sh"))
+	if recKubelet < restoreAt {
+		t.Errorf("kubelet restarted on the recovery host at %d, restore at %d", recKubelet, restoreAt)
+	}
+	lastKubelet := recKubelet
+	for _, m := range e.inv.Others() {
+		i := index(calls, hostRun(m.Address, "restart-kubelet.sh"))
+		if i < recKubelet {
+			t.Errorf("kubelet restarted on %s at %d, before the recovery host (%d)", m.Name, i, recKubelet)
+		}
+		if i > lastKubelet {
+			lastKubelet = i
+		}
+	}
+	// Step 9: crictl on the recovery host, then one etcd pod via oc.
+	crictlAt := index(calls, func(c coordCall) bool { return c.Tool == "crictl" && c.Args[0] == rec.Address })
+	if crictlAt < lastKubelet {
+		t.Errorf("step 9.1 crictl at %d, before the last kubelet restart %d", crictlAt, lastKubelet)
+	}
+	podsAt := index(calls[lastKubelet+1:], ocCall("get", "pods", "-n", "openshift-etcd"))
+	if podsAt < 0 {
+		t.Errorf("no oc get pods after step 8")
+	}
+	// Steps 10-12: each operator in order, its revision read before its patch, patched
+	// with a unique reason, and done before the next one is patched.
+	var reasons []string
+	prev := lastKubelet
+	for k, op := range coordOperators {
+		patchAt := index(calls, ocCall("patch", op, "cluster"))
+		if patchAt < prev {
+			t.Errorf("%s patched at %d, before %d", op, patchAt, prev)
+			continue
+		}
+		m := reasonRE.FindStringSubmatch(strings.Join(calls[patchAt].Args, " "))
+		if m == nil || !calls[patchAt].has("--type=merge") {
+			t.Errorf("%s patch %v: want --type=merge and a forceRedeploymentReason recovery-<date --rfc-3339=ns>", op, calls[patchAt])
+		} else {
+			reasons = append(reasons, m[1])
+		}
+		revAt := index(calls[prev:], func(c coordCall) bool {
+			return ocCall("get", op, "cluster")(c) && strings.Contains(strings.Join(c.Args, " "), "latestAvailableRevision")
+		})
+		if revAt < 0 || prev+revAt > patchAt {
+			t.Errorf("%s latestAvailableRevision not read before its patch", op)
+		}
+		done := index(calls[patchAt:], func(c coordCall) bool {
+			return ocCall("get", op, "cluster")(c) && strings.Contains(strings.Join(c.Args, " "), "NodeInstallerProgressing")
+		})
+		if done < 0 {
+			t.Errorf("%s: no wait on NodeInstallerProgressing after its patch", op)
+		}
+		if k+1 < len(coordOperators) {
+			next := index(calls, ocCall("patch", coordOperators[k+1], "cluster"))
+			if _, err := os.Stat(filepath.Join(e.fake, "oc", op+".rolledout")); err != nil || next < patchAt+done {
+				t.Errorf("%s patched before %s finished rolling out", coordOperators[k+1], op)
+			}
+		}
+		if n := countCalls(calls, ocCall("patch", op, "cluster")); n != 1 {
+			t.Errorf("%s patched %d times", op, n)
+		}
+		prev = patchAt
+	}
+	seen := map[string]bool{}
+	for _, r := range reasons {
+		if seen[r] {
+			t.Errorf("forceRedeploymentReason %q used twice", r)
+		}
+		seen[r] = true
+	}
+	// Step 13 after the last patch.
+	if i := index(calls[prev:], ocCall("get", "pods", "-n", "openshift-etcd")); i < 0 {
+		t.Errorf("no step 13 check after the last patch")
+	}
+}
+
+func countCalls(calls []coordCall, match func(coordCall) bool) int {
+	n := 0
+	for _, c := range calls {
+		if match(c) {
+			n++
+		}
+	}
+	return n
+}
+
+// checkSSHOptions wants every ssh and scp non-interactive and bounded, with the
+// inventory's port, identity, known hosts and jump host.
+func checkSSHOptions(t *testing.T, e *coordEnv, calls []coordCall) {
+	t.Helper()
+	n := 0
+	for _, c := range calls {
+		if c.Tool != "ssh" && c.Tool != "scp" {
+			continue
+		}
+		n++
+		joined := " " + strings.Join(c.Args, " ") + " "
+		if !strings.Contains(joined, " -o BatchMode=yes ") || !regexp.MustCompile(` -o ConnectTimeout=[1-9]\d* `).MatchString(joined) {
+			t.Errorf("%s without BatchMode=yes and ConnectTimeout: %v", c.Tool, c)
+		}
+		if !strings.Contains(joined, " -o ControlMaster=auto ") || !strings.Contains(joined, " -o ControlPath=") {
+			t.Errorf("%s without a ControlMaster connection: %v", c.Tool, c)
+		}
+		var m *inventory.Master
+		for i := range e.inv.Masters {
+			if strings.Contains(joined, "@"+e.inv.Masters[i].Address) {
+				m = &e.inv.Masters[i]
+			}
+		}
+		if m == nil {
+			t.Errorf("%s to no master: %v", c.Tool, c)
+			continue
+		}
+		s := e.inv.EffectiveSSH(*m)
+		port := " -p "
+		if c.Tool == "scp" {
+			port = " -P "
+		}
+		want := []string{fmt.Sprintf("%s%d ", port, s.Port), " -o StrictHostKeyChecking=" + s.StrictHostKeyChecking + " "}
+		if s.IdentityFile != "" {
+			want = append(want, " -i "+s.IdentityFile+" ")
+		}
+		if s.KnownHostsFile != "" {
+			want = append(want, " -o UserKnownHostsFile="+s.KnownHostsFile+" ")
+		}
+		if s.JumpHost != "" && c.Tool == "ssh" {
+			want = append(want, " -J "+s.JumpHost+" ")
+		}
+		if s.JumpHost != "" && c.Tool == "scp" {
+			want = append(want, " -o ProxyJump="+s.JumpHost+" ")
+		}
+		for _, w := range want {
+			if !strings.Contains(joined, w) {
+				t.Errorf("%s to %s lacks %q: %v", c.Tool, m.Name, strings.TrimSpace(w), c)
+			}
+		}
+	}
+	if n == 0 {
+		t.Errorf("no ssh or scp recorded")
+	}
+}
+
+func TestRecoverDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
+	for _, ex := range coordExamples {
+		t.Run(ex, func(t *testing.T) {
+			t.Parallel()
+			e := newCoordEnv(t, ex, nil)
+			out := e.mustRun(0, "recover.sh", "--dry-run")
+			calls := e.calls()
+			for _, c := range calls {
+				if c.changes() {
+					t.Errorf("--dry-run ran a changing command: %v", c)
+				}
+			}
+			checkSSHOptions(t, e, calls)
+			for _, m := range e.inv.Others() {
+				if !strings.Contains(out, "DRY-RUN: would run: ssh ") || !strings.Contains(out, m.Address+" 'sudo bash restorekit/"+e.inv.Cluster.Name+"-recovery-kit/stop-static-pods.sh --yes'") {
+					t.Errorf("--dry-run does not show stop-static-pods.sh on %s", m.Name)
+				}
+			}
+			for _, want := range []string{"oc patch etcd cluster", "oc patch kubescheduler cluster", "dry run: nothing was changed"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("--dry-run output lacks %q", want)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(e.kitDir, ".recover-state", "done", "preflight")); err == nil {
+				t.Errorf("--dry-run recorded a step as done")
+			}
+			if t.Failed() {
+				t.Logf("output:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestRecoverPreflightStops: every preflight problem stops the run before anything
+// changes, with a message naming the step.
+func TestRecoverPreflightStops(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		fault func(e *coordEnv)
+		want  []string
+	}{
+		{"version differs", func(e *coordEnv) { e.env = append(e.env, "FAKE_OC_VERSION=4.5.3") },
+			[]string{"P1: the cluster runs OpenShift '4.5.3' but this kit and its backup are for 4.5.2", "FAILED: step P1-P5, 1, 2 (preflight)"}},
+		{"proxy differs", func(e *coordEnv) { e.env = append(e.env, "FAKE_PROXY_HTTP=http://other:3128") },
+			[]string{"step 6: the cluster's proxy status.httpProxy is 'http://other:3128'", "FAILED: step P1-P5, 1, 2 (preflight)"}},
+		{"not cluster-admin", func(e *coordEnv) { e.env = append(e.env, "FAKE_OC_CANI=no") },
+			[]string{"P2: system:admin is not a cluster-admin"}},
+		{"host unreachable", func(e *coordEnv) { e.touch(filepath.Join(e.host(e.inv.Masters[2]), "unreachable"), "") },
+			[]string{"P4/2: cannot ssh to ip-10-0-173-171.ec2.internal", "Connection refused", "preflight found 1 problem(s)"}},
+		{"wrong hostname", func(e *coordEnv) { e.touch(filepath.Join(e.host(e.inv.Masters[1]), "hostname"), "somewhere-else\n") },
+			[]string{"says its hostname is 'somewhere-else', but the inventory expects 'ip-10-0-154-194.ec2.internal'"}},
+		{"no cluster-restore.sh", func(e *coordEnv) { e.touch(filepath.Join(e.host(e.inv.Recovery()), "no-cluster-restore"), "") },
+			[]string{"P3: ip-10-0-143-125.ec2.internal (the recovery host) has no /usr/local/bin/cluster-restore.sh"}},
+		{"kit changed", func(e *coordEnv) {
+			e.touch(filepath.Join(e.kitDir, "hosts", e.inv.RecoveryHost, "restore.sh"), "#!/bin/bash\necho changed\n")
+		}, []string{"kit files do not match", "SHA256SUMS"}},
+		{"backup damaged", func(e *coordEnv) {
+			e.touch(filepath.Join(e.kitDir, "backup", e.inv.Backup.Files[0].Name), "not the snapshot")
+			_ = os.Remove(filepath.Join(e.kitDir, "SHA256SUMS"))
+		}, []string{"P5: ", "bytes, the kit expects", "no SHA256SUMS"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newCoordEnv(t, "three-masters", nil)
+			tc.fault(e)
+			out := e.mustRun(1, "recover.sh", "--yes")
+			for _, w := range append(tc.want, "FAILED: step P1-P5, 1, 2 (preflight), exit 1", "nothing was changed on any host or in the cluster") {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if !strings.Contains(out, "resume at this step with:") {
+				t.Errorf("no resume command:\n%s", out)
+			}
+			for _, c := range e.calls() {
+				if c.changes() {
+					t.Errorf("changed something after a failed preflight: %v", c)
+				}
+			}
+		})
+	}
+}
+
+func TestRecoverRefusesWithoutConfirmation(t *testing.T) {
+	t.Parallel()
+	e := newCoordEnv(t, "three-masters", nil)
+	out := e.mustRun(2, "recover.sh")
+	if !strings.Contains(out, "stdin is not a terminal") || !strings.Contains(out, "--yes") {
+		t.Errorf("refusal does not say why:\n%s", out)
+	}
+	if calls := e.calls(); len(calls) != 0 {
+		t.Errorf("refused run still called %v", calls)
+	}
+	out = e.mustRun(2, "recover.sh", "--from", "nosuchstep")
+	if !strings.Contains(out, "--from nosuchstep: no such step") {
+		t.Errorf("unknown step:\n%s", out)
+	}
+	e.mustRun(2, "recover.sh", "--bogus")
+	e.mustRun(2, "recover.sh", "--from", "4", "--only", "8")
+	if out := e.mustRun(0, "recover.sh", "--help"); !strings.Contains(out, "Exit codes: 0 done, 1 a step failed, 2 usage error or refused, 3 a wait timed out") {
+		t.Errorf("--help does not document exit codes:\n%s", out)
+	}
+}
+
+// TestRecoverResumesAfterFailure: step 4 fails on one host; the run stops before the
+// restore naming step and host, and the printed command resumes at step 4 on that
+// host only.
+func TestRecoverResumesAfterFailure(t *testing.T) {
+	t.Parallel()
+	e := newCoordEnv(t, "three-masters", nil)
+	bad := e.inv.Masters[2]
+	failFile := filepath.Join(e.host(bad), "fail-stop-static-pods.sh")
+	e.touch(failFile, "1")
+	out := e.mustRun(1, "recover.sh", "--yes")
+	want := "FAILED: step 4 (stop-static-pods) on " + bad.Name + ", exit 1"
+	if !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	calls := e.calls()
+	if index(calls, hostRun(e.inv.Recovery().Address, "restore.sh")) >= 0 {
+		t.Errorf("restore.sh ran after step 4 failed")
+	}
+	for _, m := range e.inv.Others() {
+		if index(calls, hostRun(m.Address, "stop-static-pods.sh")) < 0 {
+			t.Errorf("step 4 did not run on %s (the hosts run in parallel)", m.Name)
+		}
+	}
+	m := regexp.MustCompile(`resume at this step with:\n\S+ +(.*)\n`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no resume command:\n%s", out)
+	}
+	args := strings.Fields(m[1])
+	if len(args) == 0 || args[0] != filepath.Join(e.kitDir, "recover.sh") {
+		t.Fatalf("resume command %q does not run this kit's recover.sh", m[1])
+	}
+	if err := os.Remove(failFile); err != nil {
+		t.Fatal(err)
+	}
+	out = e.mustRun(0, "recover.sh", args[1:]...)
+	calls = e.calls()
+	if i := index(calls, ocCall("whoami")); i >= 0 {
+		t.Errorf("resumed run repeated the preflight")
+	}
+	if i := index(calls, func(c coordCall) bool { return c.Tool == "scp" }); i >= 0 {
+		t.Errorf("resumed run copied again: %v", calls[i])
+	}
+	for _, m := range e.inv.Others() {
+		n := countCalls(calls, hostRun(m.Address, "stop-static-pods.sh"))
+		if want := map[bool]int{true: 1, false: 0}[m.Name == bad.Name]; n != want {
+			t.Errorf("resumed run: stop-static-pods.sh ran %d times on %s, want %d", n, m.Name, want)
+		}
+	}
+	if !strings.Contains(out, "step P1-P5, 1, 2 (preflight): done by an earlier run") {
+		t.Errorf("resumed run does not say what it skipped:\n%s", out)
+	}
+	if index(calls, hostRun(e.inv.Recovery().Address, "restore.sh")) < 0 || index(calls, ocCall("patch", "kubescheduler", "cluster")) < 0 {
+		t.Errorf("resumed run did not finish:\n%s", out)
+	}
+}
+
+// TestRecoverFrom: --from starts at a step (by name or procedure number) and runs it
+// and every later one, nothing earlier; --only runs one step.
+func TestRecoverFrom(t *testing.T) {
+	t.Parallel()
+	for _, from := range []string{"restart-kubelet", "8"} {
+		t.Run(from, func(t *testing.T) {
+			t.Parallel()
+			e := newCoordEnv(t, "three-masters", nil)
+			// The restore was done by hand up to step 7.
+			e.touch(filepath.Join(e.fake, "oc", "restored"), "")
+			for _, m := range e.inv.Masters {
+				if err := os.MkdirAll(filepath.Join(e.host(m), "home", "restorekit", e.inv.Cluster.Name+"-recovery-kit"), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				e.touch(filepath.Join(e.host(m), "home", "restorekit", e.inv.Cluster.Name+"-recovery-kit", "restart-kubelet.sh"), "")
+			}
+			out := e.mustRun(0, "recover.sh", "--yes", "--from", from)
+			calls := e.calls()
+			for _, c := range calls {
+				if c.Tool == "scp" || (c.Tool == "host" && c.Args[1] != "restart-kubelet.sh") || ocCall("whoami")(c) {
+					t.Errorf("--from %s ran an earlier step: %v", from, c)
+				}
+			}
+			for _, m := range e.inv.Masters {
+				if index(calls, hostRun(m.Address, "restart-kubelet.sh")) < 0 {
+					t.Errorf("--from %s: no kubelet restart on %s", from, m.Name)
+				}
+			}
+			if index(calls, ocCall("patch", "kubescheduler", "cluster")) < 0 {
+				t.Errorf("--from %s did not run to the end:\n%s", from, out)
+			}
+			if !strings.Contains(out, "note: preflight has not passed") {
+				t.Errorf("--from on a fresh state dir does not warn that preflight did not run")
+			}
+		})
+	}
+	t.Run("only", func(t *testing.T) {
+		t.Parallel()
+		e := newCoordEnv(t, "three-masters", nil)
+		state := filepath.Join(e.dir, "state")
+		e.mustRun(0, "recover.sh", "--yes", "--state-dir", state, "--only", "preflight")
+		if calls := e.calls(); index(calls, ocCall("whoami")) < 0 || index(calls, coordCall.changes) >= 0 {
+			t.Errorf("--only preflight: %v", calls)
+		}
+		e.mustRun(0, "recover.sh", "--yes", "--state-dir", state, "--only", "push-scripts")
+		calls := e.calls()
+		if n := countCalls(calls, func(c coordCall) bool { return c.Tool == "scp" }); n != len(e.inv.Masters) {
+			t.Errorf("--only push-scripts: %d scp, want one per master: %v", n, calls)
+		}
+		if index(calls, func(c coordCall) bool { return c.Tool == "host" }) >= 0 || index(calls, ocCall("whoami")) >= 0 {
+			t.Errorf("--only push-scripts ran another step: %v", calls)
+		}
+		for _, m := range e.inv.Masters {
+			p := filepath.Join(e.host(m), "home", "restorekit", e.inv.Cluster.Name+"-recovery-kit", "restart-kubelet.sh")
+			if _, err := os.Stat(p); err != nil {
+				t.Errorf("script not pushed: %v", err)
+			}
+		}
+	})
+}
+
+// TestRecoverRolloutTimeout: a rollout that never reaches the new revision ends with
+// exit 3 naming the step, and no later operator is patched.
+func TestRecoverRolloutTimeout(t *testing.T) {
+	t.Parallel()
+	e := newCoordEnv(t, "three-masters", func(inv *inventory.Inventory) {
+		inv.Timeouts.KubeAPIServerRollout = inventory.Duration(3 * time.Second)
+	})
+	e.env = append(e.env, "FAKE_STUCK=kubeapiserver")
+	out := e.mustRun(3, "recover.sh", "--yes")
+	for _, want := range []string{"TIMEOUT after", "kubeapiserver: latestAvailableRevision above 7", "last seen: revision 8 (was 7); NodeInstallerProgressing: NodeInstallerProgressing (2 nodes are at revision 7; 1 nodes are at revision 8)",
+		"FAILED: step 12.1 (redeploy-kubeapiserver), exit 3", "waiting (", "of 3s)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	calls := e.calls()
+	if index(calls, ocCall("patch", "kubecontrollermanager", "cluster")) >= 0 {
+		t.Errorf("patched kubecontrollermanager after the kubeapiserver rollout timed out")
+	}
+	// Resuming waits for the rollout already started instead of patching again.
+	e.env = append(e.env, "FAKE_STUCK=")
+	out = e.mustRun(0, "recover.sh", "--yes")
+	calls = e.calls()
+	if n := countCalls(calls, ocCall("patch", "kubeapiserver", "cluster")); n != 0 {
+		t.Errorf("resume patched kubeapiserver again (%d times):\n%s", n, out)
+	}
+	if !strings.Contains(out, "kubeapiserver was already patched by an earlier run") || index(calls, ocCall("patch", "kubescheduler", "cluster")) < 0 {
+		t.Errorf("resume did not finish the rollouts:\n%s", out)
+	}
+}
+
+func TestRedeploy(t *testing.T) {
+	t.Parallel()
+	for _, ex := range coordExamples {
+		t.Run(ex, func(t *testing.T) {
+			t.Parallel()
+			e := newCoordEnv(t, ex, nil)
+			e.touch(filepath.Join(e.fake, "oc", "restored"), "")
+			out := e.mustRun(0, "redeploy.sh", "--dry-run")
+			if calls := e.calls(); len(calls) != 0 {
+				t.Errorf("redeploy.sh --dry-run called %v", calls)
+			}
+			if !strings.Contains(out, "oc patch etcd cluster --type=merge") {
+				t.Errorf("redeploy.sh --dry-run does not show the patch:\n%s", out)
+			}
+			e.mustRun(2, "redeploy.sh")
+			out = e.mustRun(0, "redeploy.sh", "--yes")
+			calls := e.calls()
+			if index(calls, func(c coordCall) bool { return c.Tool != "oc" }) >= 0 {
+				t.Errorf("redeploy.sh used more than oc: %v", calls)
+			}
+			prev := index(calls, ocCall("get", "pods", "-n", "openshift-etcd"))
+			for _, op := range coordOperators {
+				i := index(calls, ocCall("patch", op, "cluster"))
+				if i < prev {
+					t.Errorf("%s patched at %d, before %d", op, i, prev)
+				}
+				prev = i
+			}
+			if index(calls[prev:], ocCall("get", "pods", "-n", "openshift-etcd")) < 0 {
+				t.Errorf("no step 13 check")
+			}
+			for _, want := range []string{"==> step 9.2", "==> step 10-11", "==> step 12.3", "==> step 13", "one Running etcd pod per master"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+			out = e.mustRun(0, "redeploy.sh", "--list")
+			if !strings.Contains(out, "step 12.2") {
+				t.Errorf("--list:\n%s", out)
+			}
+		})
+	}
+}
