@@ -18,8 +18,9 @@ import (
 func init() { subcommands = append(subcommands, newVerifyCmd) }
 
 func newVerifyCmd(streams IOStreams) *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify KIT",
+	var templates string
+	cmd := &cobra.Command{
+		Use:   "verify KIT [--templates DIR]",
 		Short: "Check a kit's checksums and that it is exactly what its inventory renders",
 		Long: `verify checks a kit: a kit directory, its .tar.gz or its .run (whose payload
 checksum is checked first). It answers two questions:
@@ -33,13 +34,18 @@ checksum is checked first). It answers two questions:
 
 Every file that differs, is missing or is extra is named; the exit code is 1 if any.
 At a site without restorekit, question 1 alone is "sha256sum -c SHA256SUMS" in the
-kit directory, or "bash KIT.run --verify".`,
+kit directory, or "bash KIT.run --verify".
+
+A kit built with --templates DIR is what its inventory renders from those templates:
+give verify the same --templates DIR.`,
 		Args: argsUsage(cobra.ExactArgs(1)),
-		RunE: func(_ *cobra.Command, args []string) error { return runVerify(streams, args[0]) },
+		RunE: func(_ *cobra.Command, args []string) error { return runVerify(streams, args[0], templates) },
 	}
+	cmd.Flags().StringVar(&templates, "templates", "", "re-render with the templates in this directory instead of the built-in ones")
+	return cmd
 }
 
-func runVerify(streams IOStreams, kitPath string) error {
+func runVerify(streams IOStreams, kitPath, templates string) error {
 	dir, cleanup, err := out.OpenKit(kitPath)
 	if err != nil {
 		return failed(err)
@@ -66,7 +72,7 @@ func runVerify(streams IOStreams, kitPath string) error {
 		fmt.Fprintf(w, "checksums: ok (%s match %s)\n", countOf(len(sums), "file"), out.SumsFile)
 	}
 
-	kit, err := rerender(dir, kitPath)
+	kit, err := rerender(dir, kitPath, templates)
 	if err != nil {
 		fmt.Fprintf(w, "re-render: failed: %v\n", err)
 		bad = append(bad, "inventory.yaml")
@@ -76,13 +82,13 @@ func runVerify(streams IOStreams, kitPath string) error {
 			return failed(err)
 		}
 		if len(diffs) > 0 {
-			fmt.Fprintf(w, "re-render: %s differ from what inventory.yaml renders with restorekit %s:\n", countOf(len(diffs), "file"), toolVersion())
+			fmt.Fprintf(w, "re-render: %s differ from what inventory.yaml renders with restorekit %s%s:\n", countOf(len(diffs), "file"), toolVersion(), fromTemplates(templates))
 			for _, m := range diffs {
 				fmt.Fprintf(w, "  %s\n", m)
 				bad = append(bad, m.Path)
 			}
 		} else {
-			fmt.Fprintf(w, "re-render: ok (%s are what inventory.yaml renders with restorekit %s)\n", countOf(len(kit.Files), "file"), toolVersion())
+			fmt.Fprintf(w, "re-render: ok (%s are what inventory.yaml renders with restorekit %s%s)\n", countOf(len(kit.Files), "file"), toolVersion(), fromTemplates(templates))
 		}
 	}
 	if len(bad) > 0 {
@@ -94,7 +100,7 @@ func runVerify(streams IOStreams, kitPath string) error {
 
 // rerender renders the kit's own normalized inventory again, offline (the backup is
 // judged by the digests the inventory records, not read from backup.localDir).
-func rerender(dir, kitPath string) (*render.Kit, error) {
+func rerender(dir, kitPath, templates string) (*render.Kit, error) {
 	data, err := os.ReadFile(filepath.Join(dir, "inventory.yaml"))
 	if err != nil {
 		return nil, err
@@ -104,7 +110,7 @@ func rerender(dir, kitPath string) (*render.Kit, error) {
 	if err != nil {
 		return nil, err
 	}
-	return render.Render(inv, render.Options{ToolVersion: toolVersion()})
+	return renderKit(inv, templates)
 }
 
 // unique drops repeated names, keeping the first of each.
@@ -118,4 +124,12 @@ func unique(names []string) []string {
 		}
 	}
 	return u
+}
+
+// fromTemplates names the templates directory a re-render used, if not the built-in one.
+func fromTemplates(dir string) string {
+	if dir == "" {
+		return ""
+	}
+	return " and the templates in " + dir
 }
