@@ -230,6 +230,20 @@ func TestPackageRemovesEverythingOnError(t *testing.T) {
 	if got := entries(t, parent); len(got) != 0 {
 		t.Errorf("left behind: %v", got)
 	}
+	// An output directory that Package created is removed again.
+	newParent := filepath.Join(parent, "kits")
+	if _, err := Package(kit, newParent, PackageOptions{IncludeBackup: true}); err == nil {
+		t.Fatal("a backup file with the wrong digest was packaged")
+	}
+	if got := entries(t, parent); len(got) != 0 {
+		t.Errorf("left behind: %v", got)
+	}
+	if _, err := WriteKit(kit, newParent, WriteOptions{IncludeBackup: true}); err == nil {
+		t.Fatal("a backup file with the wrong digest was written")
+	}
+	if got := entries(t, parent); len(got) != 0 {
+		t.Errorf("WriteKit left behind: %v", got)
+	}
 }
 
 // TestLongNames packages a host whose node name is long enough that its paths need

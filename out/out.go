@@ -51,11 +51,20 @@ func (e *ExistsError) Error() string {
 // WriteKit writes the kit as the directory <parentDir>/<kit.Name> and returns its path.
 // The directory is assembled beside its final place and renamed in; on error nothing of
 // it is left behind.
-func WriteKit(kit *render.Kit, parentDir string, opts WriteOptions) (string, error) {
+func WriteKit(kit *render.Kit, parentDir string, opts WriteOptions) (dir string, err error) {
 	target, err := checkTargets(kit, parentDir, opts.Force, "")
 	if err != nil {
 		return "", err
 	}
+	created, err := makeParent(parentDir)
+	if err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil && created {
+			os.Remove(parentDir) // only if still empty
+		}
+	}()
 	tmp, _, err := stageKit(kit, parentDir, opts.IncludeBackup)
 	if err != nil {
 		return "", err
@@ -65,6 +74,21 @@ func WriteKit(kit *render.Kit, parentDir string, opts WriteOptions) (string, err
 		return "", err
 	}
 	return target, nil
+}
+
+// makeParent creates the output directory (and its parents) if missing and reports
+// whether it did, so that a failed write can remove it again.
+func makeParent(dir string) (created bool, err error) {
+	if dir == "" {
+		return false, nil
+	}
+	if _, err := os.Lstat(dir); err == nil {
+		return false, nil
+	}
+	if err := os.MkdirAll(dir, modeDir); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // checkTargets validates the kit name and makes sure the kit directory and the given
@@ -108,9 +132,6 @@ func stageKit(kit *render.Kit, parentDir string, includeBackup bool) (dir string
 	}
 	if parentDir == "" {
 		parentDir = "."
-	}
-	if err := os.MkdirAll(parentDir, modeDir); err != nil {
-		return "", nil, err
 	}
 	tmp, err := os.MkdirTemp(parentDir, "."+kit.Name+".tmp-")
 	if err != nil {

@@ -43,19 +43,29 @@ func Package(kit *render.Kit, parentDir string, opts PackageOptions) (res *Resul
 	if modTime.IsZero() {
 		modTime = DefaultEpoch
 	}
+	created, err := makeParent(parentDir)
+	if err != nil {
+		return nil, err
+	}
+	var staged string
+	var temps []string
+	defer func() {
+		if err != nil {
+			if staged != "" {
+				os.RemoveAll(staged)
+			}
+			for _, t := range temps {
+				os.Remove(t)
+			}
+			if created {
+				os.Remove(parentDir) // only if still empty
+			}
+		}
+	}()
 	staged, sums, err := stageKit(kit, parentDir, opts.IncludeBackup)
 	if err != nil {
 		return nil, err
 	}
-	var temps []string
-	defer func() {
-		if err != nil {
-			os.RemoveAll(staged)
-			for _, t := range temps {
-				os.Remove(t)
-			}
-		}
-	}()
 
 	// The .tar.gz.
 	f, err := createTemp(target + ".tar.gz")
