@@ -65,7 +65,7 @@ func writeExampleKit(b *testing.B, invPath, dir string) (string, []string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	kit, err := render.Render(inv, render.Options{ToolVersion: "bench"})
+	kit, err := render.Render(inv, render.Options{ToolVersion: "v0.1.0"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func BenchmarkCheckFiveMasters(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	kit, err := render.Render(inv, render.Options{ToolVersion: "bench"})
+	kit, err := render.Render(inv, render.Options{ToolVersion: "v0.1.0"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func TestExampleKitsLintClean(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			kit, err := render.Render(inv, render.Options{ToolVersion: "test"})
+			kit, err := render.Render(inv, render.Options{ToolVersion: "v0.1.0"})
 			if err != nil {
 				t.Fatal(err)
 			}
