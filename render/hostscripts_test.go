@@ -29,6 +29,7 @@ func wantCode(t *testing.T, r result, code int, contains ...string) {
 }
 
 func TestStopStaticPodsMovesIntoRunDir(t *testing.T) {
+	t.Parallel()
 	h := newFakeHost(t, otherNode, nil)
 	before := h.snapshot()
 	r := h.run(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STOP_POLLS=2"}, "--yes")
@@ -88,6 +89,7 @@ func TestStopStaticPodsMovesIntoRunDir(t *testing.T) {
 }
 
 func TestStopStaticPodsDryRunChangesNothing(t *testing.T) {
+	t.Parallel()
 	h := newFakeHost(t, otherNode, nil)
 	before := h.snapshot()
 	r := h.run(otherNode, "stop-static-pods.sh", nil, "--dry-run")
@@ -99,6 +101,7 @@ func TestStopStaticPodsDryRunChangesNothing(t *testing.T) {
 }
 
 func TestStopStaticPodsRerunIsIdempotent(t *testing.T) {
+	t.Parallel()
 	h := newFakeHost(t, otherNode, nil)
 	before := h.snapshot()
 	wantCode(t, h.run(otherNode, "stop-static-pods.sh", nil, "--yes"), 0)
@@ -122,8 +125,10 @@ func TestStopStaticPodsRerunIsIdempotent(t *testing.T) {
 }
 
 func TestHostScriptsRefuseTheWrongHost(t *testing.T) {
+	t.Parallel()
 	for _, script := range []string{"stop-static-pods.sh", "restart-kubelet.sh"} {
 		t.Run(script, func(t *testing.T) {
+			t.Parallel()
 			h := newFakeHost(t, otherNode, nil)
 			h.hostname = "ip-10-0-173-171.ec2.internal"
 			before := h.snapshot()
@@ -136,6 +141,7 @@ func TestHostScriptsRefuseTheWrongHost(t *testing.T) {
 		})
 	}
 	t.Run("restore.sh", func(t *testing.T) {
+		t.Parallel()
 		h := newFakeHost(t, recoveryNode, nil)
 		h.hostname = otherNode
 		before := h.snapshot()
@@ -148,6 +154,7 @@ func TestHostScriptsRefuseTheWrongHost(t *testing.T) {
 }
 
 func TestHostnameForms(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name     string
 		hostname string // what `hostname` prints
@@ -163,6 +170,7 @@ func TestHostnameForms(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			h := newFakeHost(t, otherNode, nil)
 			h.hostname = tt.hostname
 			r := h.run(otherNode, "restart-kubelet.sh", nil, append([]string{"--yes"}, tt.args...)...)
@@ -172,10 +180,12 @@ func TestHostnameForms(t *testing.T) {
 }
 
 func TestHostScriptsNeedConfirmation(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ node, script string }{
 		{otherNode, "stop-static-pods.sh"}, {recoveryNode, "restore.sh"}, {recoveryNode, "restart-kubelet.sh"},
 	} {
 		t.Run(tt.script, func(t *testing.T) {
+			t.Parallel()
 			h := newFakeHost(t, tt.node, nil)
 			before := h.snapshot()
 			r := h.run(tt.node, tt.script, nil)
@@ -186,6 +196,7 @@ func TestHostScriptsNeedConfirmation(t *testing.T) {
 }
 
 func TestHostScriptsUsage(t *testing.T) {
+	t.Parallel()
 	h := newFakeHost(t, otherNode, nil)
 	r := h.run(otherNode, "stop-static-pods.sh", nil, "--help")
 	if r.code != 0 || !strings.Contains(r.stdout, "usage: sudo bash ./stop-static-pods.sh") || !strings.Contains(r.stdout, "Exit codes:") {
@@ -195,6 +206,7 @@ func TestHostScriptsUsage(t *testing.T) {
 }
 
 func TestStopStaticPodsTimesOut(t *testing.T) {
+	t.Parallel()
 	h := newFakeHost(t, otherNode, func(inv *inventory.Inventory) {
 		inv.Timeouts.StaticPodStop = inventory.Duration(2 * time.Second)
 	})
@@ -216,6 +228,7 @@ func TestStopStaticPodsTimesOut(t *testing.T) {
 }
 
 func TestRestoreRunsClusterRestore(t *testing.T) {
+	t.Parallel()
 	h := newFakeHost(t, recoveryNode, func(inv *inventory.Inventory) {
 		inv.Proxy = &inventory.Proxy{HTTPProxy: "http://proxy.example.com:3128", HTTPSProxy: "http://proxy.example.com:3128", NoProxy: ".cluster.local,10.0.0.0/16"}
 	})
@@ -237,6 +250,7 @@ func TestRestoreRunsClusterRestore(t *testing.T) {
 }
 
 func TestRestoreTwiceKeepsTheFirstBackup(t *testing.T) {
+	t.Parallel()
 	h := newFakeHost(t, recoveryNode, nil)
 	before := h.snapshot()
 	wantCode(t, h.run(recoveryNode, "restore.sh", nil, "--yes"), 0)
@@ -255,6 +269,7 @@ func TestRestoreTwiceKeepsTheFirstBackup(t *testing.T) {
 }
 
 func TestRestoreChecksChangeNothing(t *testing.T) {
+	t.Parallel()
 	backup := "home/core/backup/"
 	tests := []struct {
 		name  string
@@ -290,6 +305,7 @@ func TestRestoreChecksChangeNothing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			h := newFakeHost(t, recoveryNode, nil)
 			tt.setup(h)
 			want := tt.want
@@ -310,7 +326,9 @@ func TestRestoreChecksChangeNothing(t *testing.T) {
 }
 
 func TestRestoreFailureAndTimeout(t *testing.T) {
+	t.Parallel()
 	t.Run("cluster-restore.sh fails", func(t *testing.T) {
+		t.Parallel()
 		h := newFakeHost(t, recoveryNode, nil)
 		before := h.snapshot()
 		r := h.run(recoveryNode, "restore.sh", []string{"FAKEHOST_RESTORE_FAIL=1"}, "--yes")
@@ -318,6 +336,7 @@ func TestRestoreFailureAndTimeout(t *testing.T) {
 		h.assertNothingLost(before, true)
 	})
 	t.Run("cluster-restore.sh hangs", func(t *testing.T) {
+		t.Parallel()
 		h := newFakeHost(t, recoveryNode, func(inv *inventory.Inventory) {
 			inv.Timeouts.Restore = inventory.Duration(2 * time.Second)
 		})
@@ -327,7 +346,9 @@ func TestRestoreFailureAndTimeout(t *testing.T) {
 }
 
 func TestRestartKubelet(t *testing.T) {
+	t.Parallel()
 	t.Run("recovery host checks etcd runs (9.1)", func(t *testing.T) {
+		t.Parallel()
 		h := newFakeHost(t, recoveryNode, nil)
 		r := h.run(recoveryNode, "restart-kubelet.sh", nil, "--yes")
 		wantCode(t, r, 0, "step 8: kubelet.service is active: yes", "step 9.1: a etcd container runs: yes")
@@ -336,6 +357,7 @@ func TestRestartKubelet(t *testing.T) {
 		}
 	})
 	t.Run("other host does not look for etcd", func(t *testing.T) {
+		t.Parallel()
 		h := newFakeHost(t, otherNode, nil)
 		r := h.run(otherNode, "restart-kubelet.sh", nil, "--yes")
 		wantCode(t, r, 0, "step 8 is done")
@@ -344,6 +366,7 @@ func TestRestartKubelet(t *testing.T) {
 		}
 	})
 	t.Run("etcd never runs", func(t *testing.T) {
+		t.Parallel()
 		h := newFakeHost(t, recoveryNode, func(inv *inventory.Inventory) {
 			inv.Timeouts.SingleMember = inventory.Duration(2 * time.Second)
 		})
@@ -352,6 +375,7 @@ func TestRestartKubelet(t *testing.T) {
 		wantCode(t, r, 3, "step 9.1: timed out", "Seen: no running etcd container", "What to do:")
 	})
 	t.Run("kubelet never active", func(t *testing.T) {
+		t.Parallel()
 		h := newFakeHost(t, otherNode, func(inv *inventory.Inventory) {
 			inv.Timeouts.KubeletRestart = inventory.Duration(2 * time.Second)
 		})

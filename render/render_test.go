@@ -171,11 +171,14 @@ func TestHostScriptsPassShellcheck(t *testing.T) {
 			if !strings.HasPrefix(f.Name, "hosts/") {
 				continue
 			}
-			cmd := exec.Command("shellcheck", "-s", "bash", "-")
-			cmd.Stdin = bytes.NewReader(f.Data)
-			if out, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("%s/%s: shellcheck: %v\n%s", ex, f.Name, err, out)
-			}
+			t.Run(ex+"/"+f.Name, func(t *testing.T) {
+				t.Parallel()
+				cmd := exec.Command("shellcheck", "-s", "bash", "-")
+				cmd.Stdin = bytes.NewReader(f.Data)
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("%s/%s: shellcheck: %v\n%s", ex, f.Name, err, out)
+				}
+			})
 		}
 	}
 }

@@ -84,9 +84,15 @@ fmt_dur() {
 
 # shell_words ARGS...: the arguments quoted for a shell, as one line to show or paste.
 shell_words() {
-  local out="" a q
+  local out="" a q re='^[A-Za-z0-9_@%+=:,./-]+$'
   for a in "$@"; do
-    printf -v q '%q' "$a"
+    if [[ $a =~ $re ]]; then
+      q=$a
+    elif [[ $a != *"'"* && $a != *$'\n'* ]]; then
+      q="'$a'"
+    else
+      printf -v q '%q' "$a"
+    fi
     out+="${out:+ }$q"
   done
   printf '%s' "$out"

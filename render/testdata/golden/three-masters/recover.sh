@@ -106,7 +106,6 @@ OTHER_INDEXES=(1 2)
 # --- The backup pair (P5, step 3) ---------------------------------------------------------
 # Sizes and sha256 are empty when the kit was built without the backup at hand.
 BACKUP_REMOTE_DIR=/home/core/backup
-BACKUP_LOCAL_DIR=/work/main/examples/backup-3
 BACKUP_NAMES=()
 BACKUP_SIZES=()
 BACKUP_SHA256=()
@@ -174,9 +173,15 @@ fmt_dur() {
 
 # shell_words ARGS...: the arguments quoted for a shell, as one line to show or paste.
 shell_words() {
-  local out="" a q
+  local out="" a q re='^[A-Za-z0-9_@%+=:,./-]+$'
   for a in "$@"; do
-    printf -v q '%q' "$a"
+    if [[ $a =~ $re ]]; then
+      q=$a
+    elif [[ $a != *"'"* && $a != *$'\n'* ]]; then
+      q="'$a'"
+    else
+      printf -v q '%q' "$a"
+    fi
     out+="${out:+ }$q"
   done
   printf '%s' "$out"
@@ -468,6 +473,8 @@ SCRIPT_STOP=stop-static-pods.sh
 SCRIPT_RESTORE=restore.sh
 SCRIPT_KUBELET=restart-kubelet.sh
 REMOTE_KIT_DIR="restorekit/$KIT_NAME"
+# The restore script every recovery host has (procedure step 7).
+CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
 
 # --- Command line ---------------------------------------------------------------------------
 KIT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -508,9 +515,8 @@ The recovery host is $RECOVERY_HOST.
                     beside this script); a re-run with the same DIR resumes at the
                     step that failed
   --backup-dir DIR  the local directory holding the backup pair (default: the kit's
-                    backup/ directory when it exists, else the inventory's backup.localDir);
-                    without one, the pair must already be in $BACKUP_REMOTE_DIR on the
-                    recovery host
+                    backup/ directory when it exists); without one, the pair must
+                    already be in $BACKUP_REMOTE_DIR on the recovery host
   --help            this help
 
 Masters (node name, ssh address):
@@ -654,18 +660,23 @@ init_state() {
   printf '%s\n' "$$" >"$STATE_DIR/lock"
   LOG_FILE="$STATE_DIR/recover.log"
   # ssh control sockets live under the state dir unless that path is too long for a
-  # unix socket (ssh adds a random suffix while it creates one).
+  # unix socket (ssh adds a random suffix while it creates one); then in a directory
+  # of this user's named after the state dir, so a re-run finds them again.
   CONTROL_DIR="$STATE_DIR/ssh"
   if ((${#CONTROL_DIR} > 80)); then
-    CONTROL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/recover-ssh.XXXXXX")
+    CONTROL_DIR="${TMPDIR:-/tmp}/recover-ssh-$(id -u)-$(printf '%s' "$STATE_DIR" | cksum | awk '{ print $1 }')"
+    if [[ ! -d $CONTROL_DIR ]]; then
+      mkdir -m 700 "$CONTROL_DIR"
+    fi
+    if [[ ! -O $CONTROL_DIR ]]; then
+      die_usage "$CONTROL_DIR belongs to another user: use a shorter --state-dir"
+    fi
     log "note: $STATE_DIR is too long a path for ssh control sockets; using $CONTROL_DIR"
   fi
   if [[ -n $BACKUP_DIR_OPT ]]; then
     BACKUP_DIR=$BACKUP_DIR_OPT
   elif [[ -d $KIT_DIR/backup ]]; then
     BACKUP_DIR="$KIT_DIR/backup"
-  elif [[ -n $BACKUP_LOCAL_DIR && -d $BACKUP_LOCAL_DIR ]]; then
-    BACKUP_DIR=$BACKUP_LOCAL_DIR
   fi
   if [[ -n $BACKUP_DIR ]]; then
     if [[ ! -d $BACKUP_DIR ]]; then
@@ -706,6 +717,9 @@ on_exit() {
   stop_jobs
   if ((rc != 0)) && [[ -n $CURRENT_STEP ]]; then
     log "FAILED: step $CURRENT_STEP_NUM ($CURRENT_STEP)${FAIL_HOST:+ on $FAIL_HOST}, exit $rc"
+    if [[ $CURRENT_STEP == preflight ]]; then
+      log "preflight only reads: nothing was changed on any host or in the cluster"
+    fi
     if [[ -n $LOG_FILE ]]; then
       log "logs: $LOG_FILE; each host's output in $STATE_DIR/hosts/"
     fi
@@ -958,7 +972,8 @@ check_host() {
     return 0
   fi
   got=$(first_line "$HOST_OUT")
-  if [[ $got != "${HOST_HOSTNAME[i]}" && (-z ${HOST_SHORTNAME[i]} || $got != "${HOST_SHORTNAME[i]}") ]]; then
+  # Compared case-insensitively, as the host scripts do.
+  if [[ ${got,,} != "${HOST_HOSTNAME[i],,}" && (-z ${HOST_SHORTNAME[i]} || ${got,,} != "${HOST_SHORTNAME[i],,}") ]]; then
     problem "P4: ${HOST_ADDRESS[i]} says its hostname is '$got', but the inventory expects '${HOST_HOSTNAME[i]}' for $name: wrong address in the inventory?"
     return 0
   fi
@@ -966,8 +981,8 @@ check_host() {
     problem "P4: $name: passwordless sudo does not work for ${HOST_USER[i]} (sudo -n true: ${HOST_ERR:-failed})"
     return 0
   fi
-  if ((i == RECOVERY_INDEX)) && ! host_out "$i" 'test -x /usr/local/bin/cluster-restore.sh'; then
-    problem "P3: $name (the recovery host) has no /usr/local/bin/cluster-restore.sh"
+  if ((i == RECOVERY_INDEX)) && ! host_out "$i" "test -x $(printf '%q' "$CLUSTER_RESTORE")"; then
+    problem "P3: $name (the recovery host) has no $CLUSTER_RESTORE"
     return 0
   fi
   log "  P4/2: $name: ssh ok${HOST_JUMP[i]:+ via ${HOST_JUMP[i]}}, hostname $got, passwordless sudo"
@@ -1011,7 +1026,7 @@ check_remote_backup() {
   fi
   while IFS= read -r name; do
     case $name in
-    snapshot_* | static_kuberesources_*)
+    snapshot*.db | static_kuberesources*.tar.gz)
       known=0
       for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
         if [[ $name == "${BACKUP_NAMES[k]}" ]]; then
@@ -1081,7 +1096,7 @@ step_preflight() {
     die_step 1 "" "P1: oc get clusterversion version failed: $(first_line "$OC_OUT")"
   fi
   if [[ $OC_OUT != "$CLUSTER_VERSION" ]]; then
-    die_step 1 "" "P1: the cluster runs OpenShift '$(first_line "$OC_OUT")' but this kit and its backup are for $CLUSTER_VERSION: a backup restores only onto the same z-stream release. Nothing was changed."
+    die_step 1 "" "P1: the cluster runs OpenShift '$(first_line "$OC_OUT")' but this kit and its backup are for $CLUSTER_VERSION: a backup restores only onto the same z-stream release."
   fi
   log "  P1: the cluster runs $CLUSTER_VERSION, as the kit and its backup"
 
@@ -1099,7 +1114,7 @@ step_preflight() {
   elif [[ -n $BACKUP_DIR ]]; then
     check_local_backup
   else
-    log "  P5: no local backup directory (--backup-dir, the kit's backup/, backup.localDir): the pair must already be on the recovery host"
+    log "  P5: no local backup directory (--backup-dir or the kit's backup/): the pair must already be on the recovery host"
     check_remote_backup || true
   fi
 
@@ -1109,7 +1124,7 @@ step_preflight() {
   } >"$STATE_DIR/preflight.txt"
 
   if ((${#PREFLIGHT_PROBLEMS[@]} > 0)); then
-    die_step 1 "" "preflight found ${#PREFLIGHT_PROBLEMS[@]} problem(s) (listed above); nothing was changed"
+    die_step 1 "" "preflight found ${#PREFLIGHT_PROBLEMS[@]} problem(s) (listed above)"
   fi
   log "preflight: all checks passed"
 }
