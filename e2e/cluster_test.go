@@ -128,8 +128,11 @@ type Cluster struct {
 	OCState   string // the fake oc's state and log
 	CoreUID   int
 	FakeSudo  bool
+	// QuarantineDir is the inventory's quarantineDir of the last kit built.
+	QuarantineDir string
 
 	stuckRollouts []string
+	closeOnce     sync.Once
 }
 
 // BackupFileInfo is one file of the generated backup pair.
@@ -187,7 +190,7 @@ func NewCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 		t.Fatal(err)
 	}
 	c := &Cluster{t: t, Config: cfg, Dir: dir, Work: filepath.Join(dir, "workstation")}
-	t.Cleanup(c.teardown)
+	t.Cleanup(c.Close)
 
 	c.Bin = filepath.Join(c.Work, "bin")
 	c.OCState = filepath.Join(c.Work, "oc")
@@ -674,16 +677,29 @@ func pids() []int {
 // killClientLeftovers ends processes started under this cluster's directory that
 // outlived the coordinator (ssh ControlMaster processes keep running in the background).
 func (c *Cluster) killClientLeftovers() {
+	for _, pid := range c.clientLeftovers() {
+		_ = syscall.Kill(pid, syscall.SIGTERM)
+	}
+}
+
+// clientLeftovers lists the ssh client processes using this cluster's keys.
+func (c *Cluster) clientLeftovers() []int {
+	var out []int
 	for _, pid := range pids() {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 		if err != nil || !bytes.Contains(b, []byte(c.Dir)) || bytes.Contains(b, []byte("sshd")) {
 			continue
 		}
 		if bytes.HasPrefix(b, []byte("ssh\x00")) || bytes.Contains(b, []byte("/ssh\x00")) || bytes.HasPrefix(b, []byte("ssh: ")) {
-			_ = syscall.Kill(pid, syscall.SIGTERM)
+			out = append(out, pid)
 		}
 	}
+	return out
 }
+
+// Close stops every process of the cluster and removes its directory; it runs at the
+// end of the test anyway.
+func (c *Cluster) Close() { c.closeOnce.Do(c.teardown) }
 
 func (c *Cluster) teardown() {
 	c.killClientLeftovers()

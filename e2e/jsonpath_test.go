@@ -371,3 +371,17 @@ func TestJSONPath(t *testing.T) {
 		}
 	}
 }
+
+func TestUnquoteWord(t *testing.T) {
+	for q, want := range map[string]string{
+		`NO_PROXY=.svc\,localhost`: "NO_PROXY=.svc,localhost",
+		`\^etcd\$`:                 "^etcd$",
+		`'{"spec": 1}'`:            `{"spec": 1}`,
+		`$'a\nb'`:                  "a\nb",
+		`plain`:                    "plain",
+	} {
+		if got := unquoteWord(q); got != want {
+			t.Errorf("unquoteWord(%s) = %q, want %q", q, got, want)
+		}
+	}
+}

@@ -6,6 +6,8 @@ set -o pipefail
 # shellcheck source=sim-lib.bash
 . /usr/local/sbin/sim-lib.bash
 sim_record cluster-restore.sh "$@"
+# What step 6 must have passed on (sudo -E or explicitly).
+sim_record cluster-restore.sh-env "HTTP_PROXY=${HTTP_PROXY-}" "HTTPS_PROXY=${HTTPS_PROXY-}" "NO_PROXY=${NO_PROXY-}"
 
 if [[ $EUID -ne 0 ]]; then
   echo "This script must be run as root"
