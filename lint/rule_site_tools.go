@@ -83,7 +83,7 @@ func checkSiteTools(p *Pass) {
 		name := c.Name
 		switch {
 		case name == "":
-			if isAllArgs(c.NameWord) && c.Expr != nil && insidePassThrough(p.Script, c) {
+			if isAllArgs(c.NameWord) && insidePassThrough(p.Script, c) {
 				continue
 			}
 			p.Reportf(c.NameWord.Pos(), "command name %s is computed at run time: site-tools cannot check it", p.source(c.NameWord))
@@ -99,7 +99,7 @@ func checkSiteTools(p *Pass) {
 // insidePassThrough reports whether a "$@" call is inside a function body.
 func insidePassThrough(s *Script, c *Call) bool {
 	for _, fn := range s.Funcs {
-		if c.Expr.Pos().After(fn.Pos()) && fn.End().After(c.Expr.Pos()) {
+		if within(c.Expr.Pos(), fn) {
 			return true
 		}
 	}

@@ -41,8 +41,6 @@ type Call struct {
 	// ArrayArgs are literal texts the command receives from an array it was run
 	// through ("${SSH[@]}" host ... with SSH=(ssh -o BatchMode=yes)).
 	ArrayArgs []string
-	// Wrapped is true when another command (sudo, env...) or a function runs this one.
-	Wrapped bool
 }
 
 // parseScript parses src; a parse error comes back as the file's one finding.
@@ -166,10 +164,9 @@ func isAllArgs(w *syntax.Word) bool {
 func (s *Script) unwrap(c *syntax.CallExpr, passThrough map[string]int) []*Call {
 	var calls []*Call
 	words := c.Args
-	wrapped := false
 	var arrayArgs []string
 	for depth := 0; len(words) > 0 && depth < 8; depth++ {
-		call := &Call{Expr: c, NameWord: words[0], Args: words[1:], Wrapped: wrapped, ArrayArgs: arrayArgs}
+		call := &Call{Expr: c, NameWord: words[0], Args: words[1:], ArrayArgs: arrayArgs}
 		call.Name, _ = literal(words[0])
 		if call.Name == "" {
 			if arr, elems := s.arrayCommand(words[0]); arr != "" {
@@ -187,7 +184,7 @@ func (s *Script) unwrap(c *syntax.CallExpr, passThrough map[string]int) []*Call 
 		if next < 0 || next >= len(call.Args) {
 			break
 		}
-		words, wrapped, arrayArgs = call.Args[next:], true, nil
+		words, arrayArgs = call.Args[next:], nil
 	}
 	return calls
 }
