@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -161,18 +162,15 @@ func createTemp(target string) (*os.File, error) {
 
 // hashingFile writes to a temporary file through a buffer, hashing and counting.
 type hashingFile struct {
-	f    *os.File
-	bw   *bufio.Writer
-	hash io.Writer
-	sum  func() string
-	n    int64
+	f  *os.File
+	bw *bufio.Writer
+	h  hash.Hash
+	n  int64
 }
 
 func newHashingFile(f *os.File) *hashingFile {
 	h := sha256.New()
-	hf := &hashingFile{f: f, hash: h, sum: func() string { return hex.EncodeToString(h.Sum(nil)) }}
-	hf.bw = bufio.NewWriterSize(io.MultiWriter(f, h), 64<<10)
-	return hf
+	return &hashingFile{f: f, h: h, bw: bufio.NewWriterSize(io.MultiWriter(f, h), 64<<10)}
 }
 
 func (h *hashingFile) Write(p []byte) (int, error) {
@@ -190,5 +188,5 @@ func (h *hashingFile) finish(mode fs.FileMode) (Artifact, error) {
 	if err := closeFile(h.f, mode); err != nil {
 		return Artifact{}, err
 	}
-	return Artifact{Path: h.f.Name(), Size: h.n, SHA256: h.sum()}, nil
+	return Artifact{Path: h.f.Name(), Size: h.n, SHA256: hex.EncodeToString(h.h.Sum(nil))}, nil
 }
