@@ -701,6 +701,12 @@ func TestRecoverPreflightStops(t *testing.T) {
 			e.touch(filepath.Join(e.kitDir, "backup", e.inv.Backup.Files[0].Name), "not the snapshot")
 			_ = os.Remove(filepath.Join(e.kitDir, "SHA256SUMS"))
 		}, []string{"P5: ", "bytes, the kit expects", "no SHA256SUMS"}},
+		{"no backup anywhere", func(e *coordEnv) {
+			if err := os.RemoveAll(filepath.Join(e.kitDir, "backup")); err != nil {
+				t.Fatal(err)
+			}
+			_ = os.Remove(filepath.Join(e.kitDir, "SHA256SUMS"))
+		}, []string{"P5: no local backup directory", "P5/3: cannot list ", "recovery-host-backup on ip-10-0-143-125.ec2.internal"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -932,6 +938,69 @@ func TestRedeploy(t *testing.T) {
 			out = e.mustRun(0, "redeploy.sh", "--list")
 			if !strings.Contains(out, "step 12.2") {
 				t.Errorf("--list:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestRunbook: the runbook names this cluster's hosts and how to reach them, cites the
+// procedure's steps in order, and every command block it gives is valid bash.
+func TestRunbook(t *testing.T) {
+	t.Parallel()
+	for _, ex := range coordExamples {
+		t.Run(ex, func(t *testing.T) {
+			t.Parallel()
+			e := newCoordEnv(t, ex, nil)
+			data, err := os.ReadFile(filepath.Join(e.kitDir, "RUNBOOK.md"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rb := string(data)
+			want := []string{"sha256sum -c SHA256SUMS", "Recovery host (step 1): `" + e.inv.RecoveryHost + "`",
+				"sudo bash ./stop-static-pods.sh", "sudo bash ./restore.sh", "sudo bash ./restart-kubelet.sh", "./redeploy.sh",
+				"./recover.sh --dry-run", "sudo -E /usr/local/bin/cluster-restore.sh " + e.inv.Backup.RemoteDir,
+				"sudo crictl ps --name '^etcd$' --state running", "Unable to connect to the server: EOF",
+				`oc patch "$OP" cluster -p='{"spec": {"forceRedeploymentReason": "recovery-'"$( date --rfc-3339=ns )"'"}}' --type=merge`,
+				"AllNodesAtLatestRevision", fmt.Sprintf("%d nodes are at revision", len(e.inv.Masters))}
+			for _, m := range e.inv.Masters {
+				s := e.inv.EffectiveSSH(m)
+				ssh := fmt.Sprintf("-p %d ", s.Port)
+				if s.JumpHost != "" {
+					ssh += "-J " + s.JumpHost + " "
+				}
+				ssh += s.User + "@" + m.Address + "\n"
+				want = append(want, "| `"+m.Name+"` | `"+m.ExpectedHostname()+"` | `"+m.Address+"` | "+fmt.Sprint(s.Port)+" |", ssh, "- `etcd-"+m.Name+"`")
+			}
+			for _, b := range e.inv.Backup.Files {
+				want = append(want, b.SHA256)
+			}
+			for _, w := range want {
+				if !strings.Contains(rb, w) {
+					t.Errorf("RUNBOOK.md lacks %q", w)
+				}
+			}
+			// The procedure's steps appear in order.
+			at := 0
+			for _, h := range []string{"## 0. Verify the kit", "## Preconditions P1-P5", "### Step 1:", "### Step 2:", "### Step 3:",
+				"### Step 4:", "### Steps 5-7:", "### Step 8:", "### Step 9:", "### Steps 10-12:", "### Step 13:"} {
+				i := strings.Index(rb[at:], h)
+				if i < 0 {
+					t.Errorf("RUNBOOK.md lacks %q after byte %d", h, at)
+					continue
+				}
+				at += i
+			}
+			// Every command block is valid bash.
+			blocks := regexp.MustCompile("(?s)```bash\n(.*?)```").FindAllStringSubmatch(rb, -1)
+			if len(blocks) < 10 {
+				t.Errorf("only %d command blocks", len(blocks))
+			}
+			for _, b := range blocks {
+				cmd := exec.Command("bash", "-n")
+				cmd.Stdin = strings.NewReader(b[1])
+				if out, err := cmd.CombinedOutput(); err != nil {
+					t.Errorf("command block does not parse: %v\n%s\n%s", err, out, b[1])
+				}
 			}
 		})
 	}
