@@ -246,3 +246,22 @@ func TestUnwrap(t *testing.T) {
 		}
 	}
 }
+
+func TestRoleFor(t *testing.T) {
+	for _, tc := range []struct {
+		path string
+		want Role
+	}{
+		{"recover.sh", RoleWorkstation},
+		{"redeploy.sh", RoleWorkstation},
+		{"hosts/m0/restore.sh", RoleHost},
+		{"hosts/m0/recover.sh", RoleHost},
+		{"ocp4-recovery-kit/recover.sh", RoleWorkstation},
+		{"ocp4-recovery-kit/hosts/m0/stop-static-pods.sh", RoleHost},
+		{"tools/helper.sh", RoleHost},
+	} {
+		if got := RoleFor(tc.path); got != tc.want {
+			t.Errorf("RoleFor(%q) = %s, want %s", tc.path, got, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package lint
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
 )
@@ -37,11 +38,18 @@ func ParseRole(s string) (Role, error) {
 	return RoleHost, fmt.Errorf("unknown role %q (host or workstation)", s)
 }
 
-// RoleFor is the role of a script named by its slash-separated path inside a kit:
-// recover.sh and redeploy.sh at the top are the coordinator's, everything else
-// (hosts/<node>/*.sh, or anything unknown) is judged as a host script.
+// RoleFor is the role of a script named by its slash-separated path inside a kit (or
+// a directory of kits): recover.sh and redeploy.sh are the coordinator's, except under
+// hosts/<node>/; everything else (hosts/<node>/*.sh, or anything unknown) is judged as
+// a host script.
 func RoleFor(kitPath string) Role {
-	switch kitPath {
+	parts := strings.Split(kitPath, "/")
+	for i := 0; i+2 < len(parts); i++ {
+		if parts[i] == "hosts" {
+			return RoleHost
+		}
+	}
+	switch parts[len(parts)-1] {
 	case "recover.sh", "redeploy.sh":
 		return RoleWorkstation
 	}
