@@ -11,14 +11,16 @@ var UnquotedExpansionRule = &Rule{
 	Doc: `Parameter expansions and command substitutions in a command's arguments are
 double-quoted: unquoted, a value with a space or a glob character turns into other
 arguments (a path with a space moves the wrong file). Arithmetic $((...)), the numeric
-specials $#, $?, $$, $! and lengths ${#x} are fine unquoted; words inside [[ ]] and
+specials $#, $?, $$, $!, $RANDOM, $LINENO, $SECONDS, $BASHPID, $PPID, $UID,
+$EUID and lengths ${#x} are fine unquoted; words inside [[ ]] and
 the values of assignments are not split by bash and are fine too.`,
 	Severity: SeverityWarning,
 	Check:    checkUnquotedExpansion,
 }
 
-// safeSpecials are the parameters whose values are always a plain number.
-var safeSpecials = map[string]bool{"#": true, "?": true, "$": true, "!": true}
+// safeSpecials are the parameters bash sets to a plain number.
+var safeSpecials = map[string]bool{"#": true, "?": true, "$": true, "!": true,
+	"RANDOM": true, "LINENO": true, "SECONDS": true, "BASHPID": true, "PPID": true, "UID": true, "EUID": true}
 
 func checkUnquotedExpansion(p *Pass) {
 	syntax.Walk(p.File, func(n syntax.Node) bool {

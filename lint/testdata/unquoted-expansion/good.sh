@@ -3,7 +3,7 @@ set -euo pipefail
 manifest=/etc/kubernetes/manifests/etcd-pod.yaml
 dir=$(dirname "$manifest")
 echo "$manifest" "${dir}/x" "$(basename "$manifest")"
-echo $# $? $$ ${#manifest} $((1 + 2))
+echo $# $? $$ ${#manifest} $((1 + 2)) $LINENO $UID $RANDOM
 sleep 1 &
 wait $!
 if [[ -n $dir && $manifest == *.yaml ]]; then
