@@ -118,6 +118,13 @@ func runBuild(streams IOStreams, o buildOptions) error {
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "kit\t%s/\t%s, %d bytes\n", res.Dir, countOf(res.Files, "file"), res.DirSize)
+	if o.IncludeBackup {
+		var size int64
+		for _, b := range inv.Backup.Files {
+			size += b.Size
+		}
+		fmt.Fprintf(tw, "backup\t%s/%s/\t%s, %d bytes, in the kit and both archives\n", res.Dir, out.BackupDir, countOf(len(inv.Backup.Files), "file"), size)
+	}
 	fmt.Fprintf(tw, "archive\t%s\t%d bytes\tsha256 %s\n", res.TarGz.Path, res.TarGz.Size, res.TarGz.SHA256)
 	fmt.Fprintf(tw, "self-extracting\t%s\t%d bytes\tsha256 %s\n", res.Run.Path, res.Run.Size, res.Run.SHA256)
 	return tw.Flush()
