@@ -186,7 +186,7 @@ func TestArchiveExtractsWithGNUTar(t *testing.T) {
 	if got, want := tree(t, kitDir), tree(t, res.Dir); got != want {
 		t.Errorf("extracted tree:\n%s\nwritten tree:\n%s", got, want)
 	}
-	out, code := runCmd(t, ".", nil, "tar", "-tvzf", res.TarGz.Path)
+	out, code := runCmd(t, ".", append(os.Environ(), "TZ=UTC"), "tar", "-tvzf", res.TarGz.Path)
 	if code != 0 || !strings.Contains(out, "2000-01-01 00:00") {
 		t.Errorf("tar -tv: exit %d, want members dated 2000-01-01 (the default epoch):\n%s", code, out)
 	}
