@@ -266,12 +266,12 @@ func TestLongNames(t *testing.T) {
 	if out, code := runCmd(t, dest, nil, "bash", res.Run.Path, "--extract", filepath.Join(dest, "via-run")); code != 0 {
 		t.Fatalf(".run --extract: exit %d\n%s", code, out)
 	}
-	dir, cleanup, err := OpenKit(res.Run.Path)
+	o, err := OpenKit(res.Run.Path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cleanup()
-	if _, err := os.Stat(filepath.Join(dir, "hosts", long, "restart-kubelet.sh")); err != nil {
+	defer o.Close()
+	if _, err := os.Stat(filepath.Join(o.Dir, "hosts", long, "restart-kubelet.sh")); err != nil {
 		t.Error(err)
 	}
 }

@@ -161,55 +161,76 @@ func dirSize(dir string) (int64, error) {
 	return total, err
 }
 
-// OpenKit returns the kit directory for path: path itself when it is a directory;
-// for a .tar.gz or .run (its payload's sha256 checked first) the kit unpacked into a
-// new temporary directory, which cleanup removes.
-func OpenKit(path string) (dir string, cleanup func(), err error) {
+// Opened is a kit opened for reading by OpenKit.
+type Opened struct {
+	// Dir is the kit directory: the path given, or where an archive was unpacked.
+	Dir string
+	// Kind is "directory", "tar.gz" or "run".
+	Kind string
+	// PayloadSHA256 is, for a .run, the payload digest its header records and that
+	// OpenKit checked.
+	PayloadSHA256 string
+	tmp           string
+}
+
+// Close removes what OpenKit unpacked (never a kit directory it was given).
+func (o *Opened) Close() error {
+	if o.tmp == "" {
+		return nil
+	}
+	return os.RemoveAll(o.tmp)
+}
+
+// OpenKit opens the kit at path: a kit directory as it is; a .tar.gz, or a .run whose
+// payload's sha256 is checked first, unpacked into a new temporary directory that
+// Close removes.
+func OpenKit(path string) (*Opened, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	if fi.IsDir() {
-		return path, func() {}, nil
+		return &Opened{Dir: path, Kind: "directory"}, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	defer f.Close()
+	o := &Opened{Kind: "tar.gz"}
 	var payload io.Reader = f
 	if info, rerr := readRunHeader(f); rerr == nil {
 		// A .run: check the payload's digest in a first pass, then read it again.
 		if _, err := f.Seek(info.offset, io.SeekStart); err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		got, err := hashReader(io.LimitReader(f, info.size))
 		if err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		if got != info.sha256 {
-			return "", nil, fmt.Errorf("%s: payload sha256 %s, the header records %s: the file is damaged", path, got, info.sha256)
+			return nil, fmt.Errorf("%s: payload sha256 %s, the header records %s: the file is damaged", path, got, info.sha256)
 		}
 		if _, err := f.Seek(info.offset, io.SeekStart); err != nil {
-			return "", nil, err
+			return nil, err
 		}
 		payload = io.LimitReader(f, info.size)
+		o.Kind, o.PayloadSHA256 = "run", info.sha256
 	} else if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return "", nil, err
+		return nil, err
 	} else if !isGzip(f) {
-		return "", nil, fmt.Errorf("%s: not a kit directory, .tar.gz or .run (%v)", path, rerr)
+		return nil, fmt.Errorf("%s: not a kit directory, .tar.gz or .run (%v)", path, rerr)
 	}
-	tmp, err := os.MkdirTemp("", "restorekit-verify-")
+	if o.tmp, err = os.MkdirTemp("", "restorekit-verify-"); err != nil {
+		return nil, err
+	}
+	name, err := extractTarGz(payload, o.tmp)
 	if err != nil {
-		return "", nil, err
+		o.Close()
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	cleanup = func() { os.RemoveAll(tmp) }
-	name, err := extractTarGz(payload, tmp)
-	if err != nil {
-		cleanup()
-		return "", nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return filepath.Join(tmp, name), cleanup, nil
+	o.Dir = filepath.Join(o.tmp, name)
+	return o, nil
 }
 
 // isGzip peeks at the gzip magic and rewinds.

@@ -120,11 +120,18 @@ func TestOpenKit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{res.Dir, res.TarGz.Path, res.Run.Path} {
-		dir, cleanup, err := OpenKit(p)
+	for _, tc := range []struct{ path, kind, payload string }{
+		{res.Dir, "directory", ""}, {res.TarGz.Path, "tar.gz", ""}, {res.Run.Path, "run", res.TarGz.SHA256},
+	} {
+		p := tc.path
+		o, err := OpenKit(p)
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)
 		}
+		if o.Kind != tc.kind || o.PayloadSHA256 != tc.payload {
+			t.Errorf("%s: kind %q payload %q, want %q %q", p, o.Kind, o.PayloadSHA256, tc.kind, tc.payload)
+		}
+		dir := o.Dir
 		if got, want := tree(t, dir), tree(t, res.Dir); got != want {
 			t.Errorf("%s opens as\n%s\nwant\n%s", p, got, want)
 		}
@@ -132,7 +139,7 @@ func TestOpenKit(t *testing.T) {
 		if err != nil || len(bad) != 0 {
 			t.Errorf("%s: VerifySums: %v %v", p, bad, err)
 		}
-		cleanup()
+		o.Close()
 		if p != res.Dir {
 			if _, err := os.Stat(dir); !os.IsNotExist(err) {
 				t.Errorf("%s: cleanup left %s", p, dir)
@@ -164,7 +171,7 @@ func TestOpenKit(t *testing.T) {
 		os.WriteFile(p, tc.data, 0o644)
 		tmp := t.TempDir()
 		t.Setenv("TMPDIR", tmp)
-		_, _, err := OpenKit(p)
+		_, err := OpenKit(p)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
 		}

@@ -46,13 +46,17 @@ give verify the same --templates DIR.`,
 }
 
 func runVerify(streams IOStreams, kitPath, templates string) error {
-	dir, cleanup, err := out.OpenKit(kitPath)
+	opened, err := out.OpenKit(kitPath)
 	if err != nil {
 		return failed(err)
 	}
-	defer cleanup()
+	defer opened.Close()
+	dir := opened.Dir
 	w := streams.Out
 	var bad []string
+	if opened.Kind == "run" {
+		fmt.Fprintf(w, "payload: ok (sha256 %s, as the .run's header records)\n", opened.PayloadSHA256)
+	}
 
 	sums, mismatches, err := out.VerifySums(dir)
 	switch {
