@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -311,4 +312,73 @@ func sha256File(t *testing.T, p string) string {
 	}
 	sum := sha256.Sum256(data)
 	return hex.EncodeToString(sum[:])
+}
+
+// syncBuffer is a bytes.Buffer safe to read while a process writes to it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// runInterrupted runs a host script like run, and sends sig to it once its stderr
+// shows marker (the script has reached the point to interrupt).
+func (h *fakeHost) runInterrupted(node, script string, extraEnv []string, marker string, sig os.Signal, args ...string) result {
+	h.t.Helper()
+	f := h.kit.File("hosts/" + node + "/" + script)
+	if f == nil {
+		h.t.Fatalf("kit has no hosts/%s/%s", node, script)
+	}
+	dir := h.t.TempDir()
+	path := filepath.Join(dir, script)
+	if err := os.WriteFile(path, f.Data, 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	cmd := exec.Command("bash", append([]string{path}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(append(append([]string{}, h.env...), "FAKEHOST_HOSTNAME="+h.hostname), extraEnv...)
+	var stdout, stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	var err error
+	for waiting := true; waiting; {
+		select {
+		case err = <-done:
+			h.t.Errorf("%s ended before %q appeared", script, marker)
+			waiting = false
+		case <-time.After(50 * time.Millisecond):
+			if strings.Contains(stderr.String(), marker) {
+				if err := cmd.Process.Signal(sig); err != nil {
+					h.t.Fatal(err)
+				}
+				err = <-done
+				waiting = false
+			}
+		}
+	}
+	res := result{stdout: stdout.String(), stderr: stderr.String()}
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		res.code = exit.ExitCode()
+	case err != nil:
+		h.t.Fatalf("run %s: %v", script, err)
+	}
+	h.t.Logf("%s %s (interrupted): exit %d\n%s", script, strings.Join(args, " "), res.code, res.stderr)
+	return res
 }

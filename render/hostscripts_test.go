@@ -3,7 +3,10 @@ package render
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -389,4 +392,29 @@ func must(t *testing.T, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestInterruptedScriptsSayWhereThingsAre(t *testing.T) {
+	t.Parallel()
+	t.Run("stop-static-pods.sh during the wait", func(t *testing.T) {
+		t.Parallel()
+		h := newFakeHost(t, otherNode, nil)
+		before := h.snapshot()
+		r := h.runInterrupted(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STUCK=etcd"}, "step 4.2: still waiting", syscall.SIGINT, "--yes")
+		wantCode(t, r, 1, "interrupted during step 4.2", "where everything went:", "etc/kubernetes/manifests/etcd-pod.yaml -> ")
+		h.assertNothingLost(before, true)
+	})
+	t.Run("restore.sh while cluster-restore.sh runs", func(t *testing.T) {
+		t.Parallel()
+		h := newFakeHost(t, recoveryNode, nil)
+		r := h.runInterrupted(recoveryNode, "restore.sh", []string{"FAKEHOST_RESTORE_SLEEP=3"}, "cluster-restore.sh running", syscall.SIGTERM, "--yes")
+		wantCode(t, r, 1, "interrupted during step 7", "is still running and was not stopped")
+		// Let the orphan finish before the temporary directories go.
+		if m := regexp.MustCompile(`\(pid (\d+)\) is still running`).FindStringSubmatch(r.stderr); m != nil {
+			pid, _ := strconv.Atoi(m[1])
+			for deadline := time.Now().Add(30 * time.Second); syscall.Kill(pid, 0) == nil && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+	})
 }

@@ -91,6 +91,12 @@ EARLY_LOG=()
 MOVED=()
 # What the last probe of a wait saw, for progress and timeout messages.
 PROBE_SEEN=""
+# Set when Ctrl-C or a signal stopped the script.
+INTERRUPTED=0
+# A command running in the background (cluster-restore.sh): pid, name, output file.
+BACKGROUND_PID=""
+BACKGROUND_WHAT=""
+BACKGROUND_OUTPUT=""
 
 # log MESSAGE...: a timestamped line to stderr and to run.log.
 log() {
@@ -354,10 +360,24 @@ require_tool() {
   done
 }
 
+# on_signal: Ctrl-C, kill or a lost ssh session stops the script; on_exit then says
+# how far it got and where everything is.
+on_signal() {
+  INTERRUPTED=1
+  exit "$EXIT_FAILED"
+}
+
 # on_exit prints where everything went, whatever happened.
 on_exit() {
   local code=$? item
   trap - EXIT
+  if ((INTERRUPTED)); then
+    log "ERROR: interrupted during step ${CURRENT_STEP}. Run the script again to continue: what was already moved is reported and skipped."
+    code=$EXIT_FAILED
+  fi
+  if [[ -n $BACKGROUND_PID ]] && kill -0 "$BACKGROUND_PID" 2>/dev/null; then
+    log "WARNING: ${BACKGROUND_WHAT} (pid ${BACKGROUND_PID}) is still running and was not stopped: let it finish (its output goes to ${BACKGROUND_OUTPUT}) before doing anything else on this host."
+  fi
   if ((code != 0 && code != EXIT_REFUSED && code != EXIT_TIMEOUT && code != EXIT_FAILED)); then
     log "ERROR: step ${CURRENT_STEP} failed: a command exited with status ${code} (see the lines above)"
     code=$EXIT_FAILED
@@ -383,6 +403,7 @@ on_exit() {
 prepare() {
   parse_args "$@"
   trap on_exit EXIT
+  trap on_signal INT TERM HUP
   RUN_DIR="${QUARANTINE_DIR%/}/restorekit-${CLUSTER}-$(date -u +%Y%m%dT%H%M%SZ)-$$"
   check_root
   check_host
@@ -565,6 +586,7 @@ step_7_run_cluster_restore() {
   : >"$out"
   "${cmd[@]}" >>"$out" 2>&1 </dev/null &
   pid=$!
+  BACKGROUND_PID=$pid BACKGROUND_WHAT=$CLUSTER_RESTORE BACKGROUND_OUTPUT=$out
   tail -n +1 -f --pid="$pid" -- "$out" >&2 &
   tail_pid=$!
   start="$(date +%s)"
@@ -574,6 +596,7 @@ step_7_run_cluster_restore() {
     if ((elapsed >= RESTORE_TIMEOUT)); then
       kill -TERM "$pid" || true
       wait "$pid" || true
+      BACKGROUND_PID=""
       wait "$tail_pid" || true
       fail "$EXIT_TIMEOUT" "step 7: timed out after $(human_duration "$elapsed"). Expected: cluster-restore.sh to finish within $(human_duration "$RESTORE_TIMEOUT"). Seen: still running, so it was stopped; its output is in ${out}. What to do: read that output (it usually waits for containers to stop: crictl ps), fix the cause, then run ${SCRIPT_NAME} again; what it moved stays in ${ETCD_BACKUP_DIR} and is set aside first."
     fi
@@ -581,6 +604,7 @@ step_7_run_cluster_restore() {
     sleep "$POLL_INTERVAL"
   done
   wait "$pid" || rc=$?
+  BACKGROUND_PID=""
   wait "$tail_pid" || true
   if ((rc != 0)); then
     fail "$EXIT_FAILED" "step 7: ${CLUSTER_RESTORE} exited with status ${rc}; its output is in ${out}. What to do: fix what it reports, then run ${SCRIPT_NAME} again (what it moved is set aside first, nothing is lost)."
