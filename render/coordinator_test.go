@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -1003,5 +1004,70 @@ func TestRunbook(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRecoverInterrupted: Ctrl-C while step 4 runs stops the host jobs, names the step
+// and the resume command; the re-run finishes step 4 only where it had not finished.
+func TestRecoverInterrupted(t *testing.T) {
+	t.Parallel()
+	e := newCoordEnv(t, "three-masters", nil)
+	slow := e.inv.Others()[1]
+	e.touch(filepath.Join(e.host(slow), "slow-stop-static-pods.sh"), "60")
+	bin, err := filepath.Abs(filepath.Join("testdata", "coord", "bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd := exec.Command("bash", filepath.Join(e.kitDir, "recover.sh"), "--yes")
+	cmd.Env = append([]string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"HOME=" + filepath.Join(e.fake, "home"), "LC_ALL=C", "FAKE_ROOT=" + e.fake}, e.env...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started := "host\x1f" + slow.Address + "\x1fstop-static-pods.sh"
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
+		data, _ := os.ReadFile(filepath.Join(e.fake, "calls.log"))
+		if strings.Contains(string(data), started) {
+			break
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			t.Fatalf("step 4 never started on %s", slow.Name)
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err = cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+		t.Fatalf("interrupted recover.sh: %v, want exit 130\n%s", err, out.String())
+	}
+	for _, want := range []string{"FAILED: step 4 (stop-static-pods), exit 130", "resume at this step with:"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if index(e.calls(), hostRun(e.inv.Recovery().Address, "restore.sh")) >= 0 {
+		t.Errorf("restore.sh ran after the interruption")
+	}
+	if err := os.Remove(filepath.Join(e.host(slow), "slow-stop-static-pods.sh")); err != nil {
+		t.Fatal(err)
+	}
+	res := e.mustRun(0, "recover.sh", "--yes")
+	calls := e.calls()
+	for _, m := range e.inv.Others() {
+		want := 0
+		if m.Name == slow.Name {
+			want = 1
+		}
+		if n := countCalls(calls, hostRun(m.Address, "stop-static-pods.sh")); n != want {
+			t.Errorf("re-run: stop-static-pods.sh ran %d times on %s, want %d\n%s", n, m.Name, want, res)
+		}
+	}
+	if index(calls, ocCall("patch", "kubescheduler", "cluster")) < 0 {
+		t.Errorf("re-run did not finish:\n%s", res)
 	}
 }
