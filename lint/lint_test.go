@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"bytes"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -263,5 +264,30 @@ func TestRoleFor(t *testing.T) {
 		if got := RoleFor(tc.path); got != tc.want {
 			t.Errorf("RoleFor(%q) = %s, want %s", tc.path, got, tc.want)
 		}
+	}
+}
+
+// TestFormatMatchesRender checks that the format rule's canonical form is exactly
+// render.Format's, on every fixture that parses.
+func TestFormatMatchesRender(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("testdata", "*", "*.sh"))
+	checked := 0
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := render.Format(file, src)
+		if err != nil {
+			continue // parse error fixtures
+		}
+		findings := runRules(file, "", RoleHost, src, []*Rule{FormatRule})
+		if canonical := bytes.Equal(want, src); canonical != (len(findings) == 0) {
+			t.Errorf("%s: render.Format says canonical=%v, the format rule reports %v", file, canonical, findings)
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Errorf("only %d fixtures checked", checked)
 	}
 }

@@ -20,9 +20,15 @@ or produced by something else; the finding shows the first line that differs.`,
 }
 
 func checkFormat(p *Pass) {
-	want, err := render.Format(p.Name, p.Src)
-	if err != nil || bytes.Equal(want, p.Src) {
-		return // a parse error is reported before any rule runs
+	// What render.Format prints, from the tree already parsed by the same parser.
+	var buf bytes.Buffer
+	if err := render.NewPrinter().Print(&buf, p.File); err != nil {
+		p.Reportf(syntax.Pos{}, "cannot print the script in canonical form: %v", err)
+		return
+	}
+	want := buf.Bytes()
+	if bytes.Equal(want, p.Src) {
+		return
 	}
 	got, exp := bytes.Split(p.Src, []byte("\n")), bytes.Split(want, []byte("\n"))
 	if len(p.Src) > 0 && bytes.Equal(append(p.Src[:len(p.Src):len(p.Src)], '\n'), want) {
