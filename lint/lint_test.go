@@ -291,3 +291,22 @@ func TestFormatMatchesRender(t *testing.T) {
 		t.Errorf("only %d fixtures checked", checked)
 	}
 }
+
+func TestRulesAreDocumented(t *testing.T) {
+	seen := map[string]bool{ParseRuleName: true, "render": true}
+	for _, r := range Rules {
+		if r.Name == "" || r.Check == nil || len(strings.Fields(r.Doc)) < 10 {
+			t.Errorf("rule %q: want a name, a Check and a Doc of a few sentences", r.Name)
+		}
+		if seen[r.Name] {
+			t.Errorf("rule name %q used twice", r.Name)
+		}
+		seen[r.Name] = true
+		if RuleByName(r.Name) != r {
+			t.Errorf("RuleByName(%q) does not find it", r.Name)
+		}
+		if s := summary(r.Doc); !strings.HasSuffix(s, ".") || len(s) > 300 {
+			t.Errorf("rule %s: summary %q is not one sentence", r.Name, s)
+		}
+	}
+}
