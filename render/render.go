@@ -12,6 +12,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
 
 	"gopkg.in/yaml.v3"
@@ -128,11 +129,7 @@ func render(inv *inventory.Inventory, opts Options, paths HostPaths) (*Kit, erro
 	if err != nil {
 		return nil, err
 	}
-	tfs := opts.Templates
-	if tfs == nil {
-		tfs = templates.FS
-	}
-	tmpl, err := parseTemplates(tfs)
+	tmpl, err := loadTemplates(opts.Templates)
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +209,23 @@ func (s HostScript) appliesTo(isRecovery bool) bool {
 
 func sortFiles(files []File) {
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
+}
+
+// embedded are the embedded templates, parsed once: a parsed template set is safe to
+// execute concurrently and never changes.
+var embedded struct {
+	once sync.Once
+	tmpl *template.Template
+	err  error
+}
+
+// loadTemplates parses tfs, or the embedded templates when tfs is nil.
+func loadTemplates(tfs fs.FS) (*template.Template, error) {
+	if tfs != nil {
+		return parseTemplates(tfs)
+	}
+	embedded.once.Do(func() { embedded.tmpl, embedded.err = parseTemplates(templates.FS) })
+	return embedded.tmpl, embedded.err
 }
 
 // parseTemplates loads every *.tmpl of the FS, each named by its path.

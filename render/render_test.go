@@ -304,3 +304,14 @@ func commandNames(f *syntax.File) map[string]int {
 	})
 	return names
 }
+
+// BenchmarkRender renders the five-master example kit (templates parsed once, as
+// for every render from the embedded templates).
+func BenchmarkRender(b *testing.B) {
+	inv := loadExample(b, "five-masters-proxy-jumphost")
+	for b.Loop() {
+		if _, err := Render(inv, Options{ToolVersion: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

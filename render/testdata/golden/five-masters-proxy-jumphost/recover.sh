@@ -21,7 +21,7 @@ set -euo pipefail
 # directory: a re-run resumes at the step that failed.
 #
 # Exit codes: 0 done, 1 a step failed, 2 usage error or refused (no confirmation),
-# 3 a wait timed out, 130 interrupted.
+# 3 a wait timed out, 130 interrupted (143 on SIGTERM).
 
 # --- This cluster (from the kit's inventory) ------------------------------------------
 CLUSTER_NAME=prod-east
@@ -519,6 +519,8 @@ SELECTED=()
 STEP_RESULT=()
 # BG_PIDS are the host jobs running in the background (each its own process group).
 BG_PIDS=()
+# HOST_SCRIPTS_RAN is 1 once a host script was started: their logs are then fetched.
+HOST_SCRIPTS_RAN=0
 
 usage() {
   cat <<EOF
@@ -556,7 +558,8 @@ working during the restore. With a jump host, the jump leg uses your ~/.ssh/conf
 ssh agent for the bastion's key and host key.
 
 Exit codes: 0 done, 1 a step failed, 2 usage error or refused, 3 a wait timed out,
-130 interrupted. Every failure names the step, the host and the command to resume.
+130 interrupted (143 on SIGTERM). Every failure names the step, the host and the
+command to resume.
 EOF
 }
 
@@ -746,6 +749,10 @@ on_exit() {
     if [[ $CURRENT_STEP == preflight ]]; then
       log "preflight only reads: nothing was changed on any host or in the cluster"
     fi
+    if ((HOST_SCRIPTS_RAN && rc != 130 && rc != 143)); then
+      log "fetching the host scripts' logs"
+      fetch_remote_logs || true
+    fi
     if [[ -n $LOG_FILE ]]; then
       log "logs: $LOG_FILE; each host's output in $STATE_DIR/hosts/"
     fi
@@ -857,6 +864,7 @@ run_hosts() {
     fi
     log "[${HOST_NAME[i]}] running $cmd (output in $STATE_DIR/hosts/${HOST_NAME[i]}.log)"
     printf '\n=== %s %s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$cmd" >>"$STATE_DIR/hosts/${HOST_NAME[i]}.log"
+    HOST_SCRIPTS_RAN=1
     # Each host job gets its own process group, so an interruption stops all of it.
     set -m
     run_host_script "$i" "$script" &
@@ -1324,7 +1332,7 @@ summary() {
   for k in "${SELECTED[@]}"; do
     log "  $(printf '%-34s %-14s %s' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_RESULT[k]:-not run}")"
   done
-  if ((! DRY_RUN)); then
+  if ((HOST_SCRIPTS_RAN)); then
     log "fetching the host scripts' logs"
     fetch_remote_logs
   fi

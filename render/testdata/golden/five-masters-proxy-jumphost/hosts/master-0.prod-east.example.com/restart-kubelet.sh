@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# restart-kubelet.sh: procedure step 8 (and 9.1 on the recovery host) on one control-plane host.
+# restart-kubelet.sh: procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
 #
 # Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
 # Host:     master-0.prod-east.example.com (address 192.0.2.10); `hostname` must print master-0

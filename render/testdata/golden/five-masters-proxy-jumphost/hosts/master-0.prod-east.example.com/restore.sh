@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# restore.sh: procedure step 3 (check), 6, 7 on one control-plane host.
+# restore.sh: procedure.md step 3 (check), 6, 7, on one control-plane host.
 #
 # Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
 # Host:     master-0.prod-east.example.com (address 192.0.2.10); `hostname` must print master-0

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# stop-static-pods.sh: procedure step 4 on one control-plane host.
+# stop-static-pods.sh: procedure.md step 4, on one control-plane host.
 #
 # Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
 # Host:     master-3.prod-east.example.com (address 192.0.2.13); `hostname` must print master-3

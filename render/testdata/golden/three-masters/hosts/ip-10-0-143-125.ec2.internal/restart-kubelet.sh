@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# restart-kubelet.sh: procedure step 8 (and 9.1 on the recovery host) on one control-plane host.
+# restart-kubelet.sh: procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
 #
 # Cluster:  ocp4 (OpenShift 4.5.2, procedure profile ocp-4.5)
 # Host:     ip-10-0-143-125.ec2.internal (address 10.0.143.125); `hostname` must print ip-10-0-143-125.ec2.internal or ip-10-0-143-125
