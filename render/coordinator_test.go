@@ -184,8 +184,10 @@ func newCoordEnv(t *testing.T, example string, tweak func(*inventory.Inventory))
 			t.Fatal(err)
 		}
 	}
+	// Rollouts finish at the first poll after the new revision shows; the happy path
+	// asks for one more poll to see the progress lines.
 	e.env = []string{"FAKE_MASTERS=" + strings.Join(names, " "), "FAKE_RECOVERY=" + inv.RecoveryHost,
-		"FAKE_OC_VERSION=" + inv.Cluster.Version}
+		"FAKE_OC_VERSION=" + inv.Cluster.Version, "FAKE_POLLS=1"}
 	if p := inv.Proxy; p != nil {
 		e.env = append(e.env, "FAKE_PROXY_HTTP="+p.HTTPProxy, "FAKE_PROXY_HTTPS="+p.HTTPSProxy, "FAKE_PROXY_NO="+p.NoProxy)
 	}
@@ -386,6 +388,7 @@ func TestRecoverHappyPath(t *testing.T) {
 		t.Run(ex, func(t *testing.T) {
 			t.Parallel()
 			e := newCoordEnv(t, ex, nil)
+			e.env = append(e.env, "FAKE_POLLS=2")
 			out := e.mustRun(0, "recover.sh", "--yes")
 			if os.Getenv("COORD_SHOW") != "" {
 				t.Logf("output:\n%s", out)
@@ -396,7 +399,7 @@ func TestRecoverHappyPath(t *testing.T) {
 			for _, want := range []string{"==> step P1-P5, 1, 2 (preflight)", "==> step 4 (stop-static-pods)",
 				"==> step 5-7 (restore)", "==> step 8 (restart-kubelet)", "==> step 10-11 (redeploy-etcd)",
 				"==> step 12.3 (redeploy-kubescheduler)", "==> step 13 (verify-members)", "SUMMARY", "kit: every file matches SHA256SUMS",
-				"Unable to connect to the server: EOF"} {
+				"Unable to connect to the server: EOF", "NodeInstallerProgressing: NodeInstallerProgressing (2 nodes are at revision 7; 1 nodes are at revision 8)"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("output lacks %q", want)
 				}
@@ -936,6 +939,19 @@ func TestRedeploy(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", want, out)
 				}
 			}
+			// --from resumes at a step: only the later operators are patched.
+			out = e.mustRun(0, "redeploy.sh", "--yes", "--from", "12.2")
+			calls = e.calls()
+			for _, op := range coordOperators {
+				n := countCalls(calls, ocCall("patch", op, "cluster"))
+				if want := map[bool]int{true: 1, false: 0}[op == "kubecontrollermanager" || op == "kubescheduler"]; n != want {
+					t.Errorf("--from 12.2 patched %s %d times, want %d", op, n, want)
+				}
+			}
+			if strings.Contains(out, "==> step 9.2") || !strings.Contains(out, "==> step 13") {
+				t.Errorf("--from 12.2 ran the wrong steps:\n%s", out)
+			}
+			e.mustRun(2, "redeploy.sh", "--yes", "--from", "7")
 			out = e.mustRun(0, "redeploy.sh", "--list")
 			if !strings.Contains(out, "step 12.2") {
 				t.Errorf("--list:\n%s", out)
