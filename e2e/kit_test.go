@@ -165,8 +165,10 @@ func (r Result) String() string {
 // RunOptions tune a coordinator run.
 type RunOptions struct {
 	// Interrupt, when set, is called every 100ms while the script runs; when it returns
-	// true the script gets SIGINT, as from Ctrl-C on its terminal.
+	// true the script's process group gets Signal (default SIGINT, as from Ctrl-C on its
+	// terminal; SIGKILL for a workstation that dies).
 	Interrupt func() bool
+	Signal    syscall.Signal
 	Timeout   time.Duration // default 8 minutes
 }
 
@@ -213,8 +215,12 @@ loop:
 		case <-time.After(100 * time.Millisecond):
 			if o.Interrupt != nil && !interrupted && o.Interrupt() {
 				interrupted = true
-				t.Logf("interrupting %s (SIGINT to its process group)", script)
-				_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
+				sig := o.Signal
+				if sig == 0 {
+					sig = syscall.SIGINT
+				}
+				t.Logf("interrupting %s (%v to its process group)", script, sig)
+				_ = syscall.Kill(-cmd.Process.Pid, sig)
 			}
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -21,6 +22,9 @@ func TestRecoverHappyPath(t *testing.T) {
 		t.Fatalf("recover.sh --yes: %s", r)
 	}
 	assertRestored(t, c, false)
+	if left, _ := filepath.Glob(filepath.Join(c.Work, "tmp", "*")); len(left) > 0 {
+		t.Errorf("recover.sh left %v in TMPDIR", left)
+	}
 	if pids := c.clientLeftovers(); len(pids) > 0 {
 		t.Errorf("recover.sh left %d ssh processes running (pids %v)", len(pids), pids)
 	}
@@ -242,8 +246,8 @@ func TestFaultRolloutNeverCompletes(t *testing.T) {
 	}
 }
 
-// TestResumeAfterInterrupt: the coordinator is interrupted in the middle of step 4 and
-// again in step 11; each re-run resumes, and the end state is scenario 1's with nothing
+// TestResumeAfterInterrupt: the coordinator is interrupted (Ctrl-C) in the middle of
+// step 4 and killed (SIGKILL) in step 11; each re-run resumes, and the end state is scenario 1's with nothing
 // moved twice and no rollout forced twice.
 func TestResumeAfterInterrupt(t *testing.T) {
 	timing := FastTiming
@@ -279,8 +283,8 @@ func TestResumeAfterInterrupt(t *testing.T) {
 		}
 		return patched && !done
 	}
-	r = c.Run(k, "recover.sh", RunOptions{Interrupt: inStep11}, "--yes")
-	logRun(t, "recover.sh --yes (interrupted in step 11)", r)
+	r = c.Run(k, "recover.sh", RunOptions{Interrupt: inStep11, Signal: syscall.SIGKILL}, "--yes")
+	logRun(t, "recover.sh --yes (killed in step 11)", r)
 	if r.ExitCode == 0 {
 		t.Fatalf("the run interrupted in step 11 exited 0")
 	}
