@@ -58,13 +58,20 @@ type Finding struct {
 	Severity Severity `json:"severity"`
 	Message  string   `json:"message"`
 	Rule     string   `json:"rule"` // rule name, or SC1234 for ShellCheck
-	// Template is the template the file was rendered from, when known.
-	Template string `json:"template,omitempty"`
+	// Template is the template the file was rendered from, when known, and
+	// TemplateLine the line of it (possibly of a partial) the finding's line came from,
+	// when that could be told.
+	Template     string `json:"template,omitempty"`
+	TemplateLine int    `json:"templateLine,omitempty"`
 }
 
 // Location is where the finding is, as people read it: the file, and the template it
-// was rendered from when known ("hosts/m0/restore.sh (from hosts/restore.sh.tmpl)").
+// was rendered from when known ("hosts/m0/restore.sh (from hosts/restore.sh.tmpl)",
+// "hosts/m0/restore.sh (from _host-lib.tmpl:42)").
 func (f Finding) Location() string {
+	if f.Template != "" && f.TemplateLine > 0 {
+		return fmt.Sprintf("%s (from %s:%d)", f.File, f.Template, f.TemplateLine)
+	}
 	if f.Template != "" {
 		return fmt.Sprintf("%s (from %s)", f.File, f.Template)
 	}

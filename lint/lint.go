@@ -4,12 +4,9 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strings"
 
-	"github.com/restorekit/restorekit/inventory"
 	"github.com/restorekit/restorekit/render"
 )
 
@@ -104,6 +101,8 @@ func Files(srcs []Source, opts Options) ([]Finding, error) {
 func Paths(paths []string, opts Options) ([]Finding, error) {
 	var srcs []Source
 	var findings []Finding
+	rendered := map[string][]byte{}       // scripts rendered from templates, by name
+	indexes := map[string]templateIndex{} // the templates each of those came from
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -122,6 +121,14 @@ func Paths(paths []string, opts Options) ([]Finding, error) {
 			if err != nil {
 				return nil, err
 			}
+			idx, err := indexTemplates(p)
+			if err != nil {
+				return nil, err
+			}
+			for _, src := range s {
+				rendered[src.Name] = src.Data
+				indexes[src.Name] = idx
+			}
 			srcs, findings = append(srcs, s...), append(findings, f...)
 			continue
 		}
@@ -135,15 +142,14 @@ func Paths(paths []string, opts Options) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i := range fs {
+		if idx, ok := indexes[fs[i].File]; ok {
+			idx.locate(&fs[i], rendered[fs[i].File])
+		}
+	}
 	findings = append(findings, fs...)
 	SortFindings(findings)
 	return findings, nil
-}
-
-// isTemplatesDir reports whether dir holds templates (*.tmpl) at its top.
-func isTemplatesDir(dir string) bool {
-	m, _ := filepath.Glob(filepath.Join(dir, "*.tmpl"))
-	return len(m) > 0
 }
 
 // dirSources reads every *.sh below a kit directory.
@@ -174,53 +180,4 @@ func dirSources(dir string) ([]Source, error) {
 		return nil, fmt.Errorf("%s: no scripts (*.sh) to lint", dir)
 	}
 	return srcs, nil
-}
-
-// ExampleInventories finds the example inventories for a templates directory: the
-// *.yaml files of an "examples" directory inside it or beside it.
-func ExampleInventories(templatesDir string) ([]string, error) {
-	for _, dir := range []string{filepath.Join(templatesDir, "examples"), filepath.Join(templatesDir, "..", "examples")} {
-		m, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
-		if err != nil {
-			return nil, err
-		}
-		if len(m) > 0 {
-			sort.Strings(m)
-			return m, nil
-		}
-	}
-	return nil, fmt.Errorf("%s: no example inventories in examples/ inside or beside it (name one with -i)", templatesDir)
-}
-
-// templateSources renders a templates directory with each inventory. Files are
-// named <kit-name>/<file in the kit>, with the template they came from.
-func templateSources(dir string, opts Options) ([]Source, []Finding, error) {
-	invs := opts.Inventories
-	if len(invs) == 0 {
-		var err error
-		if invs, err = ExampleInventories(dir); err != nil {
-			return nil, nil, err
-		}
-	}
-	var srcs []Source
-	var findings []Finding
-	for _, invPath := range invs {
-		inv, _, err := inventory.Load(invPath, inventory.LoadOptions{})
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", invPath, err)
-		}
-		kit, err := render.Render(inv, render.Options{Templates: os.DirFS(dir), ToolVersion: opts.ToolVersion})
-		if err != nil {
-			findings = append(findings, Finding{File: dir, Line: 1, Col: 1, Severity: SeverityError, Rule: "render",
-				Message: fmt.Sprintf("rendering with %s: %v", invPath, err)})
-			continue
-		}
-		for _, f := range kit.Files {
-			if f.IsScript() {
-				srcs = append(srcs, Source{Name: path.Join(kit.Name, f.Name), Template: path.Join(filepath.ToSlash(dir), f.Template),
-					Role: RoleFor(f.Name), Data: f.Data})
-			}
-		}
-	}
-	return srcs, findings, nil
 }

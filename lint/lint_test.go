@@ -2,6 +2,7 @@ package lint
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -134,10 +135,11 @@ func TestPathsTemplatesDir(t *testing.T) {
 		t.Fatalf("want one no-network-fetch finding, got %v (all: %v)", fetches, findings)
 	}
 	f := fetches[0]
-	if f.File != "ocp4-recovery-kit/hosts/ip-10-0-143-125.ec2.internal/restore.sh" || f.Template != filepath.ToSlash(tmpl) {
-		t.Errorf("finding names %q from %q", f.File, f.Template)
+	curlLine := bytes.Count(b, []byte("\n")) + 2 // after the template's last line and an empty one
+	if f.File != "ocp4-recovery-kit/hosts/ip-10-0-143-125.ec2.internal/restore.sh" || f.Template != filepath.ToSlash(tmpl) || f.TemplateLine != curlLine {
+		t.Errorf("finding names %q from %q line %d, want the template's line %d", f.File, f.Template, f.TemplateLine, curlLine)
 	}
-	if want := "ocp4-recovery-kit/hosts/ip-10-0-143-125.ec2.internal/restore.sh (from " + filepath.ToSlash(tmpl) + "):"; !strings.HasPrefix(f.String(), want) {
+	if want := fmt.Sprintf("ocp4-recovery-kit/hosts/ip-10-0-143-125.ec2.internal/restore.sh (from %s:%d):", filepath.ToSlash(tmpl), curlLine); !strings.HasPrefix(f.String(), want) {
 		t.Errorf("finding %q does not start with %q", f, want)
 	}
 }
@@ -308,5 +310,39 @@ func TestRulesAreDocumented(t *testing.T) {
 		if s := summary(r.Doc); !strings.HasSuffix(s, ".") || len(s) > 300 {
 			t.Errorf("rule %s: summary %q is not one sentence", r.Name, s)
 		}
+	}
+}
+
+// TestPathsTemplatesPartialLine points a finding at the partial template its line
+// came from.
+func TestPathsTemplatesPartialLine(t *testing.T) {
+	dir := copyTemplates(t)
+	tmpl := filepath.Join(dir, "hosts", "restore.sh.tmpl")
+	b, err := os.ReadFile(tmpl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(tmpl, append(b, "\n{{ template \"_lint-test.tmpl\" . }}\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	partial := filepath.Join(dir, "_lint-test.tmpl")
+	if err := os.WriteFile(partial, []byte("# a partial\n  wget   -q http://192.0.2.1/x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	findings, err := Paths([]string{dir}, Options{ShellCheck: ShellCheckNever, Inventories: []string{filepath.Join("..", "examples", "three-masters.yaml")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range findings {
+		if f.Rule == "no-network-fetch" {
+			found = true
+			if f.Template != filepath.ToSlash(partial) || f.TemplateLine != 2 {
+				t.Errorf("wget finding located at %s:%d, want %s:2", f.Template, f.TemplateLine, filepath.ToSlash(partial))
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no no-network-fetch finding in %v", findings)
 	}
 }

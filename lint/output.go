@@ -86,11 +86,12 @@ type sarifText struct {
 }
 
 type sarifResult struct {
-	RuleID    string          `json:"ruleId"`
-	RuleIndex int             `json:"ruleIndex"`
-	Level     string          `json:"level"`
-	Message   sarifText       `json:"message"`
-	Locations []sarifLocation `json:"locations"`
+	RuleID           string          `json:"ruleId"`
+	RuleIndex        int             `json:"ruleIndex"`
+	Level            string          `json:"level"`
+	Message          sarifText       `json:"message"`
+	Locations        []sarifLocation `json:"locations"`
+	RelatedLocations []sarifRelated  `json:"relatedLocations,omitempty"`
 }
 
 type sarifLocation struct {
@@ -164,7 +165,14 @@ func WriteSARIF(w io.Writer, findings []Finding, opts SARIFOptions) error {
 	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: []sarifResult{}}
 	for _, f := range findings {
 		msg := f.Message
-		if f.Template != "" {
+		var related []sarifRelated
+		switch {
+		case f.Template != "" && f.TemplateLine > 0:
+			msg += fmt.Sprintf(" (rendered from %s:%d)", f.Template, f.TemplateLine)
+			related = append(related, sarifRelated{ID: 0, Message: sarifText{"the template line it was rendered from"},
+				PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: sarifURI(f.Template, opts.BaseDir), URIBaseID: "%SRCROOT%"},
+					Region: sarifRegion{StartLine: f.TemplateLine, StartColumn: 1}}})
+		case f.Template != "":
 			msg += fmt.Sprintf(" (rendered from %s)", f.Template)
 		}
 		idx, ok := index[f.Rule]
@@ -177,6 +185,7 @@ func WriteSARIF(w io.Writer, findings []Finding, opts SARIFOptions) error {
 				ArtifactLocation: sarifArtifact{URI: sarifURI(f.File, opts.BaseDir), URIBaseID: "%SRCROOT%"},
 				Region:           sarifRegion{StartLine: max(f.Line, 1), StartColumn: max(f.Col, 1)},
 			}}},
+			RelatedLocations: related,
 		})
 	}
 	enc := json.NewEncoder(w)
@@ -206,4 +215,11 @@ func summary(doc string) string {
 		return doc[:i+1]
 	}
 	return doc
+}
+
+// sarifRelated is a related location: for a rendered script, its template line.
+type sarifRelated struct {
+	ID               int           `json:"id"`
+	Message          sarifText     `json:"message"`
+	PhysicalLocation sarifPhysical `json:"physicalLocation"`
 }

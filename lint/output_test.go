@@ -11,7 +11,7 @@ var sampleFindings = []Finding{
 	{File: "kit/hosts/m0/restore.sh", Line: 4, Col: 1, Severity: SeverityError, Message: "rm deletes /etc/x, outside the run directory", Rule: "no-delete"},
 	{File: "kit/recover.sh", Line: 7, Col: 3, Severity: SeverityWarning, Message: "unquoted expansion $x", Rule: "unquoted-expansion"},
 	{File: "kit/recover.sh", Line: 9, Col: 6, Severity: SeverityInfo, Message: "Double quote to prevent globbing and word splitting.", Rule: "SC2086"},
-	{File: "demo-recovery-kit/hosts/m0/restore.sh", Template: "templates/hosts/restore.sh.tmpl", Line: 2, Col: 1, Severity: SeverityError, Message: "x", Rule: "strict-mode"},
+	{File: "demo-recovery-kit/hosts/m0/restore.sh", Template: "templates/hosts/restore.sh.tmpl", TemplateLine: 12, Line: 2, Col: 1, Severity: SeverityError, Message: "x", Rule: "strict-mode"},
 	{File: "/work/kits/demo/redeploy.sh", Line: 1, Col: 1, Severity: SeverityError, Message: "y", Rule: "parse"},
 }
 
@@ -59,6 +59,16 @@ func TestSARIFStructure(t *testing.T) {
 						} `json:"region"`
 					} `json:"physicalLocation"`
 				} `json:"locations"`
+				RelatedLocations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI string `json:"uri"`
+						} `json:"artifactLocation"`
+						Region struct {
+							StartLine int `json:"startLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"relatedLocations"`
 			} `json:"results"`
 		} `json:"runs"`
 	}
@@ -120,8 +130,14 @@ func TestSARIFStructure(t *testing.T) {
 			t.Errorf("result %d: region %d:%d, want %d:%d", i, pl.Region.StartLine, pl.Region.StartColumn, f.Line, f.Col)
 		}
 	}
-	if !strings.Contains(run.Results[3].Message.Text, "(rendered from templates/hosts/restore.sh.tmpl)") {
+	if !strings.Contains(run.Results[3].Message.Text, "(rendered from templates/hosts/restore.sh.tmpl:12)") {
 		t.Errorf("rendered file's result does not name its template: %q", run.Results[3].Message.Text)
+	}
+	if rel := run.Results[3].RelatedLocations; len(rel) != 1 || rel[0].PhysicalLocation.ArtifactLocation.URI != "templates/hosts/restore.sh.tmpl" || rel[0].PhysicalLocation.Region.StartLine != 12 {
+		t.Errorf("rendered file's result does not relate its template line: %+v", rel)
+	}
+	if rel := run.Results[0].RelatedLocations; len(rel) != 0 {
+		t.Errorf("a kit file's result has related locations: %+v", rel)
 	}
 }
 
