@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"fmt"
 	"path"
 	"regexp"
 	"strings"
@@ -61,7 +62,11 @@ func checkSSHBatchMode(p *Pass) {
 			missing = append(missing, "-o ConnectTimeout=N")
 		}
 		if len(missing) > 0 {
-			p.Reportf(c.NameWord.Pos(), "%s without %s: it could wait at a prompt or on an unreachable host", name, strings.Join(missing, " and "))
+			via := ""
+			if pe := soleParam(c.NameWord); pe != nil {
+				via = fmt.Sprintf(" (run as %s: add them where %s is assigned)", p.source(c.NameWord), pe.Param.Value)
+			}
+			p.Reportf(c.NameWord.Pos(), "%s without %s%s: it could wait at a prompt or on an unreachable host", name, strings.Join(missing, " and "), via)
 		}
 	}
 }

@@ -11,3 +11,5 @@ probe() {
   local -a ssh_opts=(-o ConnectTimeout=5)
   ssh "${ssh_opts[@]}" core@10.0.0.2 true # want "ssh without -o BatchMode=yes:"
 }
+SCP=(scp -o ConnectTimeout=5)
+"${SCP[@]}" a.sh core@10.0.0.2: # want `scp without -o BatchMode=yes \(run as "\$\{SCP\[@\]\}": add them where SCP is assigned\)`
