@@ -1,6 +1,7 @@
 package lint
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -51,5 +52,54 @@ func TestExampleKitsLintClean(t *testing.T) {
 				t.Errorf("%s: %d findings in the example kit:\n%s", kit.Name, len(findings), b.String())
 			}
 		})
+	}
+}
+
+// TestKitOnDiskLintsLikeInMemory checks that a kit directory written to disk gets the
+// same findings as the in-memory kit it was written from (roles from the layout).
+func TestKitOnDiskLintsLikeInMemory(t *testing.T) {
+	inv, _, err := inventory.Load(filepath.Join("..", "examples", "three-masters.yaml"), inventory.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kit, err := render.Render(inv, render.Options{ToolVersion: "v0.1.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A problem in a host script and in the coordinator, so there is something to compare.
+	for i, f := range kit.Files {
+		if f.Name == "recover.sh" || strings.HasSuffix(f.Name, "/restore.sh") {
+			kit.Files[i].Data = append(append([]byte(nil), f.Data...), "rm -f /etc/hosts\nssh core@192.0.2.1 true\n"...)
+		}
+	}
+	mem, err := Check(kit, Options{ShellCheck: ShellCheckNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range kit.Files {
+		p := filepath.Join(dir, filepath.FromSlash(f.Name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	disk, err := Paths([]string{dir}, Options{ShellCheck: ShellCheckNever})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got []string
+	for _, f := range mem {
+		f.Template = ""
+		want = append(want, f.String())
+	}
+	for _, f := range disk {
+		f.File = filepath.ToSlash(strings.TrimPrefix(f.File, dir+string(filepath.Separator)))
+		got = append(got, f.String())
+	}
+	if len(want) < 3 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("on disk:\n%s\nin memory:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
