@@ -86,3 +86,72 @@ func TestSimulatedCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatedAPI checks the fake oc's model of the API: quorum, the EOF window after
+// the restore, forced redeployments (a reused reason changes nothing; the new revision
+// appears late and nodes reach it one by one) and the etcd pods it lists.
+func TestSimulatedAPI(t *testing.T) {
+	tm := Timing{APIEOF: 400 * time.Millisecond, RevisionDelay: 300 * time.Millisecond, NodeDelay: 200 * time.Millisecond}
+	c := NewCluster(t, ClusterConfig{Masters: 3, Timing: tm})
+	oc := func(args ...string) (string, error) {
+		out, err := exec.Command(filepath.Join(c.Bin, "oc"), args...).CombinedOutput()
+		return string(out), err
+	}
+	want := func(wantOut string, args ...string) {
+		t.Helper()
+		out, err := oc(args...)
+		if err != nil || out != wantOut {
+			t.Errorf("oc %s: %v\n got %q\nwant %q", strings.Join(args, " "), err, out, wantOut)
+		}
+	}
+	want("4.5.2", "get", "clusterversion", "version", "-o", "jsonpath={.status.desired.version}")
+	want("yes\n", "auth", "can-i", "*", "*", "--all-namespaces")
+	want("", "get", "proxy", "cluster", "-o", "jsonpath={.status.httpProxy}")
+	cond := `jsonpath={range .status.conditions[?(@.type=="NodeInstallerProgressing")]}{.reason}{"\n"}{.message}{"\n"}{end}`
+	want("AllNodesAtLatestRevision\n3 nodes are at revision 3\n", "get", "etcd", "cluster", "-o", cond)
+	want("AllNodesAtLatestRevision\n3 nodes are at revision 3\n", "get", "etcd", "-o", `jsonpath={range .items[0].status.conditions[?(@.type=="NodeInstallerProgressing")]}{.reason}{"\n"}{.message}{"\n"}{end}`)
+	if out, err := oc("patch", "etcd", "cluster", "-p", `{"spec":{"forceRedeploymentReason":"x"}}`); err == nil || !strings.Contains(out, "UnsupportedMediaType") {
+		t.Errorf("a strategic merge patch of an operator resource must fail: %v %s", err, out)
+	}
+	want("etcd.operator.openshift.io/cluster patched\n", "patch", "etcd", "cluster", "--type=merge", "-p", `{"spec":{"forceRedeploymentReason":"r1"}}`)
+	want("etcd.operator.openshift.io/cluster patched (no change)\n", "patch", "etcd", "cluster", "--type=merge", "-p", `{"spec":{"forceRedeploymentReason":"r1"}}`)
+	// Until the operator has created the new revision, the old condition still says done.
+	want("3", "get", "etcd", "cluster", "-o", "jsonpath={.status.latestAvailableRevision}")
+	want("AllNodesAtLatestRevision\n3 nodes are at revision 3\n", "get", "etcd", "cluster", "-o", cond)
+	time.Sleep(tm.RevisionDelay + tm.NodeDelay + 100*time.Millisecond)
+	want("4", "get", "etcd", "cluster", "-o", "jsonpath={.status.latestAvailableRevision}")
+	want("NodeInstaller\n2 nodes are at revision 3; 1 nodes are at revision 4\n", "get", "etcd", "cluster", "-o", cond)
+	time.Sleep(2 * tm.NodeDelay)
+	want("AllNodesAtLatestRevision\n3 nodes are at revision 4\n", "get", "etcd", "cluster", "-o", cond)
+	out, _ := oc("get", "pods", "-n", "openshift-etcd")
+	if n := strings.Count(out, " Running "); n != 3 || !strings.Contains(out, "installer-4-") || !strings.Contains(out, "Completed") {
+		t.Errorf("oc get pods -n openshift-etcd:\n%s", out)
+	}
+
+	// Quorum lost: two etcds stop.
+	for _, h := range c.Others() {
+		if out, err := c.SSH(h, "sudo mv /etc/kubernetes/manifests/etcd-pod.yaml /tmp/ && sudo crictl ps -q >/dev/null"); err != nil {
+			t.Fatal(err, out)
+		}
+	}
+	if out, err := oc("get", "pods", "-n", "openshift-etcd"); err == nil || !strings.Contains(out, "etcdserver: request timed out") {
+		t.Errorf("without quorum oc must fail: %v\n%s", err, out)
+	}
+	// The restore on the recovery host; its kubelet restart; the EOF window; one member.
+	rec := c.Recovery()
+	c.CopyBackup(rec)
+	if out, err := c.SSH(rec, "sudo /usr/local/bin/cluster-restore.sh /home/core/backup && sudo systemctl restart kubelet.service"); err != nil {
+		t.Fatal(err, out)
+	}
+	if out, err := oc("get", "pods", "-n", "openshift-etcd"); err == nil || strings.TrimSpace(out) != "Unable to connect to the server: EOF" {
+		t.Errorf("right after the restore oc must see EOF: %v\n%s", err, out)
+	}
+	time.Sleep(tm.APIEOF)
+	out, err := oc("get", "pods", "-n", "openshift-etcd", "-l", "app=etcd", "-o", "name")
+	if err != nil || strings.TrimSpace(out) != "pod/etcd-"+rec.Name {
+		t.Errorf("after the restore one etcd pod: %v\n%s", err, out)
+	}
+	if m := readFile(t, filepath.Join(rec.Root, etcdDataDir, "member/snap/db")); !strings.Contains(m, "restored member on "+rec.Name) {
+		t.Errorf("the restore pod did not restore the snapshot into /var/lib/etcd: %q", m)
+	}
+}

@@ -245,11 +245,18 @@ loop:
 // RunOnHost runs one of a host's kit scripts the way the RUNBOOK says: copied to the
 // host, then `sudo bash ./SCRIPT --yes` over ssh.
 func (c *Cluster) RunOnHost(k *Kit, h *Host, script string, args ...string) Result {
+	c.t.Helper()
+	return c.RunScriptOn(k, h, h, script, args...)
+}
+
+// RunScriptOn runs the script the kit has for host of on host h (a mistake when they
+// differ).
+func (c *Cluster) RunScriptOn(k *Kit, of, h *Host, script string, args ...string) Result {
 	t := c.t
 	t.Helper()
-	src := filepath.Join(k.Dir, "hosts", h.Name, script)
+	src := filepath.Join(k.Dir, "hosts", of.Name, script)
 	if _, err := os.Stat(src); err != nil {
-		t.Fatalf("kit has no %s for %s", script, h.Name)
+		t.Fatalf("kit has no %s for %s", script, of.Name)
 	}
 	if out, err := c.SSH(h, "mkdir -p kit"); err != nil {
 		t.Fatalf("%s: %v\n%s", h.Hostname, err, out)

@@ -273,7 +273,7 @@ func (o *fakeOC) apiDown() string {
 	}
 	n := 0
 	for _, h := range o.sim.Hosts {
-		if p := o.pod(h, "etcd"); p.running && p.kind == "original" {
+		if p := o.pod(h, "etcd"); p.running && p.kind != "restore" {
 			n++
 		}
 	}
@@ -815,7 +815,9 @@ func (o *fakeOC) etcdPods() []map[string]any {
 	s := o.loadOp("etcd")
 	for _, h := range o.sim.Hosts {
 		p := o.pod(h, "etcd")
-		member := p.loaded && (restored == (p.kind != "original")) && p.kind != "restore-failed"
+		// A member of the cluster the API runs on: the original members, or after the
+		// restore the restored one; members rolled out by the operator join either.
+		member := p.loaded && p.kind != "restore-failed" && (p.kind == "rollout" || restored == (p.kind == "restore"))
 		if member {
 			phase, shown, ready := "Running", "Running", "3/3"
 			if p.kind == "restore" {

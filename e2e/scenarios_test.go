@@ -47,8 +47,9 @@ func TestRecoverFiveMastersProxyJumpHost(t *testing.T) {
 		t.Fatalf("recover.sh --yes: %s", r)
 	}
 	assertRestored(t, c, false)
-	if n := strings.Count(readFileOr(c.Jump.SSHDLog), "Accepted publickey for core"); n == 0 {
-		t.Errorf("the jump host was never used")
+	// Every connection to a master went through the jump host.
+	if jumps := strings.Count(readFileOr(c.Jump.SSHDLog), "Accepted publickey for core"); jumps < c.AcceptedLogins() {
+		t.Errorf("%d logins on the masters but only %d on the jump host", c.AcceptedLogins(), jumps)
 	}
 }
 
@@ -78,6 +79,19 @@ func TestRecoverByHand(t *testing.T) {
 		last = max(last, 0) + i
 	}
 	c.CopyBackup(c.Recovery())
+
+	// Mistakes a person can make are refused before anything changes (exit 2): the
+	// recovery host's restore.sh on another master, and no --yes without a terminal.
+	before := snapshotHosts(t, c)
+	if r := c.RunScriptOn(k, c.Recovery(), c.Hosts[1], "restore.sh", "--yes"); r.ExitCode != 2 {
+		t.Errorf("%s's restore.sh run on %s: want exit 2 (wrong host), got %s", c.Recovery().Hostname, c.Hosts[1].Hostname, r)
+	}
+	if r := c.RunOnHost(k, c.Hosts[1], "stop-static-pods.sh"); r.ExitCode != 2 {
+		t.Errorf("stop-static-pods.sh without --yes and without a terminal: want exit 2, got %s", r)
+	}
+	// The refused runs copied their scripts to ~/kit; nothing else may differ.
+	assertNoChangeAnywhere(t, c, before, "/home/core/kit/")
+
 	for _, o := range order {
 		for _, h := range o.hosts {
 			r := c.RunOnHost(k, h, o.script, "--yes")
