@@ -179,7 +179,7 @@ func newCoordEnv(t *testing.T, example string, tweak func(*inventory.Inventory))
 			t.Fatal(err)
 		}
 	}
-	for _, d := range []string{"oc", "home"} {
+	for _, d := range []string{"oc", "home", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(e.fake, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -216,7 +216,7 @@ func (e *coordEnv) run(script string, args ...string) (string, int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(e.kitDir, script)}, args...)...)
 	cmd.Env = append([]string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"HOME=" + filepath.Join(e.fake, "home"), "LC_ALL=C", "FAKE_ROOT=" + e.fake}, e.env...)
+		"HOME=" + filepath.Join(e.fake, "home"), "TMPDIR=" + filepath.Join(e.fake, "tmp"), "LC_ALL=C", "FAKE_ROOT=" + e.fake}, e.env...)
 	out, err := cmd.CombinedOutput()
 	code := 0
 	var ee *exec.ExitError
@@ -396,6 +396,17 @@ func TestRecoverHappyPath(t *testing.T) {
 			calls := e.calls()
 			checkProcedureOrder(t, e, calls, out)
 			checkSSHOptions(t, e, calls)
+			// Steps 4 and 8 run with a terminal on the host, so Ctrl-C hangs up on them;
+			// the restore never does.
+			for _, c := range calls {
+				r := c.remote()
+				if !strings.HasPrefix(r, "sudo bash restorekit/") {
+					continue
+				}
+				if tty := c.has("-tt"); tty == strings.HasSuffix(r, "/restore.sh --yes") {
+					t.Errorf("-tt is %v for %s", tty, r)
+				}
+			}
 			for _, want := range []string{"==> step P1-P5, 1, 2 (preflight)", "==> step 4 (stop-static-pods)",
 				"==> step 5-7 (restore)", "==> step 8 (restart-kubelet)", "==> step 10-11 (redeploy-etcd)",
 				"==> step 12.3 (redeploy-kubescheduler)", "==> step 13 (verify-members)", "SUMMARY", "kit: every file matches SHA256SUMS",
@@ -427,6 +438,15 @@ func TestRecoverHappyPath(t *testing.T) {
 				if sum := sha256.Sum256(data); hex.EncodeToString(sum[:]) != b.SHA256 {
 					t.Errorf("%s on the recovery host differs from the backup", b.Name)
 				}
+			}
+
+			// Nothing is left in TMPDIR (the ssh control directory when the state
+			// directory's path is too long for sockets).
+			if ents, err := os.ReadDir(filepath.Join(e.fake, "tmp")); err != nil || len(ents) != 0 {
+				t.Errorf("TMPDIR after the run: %v %v", ents, err)
+			}
+			if !strings.Contains(out, "too long a path for ssh control sockets") {
+				t.Logf("the state directory was short enough: the TMPDIR check proves little")
 			}
 
 			// A second run finds every step done and changes nothing.
@@ -1037,7 +1057,7 @@ func TestRecoverInterrupted(t *testing.T) {
 	var out bytes.Buffer
 	cmd := exec.Command("bash", filepath.Join(e.kitDir, "recover.sh"), "--yes")
 	cmd.Env = append([]string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"HOME=" + filepath.Join(e.fake, "home"), "LC_ALL=C", "FAKE_ROOT=" + e.fake}, e.env...)
+		"HOME=" + filepath.Join(e.fake, "home"), "TMPDIR=" + filepath.Join(e.fake, "tmp"), "LC_ALL=C", "FAKE_ROOT=" + e.fake}, e.env...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -1085,5 +1105,25 @@ func TestRecoverInterrupted(t *testing.T) {
 	}
 	if index(calls, ocCall("patch", "kubescheduler", "cluster")) < 0 {
 		t.Errorf("re-run did not finish:\n%s", res)
+	}
+}
+
+// TestRecoverWaitsForEarlierRestore: a restore.sh left running by an interrupted run is
+// waited for; the restore never runs twice at the same time.
+func TestRecoverWaitsForEarlierRestore(t *testing.T) {
+	t.Parallel()
+	e := newCoordEnv(t, "three-masters", nil)
+	rec := e.host(e.inv.Recovery())
+	e.touch(filepath.Join(rec, "ps"), "bash restorekit/ocp4-recovery-kit/restore.sh --yes\n/bin/bash /usr/local/bin/cluster-restore.sh /home/core/backup\n")
+	e.touch(filepath.Join(rec, "ps-count"), "2")
+	out := e.mustRun(0, "recover.sh", "--yes")
+	calls := e.calls()
+	want := "an earlier restore is still running on " + e.inv.RecoveryHost
+	if !strings.Contains(out, want) || !strings.Contains(out, "still running on "+e.inv.RecoveryHost+": bash restorekit/ocp4-recovery-kit/restore.sh --yes;/bin/bash /usr/local/bin/cluster-restore.sh") {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	restoreAt := index(calls, hostRun(e.inv.Recovery().Address, "restore.sh"))
+	if n := countCalls(calls[:max(restoreAt, 0)], func(c coordCall) bool { return c.Tool == "ps" }); restoreAt < 0 || n != 3 {
+		t.Errorf("restore.sh at %d after %d ps calls, want after 3 (2 showing the earlier restore)", restoreAt, n)
 	}
 }
