@@ -63,7 +63,11 @@ func TestGoldenKits(t *testing.T) {
 					continue // reported above
 				}
 				if !bytes.Equal(f.Data, want) {
-					t.Errorf("%s differs from the golden file (from %s): %s (-update rewrites it)", f.Name, f.Template, firstDiff(want, f.Data))
+					from := "generated"
+					if f.Template != "" {
+						from = "from " + f.Template
+					}
+					t.Errorf("%s (%s) differs from the golden file: %s (-update rewrites it)", f.Name, from, firstDiff(want, f.Data))
 				}
 			}
 		})

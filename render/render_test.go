@@ -147,7 +147,7 @@ func TestHostScriptHeaders(t *testing.T) {
 				"# Cluster:  " + kit.Inventory.Cluster.Name + " (OpenShift " + kit.Inventory.Cluster.Version,
 				"# Host:     " + node,
 				"# Role:     ",
-				"procedure step ",
+				"procedure.md step ",
 				"sudo bash ./" + strings.Split(f.Name, "/")[2],
 				"# Exit codes:",
 			} {

@@ -416,10 +416,22 @@ REDEPLOY_STATE_DIR=""
 # REDEPLOY_FORCE=1 patches again even when a patch was remembered.
 REDEPLOY_FORCE=0
 
+# operator_namespace RESOURCE: the namespace of the operand's pods (installers included).
+operator_namespace() {
+  case $1 in
+  etcd) printf 'openshift-etcd' ;;
+  kubeapiserver) printf 'openshift-kube-apiserver' ;;
+  kubecontrollermanager) printf 'openshift-kube-controller-manager' ;;
+  kubescheduler) printf 'openshift-kube-scheduler' ;;
+  *) printf 'openshift-%s' "$1" ;;
+  esac
+}
+
 # step_redeploy INDEX: steps 10-11 or 12.x for OPERATORS[INDEX].
 step_redeploy() {
   local res=${OPERATORS[$1]} step=${OPERATOR_STEPS[$1]} timeout=${OPERATOR_TIMEOUTS[$1]}
-  local before memo=""
+  local before memo="" ns
+  ns=$(operator_namespace "$res")
   if [[ -n $REDEPLOY_STATE_DIR ]]; then
     memo="$REDEPLOY_STATE_DIR/redeploy-$res.patched"
   fi
@@ -453,7 +465,7 @@ step_redeploy() {
     fi
   fi
   poll_until "$timeout" "$res: latestAvailableRevision above $before and NodeInstallerProgressing AllNodesAtLatestRevision (step $step)" \
-    "'N nodes are at revision X; M nodes are at revision Y' means still rolling out: wait. If it does not move, look at oc get $res cluster -o yaml (status.nodeStatuses, conditions) and the installer pods (oc get pods -n openshift-$res*), then resume: the wait is resumed, not the patch." \
+    "'N nodes are at revision X; M nodes are at revision Y' means still rolling out: wait. If it does not move, look at oc get $res cluster -o yaml (status.nodeStatuses, conditions) and the installer pods (oc get pods -n $ns), then resume: the wait is resumed, not the patch." \
     check_rollout "$res" "$before" ||
     die_step "$?" "" "step $step: the $res rollout did not finish"
   if [[ -n $memo ]]; then
@@ -501,6 +513,8 @@ SCRIPT_KUBELET=restart-kubelet.sh
 REMOTE_KIT_DIR="restorekit/$KIT_NAME"
 # The restore script every recovery host has (procedure step 7).
 CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
+# How long a restore may take (steps 5-7).
+RESTORE_TIMEOUT=1200
 
 # --- Command line ---------------------------------------------------------------------------
 KIT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -759,6 +773,13 @@ on_exit() {
     log "fix the cause, then resume at this step with:"
     log "  $(resume_command)"
   fi
+  # The persistent ssh connections end with the coordinator; a re-run opens new ones.
+  if [[ -n $CONTROL_DIR && -d $CONTROL_DIR ]]; then
+    close_connections
+    if [[ $CONTROL_DIR != "$STATE_DIR/ssh" ]]; then
+      rmdir "$CONTROL_DIR" 2>/dev/null || true
+    fi
+  fi
   if [[ -n $STATE_DIR && -f $STATE_DIR/lock && $(cat "$STATE_DIR/lock" 2>/dev/null) == "$$" ]]; then
     rm -f "$STATE_DIR/lock"
   fi
@@ -824,6 +845,7 @@ host_out() {
 prefix_output() {
   local line
   while IFS= read -r line || [[ -n $line ]]; do
+    line=${line%$'\r'}
     printf '[%s] %s\n' "$1" "$line" >&2
     printf '%s\n' "$line" >>"$2"
     if [[ -n $LOG_FILE ]]; then
@@ -838,10 +860,47 @@ host_script_cmd() {
 }
 
 # run_host_script I SCRIPT: runs SCRIPT on master I, its output prefixed and logged.
+# Scripts that may be stopped half-way (steps 4 and 8) get a terminal on the host (-tt),
+# so that stopping recover.sh (Ctrl-C) hangs up on them too instead of leaving them
+# running beside the re-run; restore.sh does not: a restore is never cut off, and a
+# re-run first waits for one still running (wait_restore_gone).
 run_host_script() {
   local cmd
   cmd=$(host_script_cmd "$2")
-  on_host "$1" "$cmd" </dev/null 2>&1 | prefix_output "${HOST_NAME[$1]}" "$STATE_DIR/hosts/${HOST_NAME[$1]}.log"
+  ssh_cmd "$1"
+  if [[ $2 == "$SCRIPT_RESTORE" ]]; then
+    "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd" </dev/null 2>&1 | prefix_output "${HOST_NAME[$1]}" "$STATE_DIR/hosts/${HOST_NAME[$1]}.log"
+  else
+    "${SSH_CMD[@]}" -tt -o LogLevel=ERROR "$SSH_TARGET" "$cmd" </dev/null 2>&1 | prefix_output "${HOST_NAME[$1]}" "$STATE_DIR/hosts/${HOST_NAME[$1]}.log"
+  fi
+}
+
+# check_no_restore_running: no restore.sh or cluster-restore.sh runs on the recovery
+# host (one started by an interrupted earlier run).
+check_no_restore_running() {
+  local running
+  if ! host_out "$RECOVERY_INDEX" 'ps -eo args'; then
+    POLL_SEEN="ps on $RECOVERY_HOST failed: ${HOST_ERR:-no output}"
+    return 1
+  fi
+  running=$(grep -F -e "$REMOTE_KIT_DIR/$SCRIPT_RESTORE" -e "$CLUSTER_RESTORE" <<<"$HOST_OUT" | grep -v -e 'ps -eo' | head -n 3 | tr '\n' ';' || true)
+  if [[ -n $running ]]; then
+    POLL_SEEN="still running on $RECOVERY_HOST: ${running%;}"
+    return 1
+  fi
+  POLL_SEEN="no restore running on $RECOVERY_HOST"
+}
+
+# wait_restore_gone: steps 5-7 must never run twice at the same time.
+wait_restore_gone() {
+  if check_no_restore_running; then
+    return 0
+  fi
+  log "steps 5-7: an earlier restore is still running on $RECOVERY_HOST ($POLL_SEEN): waiting for it to end before running $SCRIPT_RESTORE again"
+  poll_until "$RESTORE_TIMEOUT" "the earlier restore on $RECOVERY_HOST to end" \
+    "look at it on $RECOVERY_HOST (ps -ef, its run.log); resume when it has ended." \
+    check_no_restore_running ||
+    die_step "$?" "$RECOVERY_HOST" "steps 5-7: an earlier restore is still running on $RECOVERY_HOST"
 }
 
 # run_hosts STEP SCRIPT I...: runs SCRIPT on the masters I... in parallel and waits for
@@ -1258,6 +1317,9 @@ step_stop_static_pods() {
 
 step_restore() {
   log "steps 5-7: $SCRIPT_RESTORE on the recovery host $RECOVERY_HOST"
+  if ((! DRY_RUN)); then
+    wait_restore_gone
+  fi
   run_hosts restore "$SCRIPT_RESTORE" "$RECOVERY_INDEX"
 }
 
@@ -1342,7 +1404,6 @@ summary() {
   elif [[ -f $STATE_DIR/done/verify-members ]]; then
     log "the control plane is restored. It can take several minutes more for every service to come back (oc login works once the OAuth server pods have restarted): watch oc get clusteroperators."
   fi
-  close_connections
 }
 
 # run_step I: runs step I unless it is done, recording its time and completion.
@@ -1392,14 +1453,14 @@ main() {
   fi
   select_steps
   check_local_tools
+  trap on_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
   init_state
   REDEPLOY_STATE_DIR=$STATE_DIR
   if ((! DRY_RUN && ! ASSUME_YES)) && [[ ! -t 0 ]] && pending_changes; then
     die_usage "refusing to run: stdin is not a terminal, so the plan cannot be confirmed (use --yes)"
   fi
-  trap on_exit EXIT
-  trap 'exit 130' INT
-  trap 'exit 143' TERM
   if ((DRY_RUN)); then
     log "recover.sh for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION); state in $STATE_DIR; DRY RUN: nothing will be changed"
   else

@@ -301,10 +301,22 @@ REDEPLOY_STATE_DIR=""
 # REDEPLOY_FORCE=1 patches again even when a patch was remembered.
 REDEPLOY_FORCE=0
 
+# operator_namespace RESOURCE: the namespace of the operand's pods (installers included).
+operator_namespace() {
+  case $1 in
+  etcd) printf 'openshift-etcd' ;;
+  kubeapiserver) printf 'openshift-kube-apiserver' ;;
+  kubecontrollermanager) printf 'openshift-kube-controller-manager' ;;
+  kubescheduler) printf 'openshift-kube-scheduler' ;;
+  *) printf 'openshift-%s' "$1" ;;
+  esac
+}
+
 # step_redeploy INDEX: steps 10-11 or 12.x for OPERATORS[INDEX].
 step_redeploy() {
   local res=${OPERATORS[$1]} step=${OPERATOR_STEPS[$1]} timeout=${OPERATOR_TIMEOUTS[$1]}
-  local before memo=""
+  local before memo="" ns
+  ns=$(operator_namespace "$res")
   if [[ -n $REDEPLOY_STATE_DIR ]]; then
     memo="$REDEPLOY_STATE_DIR/redeploy-$res.patched"
   fi
@@ -338,7 +350,7 @@ step_redeploy() {
     fi
   fi
   poll_until "$timeout" "$res: latestAvailableRevision above $before and NodeInstallerProgressing AllNodesAtLatestRevision (step $step)" \
-    "'N nodes are at revision X; M nodes are at revision Y' means still rolling out: wait. If it does not move, look at oc get $res cluster -o yaml (status.nodeStatuses, conditions) and the installer pods (oc get pods -n openshift-$res*), then resume: the wait is resumed, not the patch." \
+    "'N nodes are at revision X; M nodes are at revision Y' means still rolling out: wait. If it does not move, look at oc get $res cluster -o yaml (status.nodeStatuses, conditions) and the installer pods (oc get pods -n $ns), then resume: the wait is resumed, not the patch." \
     check_rollout "$res" "$before" ||
     die_step "$?" "" "step $step: the $res rollout did not finish"
   if [[ -n $memo ]]; then
