@@ -315,3 +315,38 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// Masters run bash 4.4 (RHEL CoreOS 4.5): the host scripts use nothing newer.
+func TestHostScriptsNeedOnlyBash44(t *testing.T) {
+	newer := map[string]string{"EPOCHSECONDS": "bash 5.0", "EPOCHREALTIME": "bash 5.0", "SRANDOM": "bash 5.1", "BASH_ARGV0": "bash 5.0"}
+	for _, ex := range examples {
+		for _, f := range renderExample(t, ex).Files {
+			if !strings.HasPrefix(f.Name, "hosts/") {
+				continue
+			}
+			file, err := NewParser().Parse(bytes.NewReader(f.Data), f.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			syntax.Walk(file, func(n syntax.Node) bool {
+				switch x := n.(type) {
+				case *syntax.ParamExp:
+					if v, ok := newer[x.Param.Value]; ok {
+						t.Errorf("%s:%s: $%s needs %s", f.Name, x.Pos(), x.Param.Value, v)
+					}
+					if x.Exp != nil && x.Exp.Op >= syntax.OtherParamOps {
+						t.Errorf("%s:%s: ${%s@...} needs bash 4.4+ transformations; avoid them", f.Name, x.Pos(), x.Param.Value)
+					}
+				case *syntax.CallExpr:
+					if len(x.Args) > 1 {
+						cmd, arg := x.Args[0].Lit(), x.Args[1].Lit()
+						if (cmd == "wait" && arg == "-p") || ((cmd == "mapfile" || cmd == "readarray") && arg == "-d") {
+							t.Errorf("%s:%s: %s %s is newer than the bash 4.4 the masters run (or kit policy forbids it)", f.Name, x.Pos(), cmd, arg)
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+}
