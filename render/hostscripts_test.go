@@ -235,9 +235,11 @@ func TestRestoreRunsClusterRestore(t *testing.T) {
 	h := newFakeHost(t, recoveryNode, func(inv *inventory.Inventory) {
 		inv.Proxy = &inventory.Proxy{HTTPProxy: "http://proxy.example.com:3128", HTTPSProxy: "http://proxy.example.com:3128", NoProxy: ".cluster.local,10.0.0.0/16"}
 	})
+	// Left by an earlier, manual attempt: cluster-restore.sh would delete its member/.
+	h.write("var/lib/etcd-backup/member/snap/db", "the data of an earlier attempt\n")
 	before := h.snapshot()
 	r := h.run(recoveryNode, "restore.sh", nil, "--yes")
-	wantCode(t, r, 0, "size and sha256 match kit.json", "step 6: exported HTTP_PROXY=", "restore complete", "cluster-restore.sh finished")
+	wantCode(t, r, 0, "step 7: moved "+filepath.Join(h.root, "var/lib/etcd-backup")+" to ", "size and sha256 match kit.json", "step 6: exported HTTP_PROXY=", "restore complete", "cluster-restore.sh finished")
 	want := "cluster-restore.sh " + h.inv.Backup.RemoteDir + " HTTP_PROXY=http://proxy.example.com:3128 HTTPS_PROXY=http://proxy.example.com:3128 NO_PROXY=.cluster.local,10.0.0.0/16"
 	if !strings.Contains(h.commands(), want) {
 		t.Errorf("cluster-restore.sh was not run with the proxy; want %q in:\n%s", want, h.commands())
