@@ -477,6 +477,7 @@ func checkProcedureOrder(t *testing.T, e *coordEnv, calls []coordCall, out strin
 		{"oc auth can-i", ocCall("auth", "can-i", "*", "*", "--all-namespaces")},
 		{"oc get clusterversion", ocCall("get", "clusterversion", "version")},
 		{"oc get proxy", ocCall("get", "proxy", "cluster")},
+		{"oc get nodes", ocCall("get", "nodes", "-l", "node-role.kubernetes.io/master")},
 		{"sudo -n true", sshRemote("sudo -n true")},
 		{"cluster-restore.sh present", sshRemote("test -x /usr/local/bin/cluster-restore.sh")},
 	} {
@@ -712,6 +713,12 @@ func TestRecoverPreflightStops(t *testing.T) {
 			[]string{"step 6: the cluster's proxy status.httpProxy is 'http://other:3128'", "FAILED: step P1-P5, 1, 2 (preflight)"}},
 		{"not cluster-admin", func(e *coordEnv) { e.env = append(e.env, "FAKE_OC_CANI=no") },
 			[]string{"P2: system:admin is not a cluster-admin"}},
+		{"master missing from the inventory", func(e *coordEnv) {
+			e.env = append(e.env, "FAKE_NODES=ip-10-0-143-125.ec2.internal ip-10-0-154-194.ec2.internal ip-10-0-173-171.ec2.internal ip-10-0-180-1.ec2.internal")
+		}, []string{"P4: the cluster's master node(s) ip-10-0-180-1.ec2.internal are not in the inventory"}},
+		{"node name wrong", func(e *coordEnv) {
+			e.env = append(e.env, "FAKE_NODES=ip-10-0-143-125.ec2.internal ip-10-0-154-194.ec2.internal other")
+		}, []string{"P3/P4: the cluster has no master node named ip-10-0-173-171.ec2.internal", "other are not in the inventory"}},
 		{"host unreachable", func(e *coordEnv) { e.touch(filepath.Join(e.host(e.inv.Masters[2]), "unreachable"), "") },
 			[]string{"P4/2: cannot ssh to ip-10-0-173-171.ec2.internal", "Connection refused", "preflight found 1 problem(s)"}},
 		{"wrong hostname", func(e *coordEnv) { e.touch(filepath.Join(e.host(e.inv.Masters[1]), "hostname"), "somewhere-else\n") },
