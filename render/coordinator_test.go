@@ -396,6 +396,12 @@ func TestRecoverHappyPath(t *testing.T) {
 			calls := e.calls()
 			checkProcedureOrder(t, e, calls, out)
 			checkSSHOptions(t, e, calls)
+			// No oc request may hang a wait.
+			for _, c := range calls {
+				if c.Tool == "oc" && !c.has("--request-timeout=30s") {
+					t.Errorf("oc without --request-timeout: %v", c)
+				}
+			}
 			// Steps 4 and 8 run with a terminal on the host, so Ctrl-C hangs up on them;
 			// the restore never does.
 			for _, c := range calls {
