@@ -781,6 +781,23 @@ func TestRecoverRefusesWithoutConfirmation(t *testing.T) {
 	if !strings.Contains(out, "--from nosuchstep: no such step") {
 		t.Errorf("unknown step:\n%s", out)
 	}
+	// A state directory in use by a live recover.sh, or of another kit, is refused.
+	state := filepath.Join(e.dir, "state")
+	if err := os.MkdirAll(state, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.touch(filepath.Join(state, "lock"), fmt.Sprintln(os.Getpid()))
+	if out := e.mustRun(2, "recover.sh", "--yes", "--state-dir", state); !strings.Contains(out, fmt.Sprintf("another recover.sh (pid %d) is using", os.Getpid())) {
+		t.Errorf("lock not honoured:\n%s", out)
+	}
+	e.touch(filepath.Join(state, "lock"), "")
+	e.touch(filepath.Join(state, "kit"), "other-recovery-kit\n")
+	if out := e.mustRun(2, "recover.sh", "--yes", "--state-dir", state); !strings.Contains(out, "holds the progress of other-recovery-kit") {
+		t.Errorf("another kit's state dir not refused:\n%s", out)
+	}
+	if calls := e.calls(); len(calls) != 0 {
+		t.Errorf("refused runs still called %v", calls)
+	}
 	e.mustRun(2, "recover.sh", "--bogus")
 	e.mustRun(2, "recover.sh", "--from", "4", "--only", "8")
 	if out := e.mustRun(0, "recover.sh", "--help"); !strings.Contains(out, "Exit codes: 0 done, 1 a step failed, 2 usage error or refused, 3 a wait timed out") {
