@@ -332,9 +332,9 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// runInterrupted runs a host script like run, and sends sig to it once its stderr
-// shows marker (the script has reached the point to interrupt).
-func (h *fakeHost) runInterrupted(node, script string, extraEnv []string, marker string, sig os.Signal, args ...string) result {
+// runInterrupted runs a host script like run; once its stderr shows marker (it has
+// reached the point to interrupt) it calls during, if any, then sends sig.
+func (h *fakeHost) runInterrupted(node, script string, extraEnv []string, marker string, during func(), sig os.Signal, args ...string) result {
 	h.t.Helper()
 	f := h.kit.File("hosts/" + node + "/" + script)
 	if f == nil {
@@ -363,6 +363,9 @@ func (h *fakeHost) runInterrupted(node, script string, extraEnv []string, marker
 			waiting = false
 		case <-time.After(50 * time.Millisecond):
 			if strings.Contains(stderr.String(), marker) {
+				if during != nil {
+					during()
+				}
 				if err := cmd.Process.Signal(sig); err != nil {
 					h.t.Fatal(err)
 				}

@@ -1,6 +1,8 @@
 package render
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -121,8 +123,10 @@ func TestStopStaticPodsRerunIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != 1 || entries[0].Name() != "run.log" {
-		t.Errorf("the second run moved something: %v", entries)
+	for _, e := range entries {
+		if e.Name() != "run.log" && e.Name() != "running" {
+			t.Errorf("the second run moved something: %s", e.Name())
+		}
 	}
 	h.assertNothingLost(before, true)
 }
@@ -402,21 +406,49 @@ func TestInterruptedScriptsSayWhereThingsAre(t *testing.T) {
 		t.Parallel()
 		h := newFakeHost(t, otherNode, nil)
 		before := h.snapshot()
-		r := h.runInterrupted(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STUCK=etcd"}, "step 4.2: still waiting", syscall.SIGINT, "--yes")
+		r := h.runInterrupted(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STUCK=etcd"}, "step 4.2: still waiting", func() {
+			// A second run while the first waits is refused and changes nothing.
+			r := h.run(otherNode, "stop-static-pods.sh", nil, "--yes")
+			wantCode(t, r, 2, "another run is still going on this host: stop-static-pods.sh (pid ", "Nothing was changed")
+			if strings.Contains(r.stderr, "step 4.3") {
+				t.Errorf("the second run went on")
+			}
+		}, syscall.SIGINT, "--yes")
 		wantCode(t, r, 1, "interrupted during step 4.2", "where everything went:", "etc/kubernetes/manifests/etcd-pod.yaml -> ")
 		h.assertNothingLost(before, true)
 	})
 	t.Run("restore.sh while cluster-restore.sh runs", func(t *testing.T) {
 		t.Parallel()
 		h := newFakeHost(t, recoveryNode, nil)
-		r := h.runInterrupted(recoveryNode, "restore.sh", []string{"FAKEHOST_RESTORE_SLEEP=3"}, "cluster-restore.sh running", syscall.SIGTERM, "--yes")
+		r := h.runInterrupted(recoveryNode, "restore.sh", []string{"FAKEHOST_RESTORE_SLEEP=5"}, "cluster-restore.sh running", nil, syscall.SIGTERM, "--yes")
 		wantCode(t, r, 1, "interrupted during step 7", "is still running and was not stopped")
+		m := regexp.MustCompile(`cluster-restore.sh \(pid (\d+)\) is still running`).FindStringSubmatch(r.stderr)
+		if m == nil {
+			t.Fatal("the pid of cluster-restore.sh is not printed")
+		}
+		orphan, _ := strconv.Atoi(m[1])
 		// Let the orphan finish before the temporary directories go.
-		if m := regexp.MustCompile(`\(pid (\d+)\) is still running`).FindStringSubmatch(r.stderr); m != nil {
-			pid, _ := strconv.Atoi(m[1])
-			for deadline := time.Now().Add(30 * time.Second); syscall.Kill(pid, 0) == nil && time.Now().Before(deadline); {
-				time.Sleep(100 * time.Millisecond)
-			}
+		defer waitGone(t, orphan)
+		// While it runs, a second restore.sh refuses to start another one.
+		r = h.run(recoveryNode, "restore.sh", nil, "--yes")
+		wantCode(t, r, 2, "another run is still going on this host: "+filepath.Join(h.root, "usr/local/bin/cluster-restore.sh")+" (pid "+m[1]+",")
+		if n := strings.Count(h.commands(), "cluster-restore.sh "); n != 1 {
+			t.Errorf("cluster-restore.sh ran %d times", n)
 		}
 	})
+}
+
+// waitGone waits until process pid has ended (or is a zombie nobody reaps).
+func waitGone(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		if i := bytes.LastIndexByte(stat, ')'); i > 0 && len(stat) > i+2 && stat[i+2] == 'Z' {
+			return
+		}
+	}
+	t.Errorf("process %d still runs", pid)
 }

@@ -265,9 +265,10 @@ poll_until() {
 # OC_OUT holds the output (stdout and stderr) of the last oc_try.
 OC_OUT=""
 
-# oc_try ARGS...: runs oc ARGS, keeps its output in OC_OUT, returns oc's status.
+# oc_try ARGS...: runs oc ARGS, keeps its output in OC_OUT, returns oc's status. A
+# request that gets no answer fails after 30s (an API half up must not stall a wait).
 oc_try() {
-  OC_OUT=$(oc "$@" 2>&1)
+  OC_OUT=$(oc "$@" --request-timeout=30s 2>&1)
 }
 
 # etcd_pod_states: reads `oc get pods -n openshift-etcd` and prints "NAME STATUS" for
@@ -1058,6 +1059,36 @@ check_proxy() {
   done
 }
 
+# check_master_nodes: the master nodes the API lists are exactly the inventory's: a
+# master left out would keep its old etcd data, and step 13 waits for every one listed.
+check_master_nodes() {
+  local nodes name missing="" extra=""
+  if ! oc_try get nodes -l node-role.kubernetes.io/master -o 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}'; then
+    log "  note: could not list the master nodes ($(first_line "$OC_OUT")): the inventory's node names are not checked against the cluster"
+    return 0
+  fi
+  nodes=$OC_OUT
+  for name in "${MASTER_NAMES[@]}"; do
+    if ! grep -qxF -- "$name" <<<"$nodes"; then
+      missing+="${missing:+, }$name"
+    fi
+  done
+  while IFS= read -r name; do
+    if [[ -n $name && " ${MASTER_NAMES[*]} " != *" $name "* ]]; then
+      extra+="${extra:+, }$name"
+    fi
+  done <<<"$nodes"
+  if [[ -n $missing ]]; then
+    problem "P3/P4: the cluster has no master node named $missing: the inventory's masters[].name must be the node names (oc get nodes)"
+  fi
+  if [[ -n $extra ]]; then
+    problem "P4: the cluster's master node(s) $extra are not in the inventory: the procedure needs every control-plane host"
+  fi
+  if [[ -z $missing && -z $extra ]]; then
+    log "  P3, P4: master nodes: ${MASTER_NAMES[*]}"
+  fi
+}
+
 check_host() {
   local i=$1 name=${HOST_NAME[$1]} got
   if ! host_out "$i" hostname; then
@@ -1195,6 +1226,9 @@ step_preflight() {
 
   log "step 6 (read now, while the API answers): cluster-wide proxy"
   check_proxy
+
+  log "P3, P4: the cluster's control-plane nodes are the inventory's masters"
+  check_master_nodes
 
   log "P3, P4, 1, 2: ssh to every master, its hostname and passwordless sudo; persistent connections stay open under $CONTROL_DIR"
   for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do

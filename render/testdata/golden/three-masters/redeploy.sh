@@ -150,9 +150,10 @@ poll_until() {
 # OC_OUT holds the output (stdout and stderr) of the last oc_try.
 OC_OUT=""
 
-# oc_try ARGS...: runs oc ARGS, keeps its output in OC_OUT, returns oc's status.
+# oc_try ARGS...: runs oc ARGS, keeps its output in OC_OUT, returns oc's status. A
+# request that gets no answer fails after 30s (an API half up must not stall a wait).
 oc_try() {
-  OC_OUT=$(oc "$@" 2>&1)
+  OC_OUT=$(oc "$@" --request-timeout=30s 2>&1)
 }
 
 # etcd_pod_states: reads `oc get pods -n openshift-etcd` and prints "NAME STATUS" for
@@ -498,7 +499,7 @@ main() {
     log "oc is not on PATH: redeploy.sh needs oc logged in as a cluster-admin"
     exit 1
   fi
-  if ((! DRY_RUN && ! ASSUME_YES)) && [[ ! -t 0 ]]; then
+  if ((! DRY_RUN && ! ASSUME_YES && CURRENT < ${#STEP_NUMS[@]} - 1)) && [[ ! -t 0 ]]; then
     die_usage "refusing to run: stdin is not a terminal, so the plan cannot be confirmed (use --yes)"
   fi
   trap on_exit EXIT

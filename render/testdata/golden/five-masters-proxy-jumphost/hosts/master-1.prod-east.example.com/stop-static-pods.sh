@@ -71,14 +71,18 @@ RUN_DIR=""
 LOG_FILE=""
 # Log lines written before the run directory exists; copied into run.log.
 EARLY_LOG=()
+# The run directories of earlier runs (earlier_runs).
+EARLIER_RUNS=()
 # "FROM -> TO" for everything this run moved or found moved, printed at the end.
 MOVED=()
 # What the last probe of a wait saw, for progress and timeout messages.
 PROBE_SEEN=""
 # Set when Ctrl-C or a signal stopped the script.
 INTERRUPTED=0
-# A command running in the background (cluster-restore.sh): pid, name, output file.
+# A command running in the background (cluster-restore.sh): pid, name, output file,
+# and the pid of the tail that shows its output.
 BACKGROUND_PID=""
+BACKGROUND_TAIL=""
 BACKGROUND_WHAT=""
 BACKGROUND_OUTPUT=""
 
@@ -220,15 +224,58 @@ start_run() {
   done
   EARLY_LOG=()
   log "run directory: ${RUN_DIR} (log: ${LOG_FILE})"
+  claim_host
+}
+
+# earlier_runs: set EARLIER_RUNS to the run directories of this kit's earlier runs on
+# this host, oldest first.
+earlier_runs() {
+  local dir
+  EARLIER_RUNS=()
+  for dir in "${QUARANTINE_DIR%/}/restorekit-${CLUSTER}-"[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z-*; do
+    if [[ $dir != "$RUN_DIR" && -d $dir && ${dir##*Z-} =~ ^[0-9]+$ ]]; then
+      EARLIER_RUNS+=("$dir")
+    fi
+  done
+}
+
+# process_start PID: print when the process started (field 22 of /proc/PID/stat), or
+# nothing when there is no such process. With the pid it identifies one process.
+process_start() {
+  local stat
+  local -a fields
+  if [[ ! -r /proc/$1/stat ]] || ! stat="$(<"/proc/$1/stat")"; then
+    return 0
+  fi
+  read -r -a fields <<<"${stat##*) }"
+  printf '%s' "${fields[19]:-}"
+}
+
+# claim_host records this run as running (RUN_DIR/running) and refuses when a run of
+# this kit's host scripts, or a cluster-restore.sh one started, still runs here: two
+# runs would race on the same moves and waits. Two runs starting at the same moment
+# both refuse; a run killed without cleaning up does not block (its pid is gone).
+claim_host() {
+  local dir file pid start what
+  printf '%s %s %s\n' "$$" "$(process_start "$$")" "$SCRIPT_NAME" >"${RUN_DIR}/running"
+  earlier_runs
+  for dir in "${EARLIER_RUNS[@]}"; do
+    for file in "${dir}/running" "${dir}/background"; do
+      if [[ ! -f $file ]] || ! read -r pid start what <"$file"; then
+        continue
+      fi
+      if [[ -n $start && $(process_start "$pid") == "$start" ]]; then
+        fail "$EXIT_REFUSED" "another run is still going on this host: ${what} (pid ${pid}, run directory ${dir}). Two runs would race on the same files: wait until it has finished (or stop it), then run ${SCRIPT_NAME} again. Nothing was changed."
+      fi
+    done
+  done
 }
 
 # earlier_copy PATH: print where an earlier run of this kit moved PATH; fail if none did.
 earlier_copy() {
   local path=$1 dir found=""
-  for dir in "${QUARANTINE_DIR%/}/restorekit-${CLUSTER}-"[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]T[0-9][0-9][0-9][0-9][0-9][0-9]Z-*; do
-    if [[ $dir == "$RUN_DIR" || ! ${dir##*Z-} =~ ^[0-9]+$ ]]; then
-      continue
-    fi
+  earlier_runs
+  for dir in "${EARLIER_RUNS[@]}"; do
     if [[ -e ${dir}${path} || -L ${dir}${path} ]]; then
       found="${dir}${path}"
     fi
@@ -361,6 +408,9 @@ on_exit() {
   fi
   if [[ -n $BACKGROUND_PID ]] && kill -0 "$BACKGROUND_PID" 2>/dev/null; then
     log "WARNING: ${BACKGROUND_WHAT} (pid ${BACKGROUND_PID}) is still running and was not stopped: let it finish (its output goes to ${BACKGROUND_OUTPUT}) before doing anything else on this host."
+  fi
+  if [[ -n $BACKGROUND_TAIL ]]; then
+    kill "$BACKGROUND_TAIL" 2>/dev/null || true
   fi
   if ((code != 0 && code != EXIT_REFUSED && code != EXIT_TIMEOUT && code != EXIT_FAILED)); then
     log "ERROR: step ${CURRENT_STEP} failed: a command exited with status ${code} (see the lines above)"
