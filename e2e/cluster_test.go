@@ -663,6 +663,22 @@ func killNamespace(h *Host) {
 	}
 }
 
+// Processes lists the processes of the host (its mount namespace) whose command line
+// contains match.
+func (h *Host) Processes(match string) []int {
+	var out []int
+	for _, pid := range pids() {
+		ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", pid))
+		if err != nil || ns != h.mntNS {
+			continue
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && bytes.Contains(b, []byte(match)) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
 func pids() []int {
 	ents, _ := os.ReadDir("/proc")
 	var out []int

@@ -25,6 +25,7 @@ type KitOptions struct {
 	IncludeBackup bool
 	StaticPodStop time.Duration // default 30s (the inventory's minimum)
 	Rollout       time.Duration // every operator's rollout timeout, default 90s
+	Restore       time.Duration // timeouts.restore, default 60s
 }
 
 // Kit is a kit built from the simulated cluster's inventory and written to disk.
@@ -92,9 +93,13 @@ masters:
 	if roll == 0 {
 		roll = 90 * time.Second
 	}
+	restore := o.Restore
+	if restore == 0 {
+		restore = 60 * time.Second
+	}
 	fmt.Fprintf(&b, `timeouts:
   staticPodStop: %s
-  restore: 60s
+  restore: %s
   kubeletRestart: 30s
   singleMember: 60s
   etcdRollout: %s
@@ -102,7 +107,7 @@ masters:
   kubeControllerManagerRollout: %s
   kubeSchedulerRollout: %s
   pollInterval: 1s
-`, stop, roll, roll, roll, roll)
+`, stop, restore, roll, roll, roll, roll)
 	c.QuarantineDir = o.QuarantineDir
 	if c.QuarantineDir == "" {
 		c.QuarantineDir = "/tmp"

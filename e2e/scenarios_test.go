@@ -217,6 +217,7 @@ func TestFaultBackupChecksumDiffers(t *testing.T) {
 // TestFaultEtcdNeverStops: step 4 times out on the host whose etcd does not stop, and no
 // later step runs.
 func TestFaultEtcdNeverStops(t *testing.T) {
+	t.Parallel() // mostly waiting for the timeout
 	c := NewCluster(t, ClusterConfig{Masters: 3, Timing: FastTiming})
 	c.SetFault(c.Hosts[2], "SIM_STUCK=etcd")
 	k := c.BuildKit(KitOptions{})
@@ -248,6 +249,7 @@ func TestFaultClusterRestoreFails(t *testing.T) {
 // TestFaultRolloutNeverCompletes: the kube-apiserver rollout never reaches the latest
 // revision on one node: step 12.1 times out and 12.2 never starts.
 func TestFaultRolloutNeverCompletes(t *testing.T) {
+	t.Parallel() // mostly waiting for the timeout
 	c := NewCluster(t, ClusterConfig{Masters: 3, Timing: FastTiming})
 	c.StuckRollouts("kubeapiserver")
 	k := c.BuildKit(KitOptions{Rollout: 30 * time.Second})
@@ -342,4 +344,24 @@ func TestRestoreTwiceKeepsEtcdBackup(t *testing.T) {
 		}
 	}
 	assertNothingLost(t, c)
+}
+
+// TestFaultRestoreHangs: on the recovery host etcd never stops, so cluster-restore.sh
+// waits for it forever (as the real one does); restore.sh ends it at its timeout
+// (step 7, exit 3) and nothing after step 7 runs.
+func TestFaultRestoreHangs(t *testing.T) {
+	t.Parallel() // mostly waiting for the timeout
+	c := NewCluster(t, ClusterConfig{Masters: 3, Timing: FastTiming})
+	c.SetFault(c.Recovery(), "SIM_STUCK=etcd")
+	k := c.BuildKit(KitOptions{Restore: 30 * time.Second})
+	expectFault(t, c, k, 3, "7", c.Recovery())
+	for _, cmd := range c.Commands() {
+		if isKubeletRestart(cmd) || (cmd.Tool == "oc" && len(cmd.Args) > 0 && cmd.Args[0] == "patch") {
+			t.Errorf("a step after 7 ran: %s", cmd)
+		}
+	}
+	// The hung cluster-restore.sh was stopped, not left running on the host.
+	if pids := c.Recovery().Processes("cluster-restore.sh"); len(pids) > 0 {
+		t.Errorf("cluster-restore.sh still running on the recovery host after the timeout (pids %v)", pids)
+	}
 }
