@@ -290,6 +290,16 @@ func TestResumeAfterInterrupt(t *testing.T) {
 			t.Fatalf("the run interrupted in step 4 went on to step 7")
 		}
 	}
+	// Ctrl-C stops the host scripts too: none may go on working behind a re-run.
+	deadline := time.Now().Add(5 * time.Second)
+	for _, h := range c.Others() {
+		for len(h.Processes("stop-static-pods.sh")) > 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if pids := h.Processes("stop-static-pods.sh"); len(pids) > 0 {
+			t.Errorf("%s: stop-static-pods.sh still running 5s after recover.sh was interrupted (pids %v)", h.Hostname, pids)
+		}
+	}
 
 	inStep11 := func() bool {
 		patched, done := false, false
