@@ -26,6 +26,9 @@ type KitOptions struct {
 	StaticPodStop time.Duration // default 30s (the inventory's minimum)
 	Rollout       time.Duration // every operator's rollout timeout, default 90s
 	Restore       time.Duration // timeouts.restore, default 60s
+	// ViaRun packages the kit (out.Package) and runs it from what its self-extracting
+	// .run unpacks, as at an air-gapped site.
+	ViaRun bool
 }
 
 // Kit is a kit built from the simulated cluster's inventory and written to disk.
@@ -137,9 +140,22 @@ func (c *Cluster) BuildKit(o KitOptions) *Kit {
 	}
 	parent := filepath.Join(c.Work, "kits")
 	mustMkdir(t, parent, 0o755)
-	dir, err := out.WriteKit(rk, parent, out.WriteOptions{Force: true, IncludeBackup: o.IncludeBackup})
-	if err != nil {
-		t.Fatalf("write kit: %v", err)
+	var dir string
+	if o.ViaRun {
+		res, err := out.Package(rk, filepath.Join(c.Work, "build"), out.PackageOptions{Force: true, IncludeBackup: o.IncludeBackup})
+		if err != nil {
+			t.Fatalf("package kit: %v", err)
+		}
+		dir = filepath.Join(parent, rk.Name)
+		_ = os.RemoveAll(dir)
+		if b, err := exec.Command("bash", res.Run.Path, "--extract", dir).CombinedOutput(); err != nil {
+			t.Fatalf("bash %s --extract %s: %v\n%s", res.Run.Path, dir, err, b)
+		}
+	} else {
+		dir, err = out.WriteKit(rk, parent, out.WriteOptions{Force: true, IncludeBackup: o.IncludeBackup})
+		if err != nil {
+			t.Fatalf("write kit: %v", err)
+		}
 	}
 	c.writeWorkstationSSHConfig()
 	return &Kit{Dir: dir, Inventory: inv, Render: rk, IncludeBackup: o.IncludeBackup}

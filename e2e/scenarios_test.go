@@ -35,12 +35,13 @@ func TestRecoverHappyPath(t *testing.T) {
 }
 
 // TestRecoverFiveMastersProxyJumpHost is scenario 2: five masters behind a cluster-wide
-// proxy, reached only through a jump host, with the backup inside the kit.
+// proxy, reached only through a jump host, with the backup inside the kit, run from what
+// the kit's self-extracting .run unpacked.
 func TestRecoverFiveMastersProxyJumpHost(t *testing.T) {
 	proxy := &SimProxy{HTTPProxy: "http://proxy.sim.example.test:3128", HTTPSProxy: "http://proxy.sim.example.test:3128",
 		NoProxy: ".cluster.local,.svc,10.128.0.0/14,127.0.0.1,172.30.0.0/16,api-int.sim.example.test,localhost"}
 	c := NewCluster(t, ClusterConfig{Masters: 5, Proxy: proxy, JumpHost: true, ShortHostnames: true, Timing: FastTiming})
-	k := c.BuildKit(KitOptions{IncludeBackup: true, QuarantineDir: "/home/core/quarantine"})
+	k := c.BuildKit(KitOptions{IncludeBackup: true, ViaRun: true, QuarantineDir: "/home/core/quarantine"})
 	r := c.Run(k, "recover.sh", RunOptions{}, "--yes")
 	logRun(t, "recover.sh --yes", r)
 	if r.ExitCode != 0 {
