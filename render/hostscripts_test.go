@@ -2,8 +2,10 @@ package render
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -451,4 +453,48 @@ func waitGone(t *testing.T, pid int) {
 		}
 	}
 	t.Errorf("process %d still runs", pid)
+}
+
+// When the ssh session goes away (stderr closed, SIGHUP), the script still records in
+// run.log how far it got and where everything is.
+func TestLostSessionIsLogged(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t, otherNode, nil)
+	f := h.kit.File("hosts/" + otherNode + "/stop-static-pods.sh")
+	script := filepath.Join(t.TempDir(), "stop-static-pods.sh")
+	must(t, os.WriteFile(script, f.Data, 0o755))
+	cmd := exec.Command("bash", script, "--yes")
+	cmd.Env = append(append([]string{}, h.env...), "FAKEHOST_HOSTNAME="+h.hostname, "FAKEHOST_STUCK=etcd")
+	rd, wr, err := os.Pipe()
+	must(t, err)
+	cmd.Stderr = wr
+	must(t, cmd.Start())
+	wr.Close()
+	var seen []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(seen, []byte("step 4.2: still waiting")) {
+		n, err := rd.Read(buf)
+		if err != nil {
+			t.Fatalf("the script ended before waiting in step 4.2: %v\n%s", err, seen)
+		}
+		seen = append(seen, buf[:n]...)
+	}
+	rd.Close() // the session is gone: further writes to stderr fail
+	must(t, cmd.Process.Signal(syscall.SIGHUP))
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Errorf("exit: %v, want exit status 1", err)
+	}
+	dirs := h.runDirs()
+	if len(dirs) != 1 {
+		t.Fatalf("run directories %v", dirs)
+	}
+	log, err := os.ReadFile(filepath.Join(dirs[0], "run.log"))
+	must(t, err)
+	for _, want := range []string{"interrupted during step 4.2", "where everything went:", "stopped with exit code 1"} {
+		if !bytes.Contains(log, []byte(want)) {
+			t.Errorf("run.log lacks %q:\n%s", want, log)
+		}
+	}
 }

@@ -29,6 +29,9 @@
 # under the same absolute path (e.g. <run dir>/var/lib/etcd), together with run.log, the
 # timestamped log of this run. Re-running is safe: what an earlier run already moved is
 # reported ("already moved to ...") and skipped.
+# One run at a time: a run refuses (exit 2) while an earlier run of this kit, or the
+# cluster-restore.sh it started, is still running on this host. Interrupted (Ctrl-C,
+# lost session), a script says how far it got; run it again to continue.
 #
 # Exit codes:
 #   0  done
@@ -82,7 +85,8 @@ BACKGROUND_OUTPUT=""
 log() {
   local line
   line="$(date -u +%Y-%m-%dT%H:%M:%SZ) ${SCRIPT_NAME}[${NODE_NAME}]: $*"
-  printf '%s\n' "$line" >&2
+  # stderr may be gone (a lost ssh session): the log file still gets the line.
+  printf '%s\n' "$line" >&2 || true
   if [[ -n $LOG_FILE ]]; then
     printf '%s\n' "$line" >>"$LOG_FILE"
   else
@@ -428,8 +432,12 @@ on_exit() {
 # prepare: options, refusals and the run directory name; nothing is changed yet.
 prepare() {
   parse_args "$@"
+  CURRENT_STEP="checks (root, host)"
   trap on_exit EXIT
   trap on_signal INT TERM HUP
+  # A closed stderr (the ssh session went away) must not kill the script mid-step:
+  # writes then fail, log() goes on into run.log. (Commands started get the default.)
+  trap : PIPE
   RUN_DIR="${QUARANTINE_DIR%/}/restorekit-${CLUSTER}-$(date -u +%Y%m%dT%H%M%SZ)-$$"
   check_root
   check_host
