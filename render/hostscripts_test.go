@@ -362,7 +362,7 @@ func TestRestartKubelet(t *testing.T) {
 		t.Parallel()
 		h := newFakeHost(t, recoveryNode, nil)
 		r := h.run(recoveryNode, "restart-kubelet.sh", nil, "--yes")
-		wantCode(t, r, 0, "step 8: kubelet.service is active: yes", "step 9.1: a etcd container runs: yes")
+		wantCode(t, r, 0, "step 8: kubelet.service is active: yes", "step 9.1: a container named etcd runs: yes")
 		if !strings.Contains(h.commands(), "systemctl restart kubelet.service") || !strings.Contains(h.commands(), "crictl ps --name ^etcd$ --state running -q") {
 			t.Errorf("commands:\n%s", h.commands())
 		}

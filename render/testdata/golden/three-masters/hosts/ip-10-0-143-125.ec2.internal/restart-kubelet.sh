@@ -453,7 +453,7 @@ usage() {
     "" \
     "Procedure steps 8 and 9.1 on ${NODE_NAME} (cluster ${CLUSTER}), the RECOVERY host:" \
     "  8 restart kubelet.service and wait until it is active" \
-    "  9.1 wait until a etcd container runs" \
+    "  9.1 wait until a container named etcd runs" \
     "Run it here first, right after restore.sh, then on every other control-plane host." \
     "A run.log goes to a new directory under ${QUARANTINE_DIR}; nothing is moved or deleted." \
     "" \
@@ -467,7 +467,7 @@ usage() {
 show_plan() {
   log "plan for ${NODE_NAME} (cluster ${CLUSTER}):"
   plan_line "8 systemctl restart kubelet.service, then wait until it is active (at most $(human_duration "$KUBELET_TIMEOUT"))"
-  plan_line "9.1 wait until a etcd container runs (at most $(human_duration "$ETCD_RUNNING_TIMEOUT"))"
+  plan_line "9.1 wait until a container named etcd runs (at most $(human_duration "$ETCD_RUNNING_TIMEOUT"))"
 }
 
 # Step 8, before anything changes: the tools it needs, and a look at the manifests.
@@ -500,8 +500,8 @@ step_8_restart_kubelet() {
 # (an exact name filter, so etcd-operator never counts).
 step_9_1_check_etcd_running() {
   CURRENT_STEP="9.1"
-  wait_until "9.1" "$ETCD_RUNNING_TIMEOUT" "a etcd container runs" \
-    "look at crictl ps -a --name '^etcd\$', crictl logs of it, and ${MANIFESTS_DIR}/etcd-pod.yaml (restore.sh puts the restore pod there); do not go on to step 9.2 before etcd runs" \
+  wait_until "9.1" "$ETCD_RUNNING_TIMEOUT" "a container named etcd runs" \
+    "look at crictl ps -a --name '^etcd\$', crictl logs CONTAINER-ID, and ${MANIFESTS_DIR}/etcd-pod.yaml (restore.sh puts the restore pod there); do not go on to step 9.2 before etcd runs" \
     container_running etcd
 }
 
