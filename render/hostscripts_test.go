@@ -95,15 +95,33 @@ func TestStopStaticPodsMovesIntoRunDir(t *testing.T) {
 	}
 }
 
-func TestStopStaticPodsDryRunChangesNothing(t *testing.T) {
+func TestDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
-	h := newFakeHost(t, otherNode, nil)
-	before := h.snapshot()
-	r := h.run(otherNode, "stop-static-pods.sh", nil, "--dry-run")
-	wantCode(t, r, 0, "dry-run: would run: mv -T --", "dry-run: step 4.2: would wait until no etcd container runs", "now: still running: etcd (")
-	h.assertUnchanged(before)
-	if strings.Contains(h.commands(), "systemctl") {
-		t.Errorf("dry run called systemctl")
+	tests := []struct {
+		node, script string
+		want         []string
+	}{
+		{otherNode, "stop-static-pods.sh", []string{"dry-run: would run: mv -T --", "dry-run: step 4.2: would wait until no etcd container runs", "now: still running: etcd ("}},
+		{recoveryNode, "restore.sh", []string{"size and sha256 match kit.json", "dry-run: would run: mv -T -- ", "dry-run: would run: env ", "/usr/local/bin/cluster-restore.sh "}},
+		{recoveryNode, "restart-kubelet.sh", []string{"dry-run: would run: systemctl restart kubelet.service", "dry-run: step 9.1: would wait until a container named etcd runs"}},
+		{otherNode, "restart-kubelet.sh", []string{"dry-run: would run: systemctl restart kubelet.service"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.node+"/"+tt.script, func(t *testing.T) {
+			t.Parallel()
+			h := newFakeHost(t, tt.node, nil)
+			// restore.sh would set this aside; the dry run only says so.
+			h.write("var/lib/etcd-backup/member/snap/db", "an earlier attempt\n")
+			before := h.snapshot()
+			r := h.run(tt.node, tt.script, nil, "--dry-run")
+			wantCode(t, r, 0, append(tt.want, "dry-run: would create ")...)
+			h.assertUnchanged(before)
+			for _, changing := range []string{"systemctl restart", "cluster-restore.sh "} {
+				if strings.Contains(h.commands(), changing) {
+					t.Errorf("the dry run ran %q", changing)
+				}
+			}
+		})
 	}
 }
 
