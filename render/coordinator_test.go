@@ -1157,3 +1157,38 @@ func TestRecoverWaitsForEarlierRestore(t *testing.T) {
 		t.Errorf("restore.sh at %d after %d ps calls, want after 3 (2 showing the earlier restore)", restoreAt, n)
 	}
 }
+
+// TestCoordinatorBash42: the workstation runs bash 4.2 (RHEL 7): the coordinator scripts
+// use nothing newer.
+func TestCoordinatorBash42(t *testing.T) {
+	t.Parallel()
+	newer := []struct{ re, why string }{
+		{`EPOCHSECONDS|EPOCHREALTIME`, "bash 5.0"},
+		{`\bwait\s+-[a-z]*[np]`, "wait -n is bash 4.3, wait -p 5.1"},
+		{`\$\{[^}]*@[QEPAKaULuk]\}`, "${var@op} is bash 4.4"},
+		{`\b(declare|local|typeset)\s+-[a-zA-Z]*n`, "namerefs are bash 4.3"},
+		{`\b(mapfile|readarray)\s+.*-d`, "mapfile -d is bash 4.4"},
+		{`\[-[0-9]+\]\}`, "negative array indexes are bash 4.3"},
+		{`shopt\s+-s\s+(inherit_errexit|localvar_inherit|assoc_expand_once)`, "bash 4.4+"},
+		{`\[\[\s+-v\s`, "[[ -v ]] of array elements is bash 4.3"},
+	}
+	for _, ex := range coordExamples {
+		e := newCoordEnv(t, ex, nil)
+		for _, s := range []string{"recover.sh", "redeploy.sh"} {
+			data, err := os.ReadFile(filepath.Join(e.kitDir, s))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, line := range strings.Split(string(data), "\n") {
+				if strings.HasPrefix(strings.TrimSpace(line), "#") {
+					continue
+				}
+				for _, n := range newer {
+					if regexp.MustCompile(n.re).MatchString(line) {
+						t.Errorf("%s %s:%d: %s: %s", ex, s, i+1, n.why, strings.TrimSpace(line))
+					}
+				}
+			}
+		}
+	}
+}
