@@ -211,7 +211,7 @@ func NewCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 	}
 	c.writeBackup()
 
-	seq := int(clusterSeq.Add(1))
+	seq := 1 + int(clusterSeq.Add(1)-1)%250 // third octet of this cluster's addresses
 	for i := 0; i < cfg.Masters; i++ {
 		name := fmt.Sprintf("master-%d.%s.example.test", i, cfg.Name)
 		hostname := name
@@ -277,7 +277,7 @@ func (c *Cluster) newHost(name, hostname, addr, pubKey string, master bool) *Hos
 	for _, d := range boundDirs {
 		mustMkdir(t, filepath.Join(h.Root, d), 0o755)
 	}
-	if err := os.Chmod(filepath.Join(h.Root, "tmp"), 0o1777|fs.ModeSticky); err != nil {
+	if err := os.Chmod(filepath.Join(h.Root, "tmp"), 0o777|fs.ModeSticky); err != nil {
 		t.Fatal(err)
 	}
 	mustMkdir(t, filepath.Join(h.Root, coreHome, ".ssh"), 0o700)

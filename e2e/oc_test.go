@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -537,19 +538,17 @@ func (o *fakeOC) patchOp(a ocArgs) int {
 	return 0
 }
 
+// canonicalOperator maps what oc accepts for an operator resource (etcd, etcds,
+// etcd.operator.openshift.io, kubeapiserver, kubeapiservers, ...) to its short name.
 func canonicalOperator(r string) (string, bool) {
-	r = strings.ToLower(r)
-	base, _, _ := strings.Cut(r, ".")
-	base = strings.TrimSuffix(base, "es")
-	if _, ok := operatorInfo[base]; ok {
-		return base, true
+	name, group, _ := strings.Cut(strings.ToLower(r), ".")
+	if group != "" && group != "operator.openshift.io" {
+		return "", false
 	}
-	base = strings.TrimSuffix(strings.Split(r, ".")[0], "s")
-	if _, ok := operatorInfo[base]; ok {
-		return base, true
-	}
-	if strings.Split(r, ".")[0] == "etcds" {
-		return "etcd", true
+	for op := range operatorInfo {
+		if name == op || name == op+"s" {
+			return op, true
+		}
 	}
 	return "", false
 }
@@ -893,5 +892,33 @@ func (o *fakeOC) operatorObject(op string) map[string]any {
 				map[string]any{"type": "StaticPodsAvailable", "status": "True", "message": fmt.Sprintf("%d nodes are active; %s", len(o.sim.Hosts), cond["message"])},
 			},
 		},
+	}
+}
+
+// TestFakeOCCommandLine checks the fake oc reads command lines the way oc does.
+func TestFakeOCCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want ocArgs
+	}{
+		{[]string{"get", "etcd", "cluster", "-o", "jsonpath={.a}"}, ocArgs{verb: "get", resource: "etcd", name: "cluster", output: "jsonpath={.a}"}},
+		{[]string{"--request-timeout=20s", "get", "pods", "-n", "openshift-etcd", "--no-headers"}, ocArgs{verb: "get", resource: "pods", namespace: "openshift-etcd", noHeaders: true}},
+		{[]string{"get", "proxy/cluster", "-ojson"}, ocArgs{verb: "get", resource: "proxy", name: "cluster", output: "json"}},
+		{[]string{"patch", "kubeapiserver", "cluster", "--type=merge", "-p={\"spec\":{}}"}, ocArgs{verb: "patch", resource: "kubeapiserver", name: "cluster", patch: `{"spec":{}}`, patchType: "merge"}},
+		{[]string{"get", "nodes", "-l", "node-role.kubernetes.io/master", "--output=name"}, ocArgs{verb: "get", resource: "nodes", selector: "node-role.kubernetes.io/master", output: "name"}},
+	} {
+		got, err := parseOCArgs(tc.args)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%q: got %+v, %v; want %+v", tc.args, got, err, tc.want)
+		}
+	}
+	if _, err := parseOCArgs([]string{"get", "pods", "--bogus"}); err == nil {
+		t.Errorf("an unknown flag must be an error")
+	}
+	for in, want := range map[string]string{"etcd": "etcd", "etcds": "etcd", "etcd.operator.openshift.io": "etcd",
+		"KubeAPIServer": "kubeapiserver", "kubecontrollermanagers": "kubecontrollermanager", "kubescheduler": "kubescheduler", "pods": "", "etcd.example.com": ""} {
+		if got, _ := canonicalOperator(in); got != want {
+			t.Errorf("canonicalOperator(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
