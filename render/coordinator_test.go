@@ -798,6 +798,9 @@ func TestRecoverRefusesWithoutConfirmation(t *testing.T) {
 	if calls := e.calls(); len(calls) != 0 {
 		t.Errorf("refused runs still called %v", calls)
 	}
+	if out := e.mustRun(2, "recover.sh", "--yes", "--state-dir", filepath.Join(e.kitDir, "RUNBOOK.md", "x")); !strings.Contains(out, "cannot write the state directory") {
+		t.Errorf("unwritable state dir:\n%s", out)
+	}
 	e.mustRun(2, "recover.sh", "--bogus")
 	e.mustRun(2, "recover.sh", "--from", "4", "--only", "8")
 	if out := e.mustRun(0, "recover.sh", "--help"); !strings.Contains(out, "Exit codes: 0 done, 1 a step failed, 2 usage error or refused, 3 a wait timed out") {
