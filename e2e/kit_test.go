@@ -185,10 +185,10 @@ func (r Result) String() string {
 
 // RunOptions tune a coordinator run.
 type RunOptions struct {
-	// Interrupt, when set, is called every 100ms while the script runs; when it returns
+	// Watch, when set, is called every 100ms while the script runs; when it returns
 	// true the script's process group gets Signal (default SIGINT, as from Ctrl-C on its
 	// terminal; SIGKILL for a workstation that dies).
-	Interrupt func() bool
+	Watch     func() bool
 	Signal    syscall.Signal
 	Timeout   time.Duration // default 8 minutes
 }
@@ -234,7 +234,7 @@ loop:
 		case err = <-done:
 			break loop
 		case <-time.After(100 * time.Millisecond):
-			if o.Interrupt != nil && !interrupted && o.Interrupt() {
+			if o.Watch != nil && !interrupted && o.Watch() {
 				interrupted = true
 				sig := o.Signal
 				if sig == 0 {

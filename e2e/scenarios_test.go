@@ -12,16 +12,30 @@ import (
 // Scenarios of issue 6: each runs a kit built by the real code against a simulated
 // cluster and checks the end state and the order of what ran.
 
-// TestRecoverHappyPath is scenario 1: recover.sh --yes on three masters.
+// TestRecoverHappyPath is scenario 1: recover.sh --yes on three masters. A second
+// recover.sh started while the first is in step 4 is refused.
 func TestRecoverHappyPath(t *testing.T) {
 	c := NewCluster(t, ClusterConfig{Masters: 3, Timing: FastTiming})
 	k := c.BuildKit(KitOptions{})
-	r := c.Run(k, "recover.sh", RunOptions{}, "--yes")
+	var second *Result
+	inStep4 := func() bool {
+		if second == nil && len(filter(c.Commands(), func(c Command) bool { return c.Tool == "mv" })) > 0 {
+			r := c.Run(k, "recover.sh", RunOptions{}, "--yes")
+			second = &r
+		}
+		return false
+	}
+	r := c.Run(k, "recover.sh", RunOptions{Watch: inStep4}, "--yes")
 	logRun(t, "recover.sh --yes", r)
 	if r.ExitCode != 0 {
 		t.Fatalf("recover.sh --yes: %s", r)
 	}
 	assertRestored(t, c, false)
+	if second == nil {
+		t.Errorf("the second recover.sh never ran")
+	} else if second.ExitCode != 2 || !strings.Contains(second.Output, "another recover.sh") {
+		t.Errorf("a second recover.sh during the first: want exit 2 naming the other run, got %s", second)
+	}
 	if left, _ := filepath.Glob(filepath.Join(c.Work, "tmp", "*")); len(left) > 0 {
 		t.Errorf("recover.sh left %v in TMPDIR", left)
 	}
@@ -281,7 +295,7 @@ func TestResumeAfterInterrupt(t *testing.T) {
 		}
 		return false
 	}
-	r := c.Run(k, "recover.sh", RunOptions{Interrupt: inStep4}, "--yes")
+	r := c.Run(k, "recover.sh", RunOptions{Watch: inStep4}, "--yes")
 	logRun(t, "recover.sh --yes (interrupted in step 4)", r)
 	if r.ExitCode == 0 {
 		t.Fatalf("the interrupted run exited 0")
@@ -310,7 +324,7 @@ func TestResumeAfterInterrupt(t *testing.T) {
 		}
 		return patched && !done
 	}
-	r = c.Run(k, "recover.sh", RunOptions{Interrupt: inStep11, Signal: syscall.SIGKILL}, "--yes")
+	r = c.Run(k, "recover.sh", RunOptions{Watch: inStep11, Signal: syscall.SIGKILL}, "--yes")
 	logRun(t, "recover.sh --yes (killed in step 11)", r)
 	if r.ExitCode == 0 {
 		t.Fatalf("the run interrupted in step 11 exited 0")
