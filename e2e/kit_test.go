@@ -188,9 +188,9 @@ type RunOptions struct {
 	// Watch, when set, is called every 100ms while the script runs; when it returns
 	// true the script's process group gets Signal (default SIGINT, as from Ctrl-C on its
 	// terminal; SIGKILL for a workstation that dies).
-	Watch     func() bool
-	Signal    syscall.Signal
-	Timeout   time.Duration // default 8 minutes
+	Watch   func() bool
+	Signal  syscall.Signal
+	Timeout time.Duration // default 8 minutes
 }
 
 // Run runs a kit script (recover.sh, redeploy.sh) from the kit directory on the
