@@ -900,6 +900,19 @@ func TestRecoverFrom(t *testing.T) {
 			}
 		})
 	}
+	t.Run("preflight again until something changed", func(t *testing.T) {
+		t.Parallel()
+		e := newCoordEnv(t, "three-masters", nil)
+		e.mustRun(0, "recover.sh", "--yes", "--only", "preflight")
+		e.calls()
+		// Not confirmed: nothing changed, so the next run checks again.
+		e.mustRun(2, "recover.sh")
+		e.env = append(e.env, "FAKE_OC_VERSION=4.5.9")
+		out := e.mustRun(1, "recover.sh", "--yes")
+		if !strings.Contains(out, "P1: the cluster runs OpenShift '4.5.9'") {
+			t.Errorf("preflight not repeated before the first change:\n%s", out)
+		}
+	})
 	t.Run("only", func(t *testing.T) {
 		t.Parallel()
 		e := newCoordEnv(t, "three-masters", nil)
