@@ -91,7 +91,7 @@ func TestSimulatedCluster(t *testing.T) {
 // the restore, forced redeployments (a reused reason changes nothing; the new revision
 // appears late and nodes reach it one by one) and the etcd pods it lists.
 func TestSimulatedAPI(t *testing.T) {
-	tm := Timing{APIEOF: 400 * time.Millisecond, RevisionDelay: 300 * time.Millisecond, NodeDelay: 200 * time.Millisecond}
+	tm := Timing{APIEOF: 3 * time.Second, RevisionDelay: 2 * time.Second, NodeDelay: time.Second}
 	c := NewCluster(t, ClusterConfig{Masters: 3, Timing: tm})
 	oc := func(args ...string) (string, error) {
 		out, err := exec.Command(filepath.Join(c.Bin, "oc"), args...).CombinedOutput()
@@ -118,11 +118,40 @@ func TestSimulatedAPI(t *testing.T) {
 	// Until the operator has created the new revision, the old condition still says done.
 	want("3", "get", "etcd", "cluster", "-o", "jsonpath={.status.latestAvailableRevision}")
 	want("AllNodesAtLatestRevision\n3 nodes are at revision 3\n", "get", "etcd", "cluster", "-o", cond)
-	time.Sleep(tm.RevisionDelay + tm.NodeDelay + 100*time.Millisecond)
-	want("4", "get", "etcd", "cluster", "-o", "jsonpath={.status.latestAvailableRevision}")
-	want("NodeInstaller\n2 nodes are at revision 3; 1 nodes are at revision 4\n", "get", "etcd", "cluster", "-o", cond)
-	time.Sleep(2 * tm.NodeDelay)
-	want("AllNodesAtLatestRevision\n3 nodes are at revision 4\n", "get", "etcd", "cluster", "-o", cond)
+	// Then the new revision appears and the nodes reach it one by one: watch it happen.
+	progression := []string{
+		"3 AllNodesAtLatestRevision 3 nodes are at revision 3",
+		"4 NodeInstaller 3 nodes are at revision 3; 0 nodes have achieved new revision 4",
+		"4 NodeInstaller 2 nodes are at revision 3; 1 nodes are at revision 4",
+		"4 NodeInstaller 1 nodes are at revision 3; 2 nodes are at revision 4",
+		"4 AllNodesAtLatestRevision 3 nodes are at revision 4",
+	}
+	var seen []string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		out, err := oc("get", "etcd", "cluster", "-o", `jsonpath={.status.latestAvailableRevision} {range .status.conditions[?(@.type=="NodeInstallerProgressing")]}{.reason} {.message}{end}`)
+		if err != nil {
+			t.Fatalf("oc get etcd: %v %s", err, out)
+		}
+		if len(seen) == 0 || seen[len(seen)-1] != out {
+			seen = append(seen, out)
+		}
+		if out == progression[len(progression)-1] {
+			break
+		}
+	}
+	// Every state seen is one of the progression, in its order, from the first to the last.
+	next := 0
+	for _, s := range seen {
+		for next < len(progression) && progression[next] != s {
+			next++
+		}
+		if next == len(progression) {
+			t.Fatalf("etcd rollout: states %q do not follow the progression %q", seen, progression)
+		}
+	}
+	if seen[0] != progression[0] || seen[len(seen)-1] != progression[len(progression)-1] || len(seen) < 3 {
+		t.Errorf("etcd rollout: saw %q, want the progression %q", seen, progression)
+	}
 	out, _ := oc("get", "pods", "-n", "openshift-etcd")
 	if n := strings.Count(out, " Running "); n != 3 || !strings.Contains(out, "installer-4-") || !strings.Contains(out, "Completed") {
 		t.Errorf("oc get pods -n openshift-etcd:\n%s", out)
@@ -146,10 +175,14 @@ func TestSimulatedAPI(t *testing.T) {
 	if out, err := oc("get", "pods", "-n", "openshift-etcd"); err == nil || strings.TrimSpace(out) != "Unable to connect to the server: EOF" {
 		t.Errorf("right after the restore oc must see EOF: %v\n%s", err, out)
 	}
-	time.Sleep(tm.APIEOF)
-	out, err := oc("get", "pods", "-n", "openshift-etcd", "-l", "app=etcd", "-o", "name")
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if out, err = oc("get", "pods", "-n", "openshift-etcd", "-l", "app=etcd", "-o", "name"); err == nil {
+			break
+		}
+	}
 	if err != nil || strings.TrimSpace(out) != "pod/etcd-"+rec.Name {
-		t.Errorf("after the restore one etcd pod: %v\n%s", err, out)
+		t.Errorf("once the API is back, one etcd pod: %v\n%s", err, out)
 	}
 	if m := readFile(t, filepath.Join(rec.Root, etcdDataDir, "member/snap/db")); !strings.Contains(m, "restored member on "+rec.Name) {
 		t.Errorf("the restore pod did not restore the snapshot into /var/lib/etcd: %q", m)
