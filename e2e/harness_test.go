@@ -188,3 +188,18 @@ func TestSimulatedAPI(t *testing.T) {
 		t.Errorf("the restore pod did not restore the snapshot into /var/lib/etcd: %q", m)
 	}
 }
+
+// TestFakesShellcheck keeps the simulated tools and the namespace wrapper clean bash.
+func TestFakesShellcheck(t *testing.T) {
+	if _, err := exec.LookPath("shellcheck"); err != nil {
+		t.Skip("e2e: skipped: shellcheck is not installed")
+	}
+	files := []string{"testdata/ns-init.sh"}
+	for _, f := range []string{"crictl", "systemctl", "cluster-restore.sh", "sudo", "mv", "sim-lib.bash"} {
+		files = append(files, filepath.Join("testdata/fakes", f))
+	}
+	cmd := exec.Command("shellcheck", append([]string{"-x", "-P", "testdata/fakes", "-s", "bash"}, files...)...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("shellcheck: %v\n%s", err, out)
+	}
+}
