@@ -144,7 +144,7 @@ func TestStopStaticPodsRerunIsIdempotent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if e.Name() != "run.log" && e.Name() != "running" {
+		if !h.isBookkeeping(filepath.Join(dirs[1], e.Name())) || e.IsDir() {
 			t.Errorf("the second run moved something: %s", e.Name())
 		}
 	}
@@ -286,8 +286,8 @@ func TestRestoreTwiceKeepsTheFirstBackup(t *testing.T) {
 	firstMember := sha256File(t, filepath.Join(h.root, "var/lib/etcd-backup/member/snap/db"))
 	afterFirst := h.snapshot()
 	time.Sleep(time.Second)
-	r := h.run(recoveryNode, "restore.sh", nil, "--yes")
-	wantCode(t, r, 0, "step 7: moved "+filepath.Join(h.root, "var/lib/etcd-backup"), "an earlier run finished the restore already")
+	r := h.run(recoveryNode, "restore.sh", nil, "--yes", "--again")
+	wantCode(t, r, 0, "step 7: moved "+filepath.Join(h.root, "var/lib/etcd-backup"), "NOTE: --again")
 	second := h.runDirs()[1]
 	kept := filepath.Join(second, h.root, "var/lib/etcd-backup/member/snap/db")
 	if got := sha256File(t, kept); got != firstMember {
@@ -515,4 +515,58 @@ func TestLostSessionIsLogged(t *testing.T) {
 			t.Errorf("run.log lacks %q:\n%s", want, log)
 		}
 	}
+}
+
+// The restore runs once: a re-run changes nothing while the restore pod manifest is in
+// place (a resumed coordinator), refuses once the cluster has moved on, and restores
+// again only with --again.
+func TestRestoreRunsOnce(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t, recoveryNode, nil)
+	wantCode(t, h.run(recoveryNode, "restore.sh", nil, "--yes"), 0)
+	before := h.snapshot()
+	wantCode(t, h.run(recoveryNode, "restore.sh", nil, "--yes"), 0, "an earlier run completed the restore here", "nothing to do")
+	h.assertUnchanged(before)
+
+	// Steps 10-12 roll out a new etcd revision: the manifest changes.
+	h.write("etc/kubernetes/manifests/etcd-pod.yaml", "etcd revision 8\n")
+	before = h.snapshot()
+	for _, args := range [][]string{{"--yes"}, {"--dry-run"}} {
+		wantCode(t, h.run(recoveryNode, "restore.sh", nil, args...), 2, "has changed since", "--again", "Nothing was changed")
+		h.assertUnchanged(before)
+	}
+	if n := strings.Count(h.commands(), "cluster-restore.sh "); n != 1 {
+		t.Errorf("cluster-restore.sh ran %d times, want once", n)
+	}
+	time.Sleep(time.Second)
+	wantCode(t, h.run(recoveryNode, "restore.sh", nil, "--yes", "--again"), 0, "restoring the snapshot again because of --again", "restore complete")
+	if n := strings.Count(h.commands(), "cluster-restore.sh "); n != 2 {
+		t.Errorf("cluster-restore.sh ran %d times, want twice", n)
+	}
+}
+
+// After step 4 completed, manifests back in place belong to the recovered cluster:
+// stop-static-pods.sh leaves them alone unless told --again.
+func TestStopStaticPodsAfterRecovery(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t, otherNode, nil)
+	wantCode(t, h.run(otherNode, "stop-static-pods.sh", nil, "--yes"), 0)
+	h.write("etc/kubernetes/manifests/etcd-pod.yaml", "etcd revision 8\n")
+	h.write("var/lib/etcd/member/snap/db", "the rejoined member\n")
+	before := h.snapshot()
+	r := h.run(otherNode, "stop-static-pods.sh", nil, "--yes")
+	wantCode(t, r, 2, "an earlier run completed step 4 on this host", "etcd-pod.yaml", "are back in place", "--again")
+	h.assertUnchanged(before)
+	time.Sleep(time.Second)
+	r = h.run(otherNode, "stop-static-pods.sh", nil, "--yes", "--again")
+	wantCode(t, r, 0, "moving them again because of --again", "step 4.1: moved", "step 4.5: moved")
+	h.assertNothingLost(before, true)
+}
+
+func TestAgainOnlyWhereItMeansSomething(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t, otherNode, nil)
+	before := h.snapshot()
+	wantCode(t, h.run(otherNode, "restart-kubelet.sh", nil, "--yes", "--again"), 2, "restart-kubelet.sh has no --again")
+	h.assertUnchanged(before)
 }

@@ -46,6 +46,9 @@ type HostScript struct {
 	Template string // template path in the templates FS
 	Role     Role
 	Steps    string // the procedure steps it performs, as cited in headers ("4", "3, 6, 7")
+	// Again says what --again redoes; "" when the script has no --again (running it
+	// again is always safe).
+	Again string
 }
 
 // Operator is one control-plane operator whose rollout is forced (steps 10-12).
@@ -76,8 +79,10 @@ var profile45 = Profile{
 	Minors: []int{5},
 	Source: "OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state",
 	HostScripts: []HostScript{
-		{Name: "stop-static-pods.sh", Template: "hosts/stop-static-pods.sh.tmpl", Role: RoleOthers, Steps: "4"},
-		{Name: "restore.sh", Template: "hosts/restore.sh.tmpl", Role: RoleRecovery, Steps: "3 (check), 6, 7"},
+		{Name: "stop-static-pods.sh", Template: "hosts/stop-static-pods.sh.tmpl", Role: RoleOthers, Steps: "4",
+			Again: "stop this host's static pods and move its etcd data again, although an earlier run completed step 4 here"},
+		{Name: "restore.sh", Template: "hosts/restore.sh.tmpl", Role: RoleRecovery, Steps: "3 (check), 6, 7",
+			Again: "restore the snapshot again, although an earlier run completed the restore here"},
 		{Name: "restart-kubelet.sh", Template: "hosts/restart-kubelet.sh.tmpl", Role: RoleAll, Steps: "8 (and 9.1 on the recovery host)"},
 	},
 	Operators: []Operator{

@@ -121,10 +121,10 @@ POLL_SEEN=""
 
 # poll_until TIMEOUT EXPECTED HINT CHECK [ARGS...]: runs CHECK ARGS every POLL_INTERVAL
 # seconds until it succeeds (returns 0) or TIMEOUT seconds have passed (says what was
-# expected, what was seen last and HINT, and returns 3). Each try prints a progress
-# line with the elapsed time.
+# expected, what was seen last and HINT, and returns 3). A progress line with the
+# elapsed time is printed when what is seen changes, and at least once a minute.
 poll_until() {
-  local timeout=$1 expected=$2 hint=$3 start elapsed
+  local timeout=$1 expected=$2 hint=$3 start elapsed shown="" shown_at=-60
   shift 3
   start=$(date +%s)
   POLL_SEEN=""
@@ -141,7 +141,11 @@ poll_until() {
       log "  what to do: $hint"
       return 3
     fi
-    log "  waiting ($(fmt_dur "$elapsed") of $(fmt_dur "$timeout")) for $expected; now: ${POLL_SEEN:-nothing yet}"
+    if [[ $POLL_SEEN != "$shown" ]] || ((elapsed - shown_at >= 60)); then
+      log "  waiting ($(fmt_dur "$elapsed") of $(fmt_dur "$timeout")) for $expected; now: ${POLL_SEEN:-nothing yet}"
+      shown=$POLL_SEEN
+      shown_at=$elapsed
+    fi
     sleep "$POLL_INTERVAL"
   done
 }
@@ -316,10 +320,11 @@ operator_namespace() {
 # step_redeploy INDEX: steps 10-11 or 12.x for OPERATORS[INDEX].
 step_redeploy() {
   local res=${OPERATORS[$1]} step=${OPERATOR_STEPS[$1]} timeout=${OPERATOR_TIMEOUTS[$1]}
-  local before memo="" ns
+  local before memo="" ns resume="a re-run patches again (a further revision, harmless)"
   ns=$(operator_namespace "$res")
   if [[ -n $REDEPLOY_STATE_DIR ]]; then
     memo="$REDEPLOY_STATE_DIR/redeploy-$res.patched"
+    resume="a re-run resumes this wait without patching again"
   fi
   log "step $step: force a new $res rollout and wait until every node is at the new revision (up to $(fmt_dur "$timeout"))"
   if ((DRY_RUN)); then
@@ -351,7 +356,7 @@ step_redeploy() {
     fi
   fi
   poll_until "$timeout" "$res: latestAvailableRevision above $before and NodeInstallerProgressing AllNodesAtLatestRevision (step $step)" \
-    "'N nodes are at revision X; M nodes are at revision Y' means still rolling out: wait. If it does not move, look at oc get $res cluster -o yaml (status.nodeStatuses, conditions) and the installer pods (oc get pods -n $ns), then resume: the wait is resumed, not the patch." \
+    "'N nodes are at revision X; M nodes are at revision Y' means still rolling out: wait. If it does not move, look at oc get $res cluster -o yaml (status.nodeStatuses, conditions) and the installer pods (oc get pods -n $ns), then resume: $resume." \
     check_rollout "$res" "$before" ||
     die_step "$?" "" "step $step: the $res rollout did not finish"
   if [[ -n $memo ]]; then

@@ -210,10 +210,10 @@ POLL_SEEN=""
 
 # poll_until TIMEOUT EXPECTED HINT CHECK [ARGS...]: runs CHECK ARGS every POLL_INTERVAL
 # seconds until it succeeds (returns 0) or TIMEOUT seconds have passed (says what was
-# expected, what was seen last and HINT, and returns 3). Each try prints a progress
-# line with the elapsed time.
+# expected, what was seen last and HINT, and returns 3). A progress line with the
+# elapsed time is printed when what is seen changes, and at least once a minute.
 poll_until() {
-  local timeout=$1 expected=$2 hint=$3 start elapsed
+  local timeout=$1 expected=$2 hint=$3 start elapsed shown="" shown_at=-60
   shift 3
   start=$(date +%s)
   POLL_SEEN=""
@@ -230,7 +230,11 @@ poll_until() {
       log "  what to do: $hint"
       return 3
     fi
-    log "  waiting ($(fmt_dur "$elapsed") of $(fmt_dur "$timeout")) for $expected; now: ${POLL_SEEN:-nothing yet}"
+    if [[ $POLL_SEEN != "$shown" ]] || ((elapsed - shown_at >= 60)); then
+      log "  waiting ($(fmt_dur "$elapsed") of $(fmt_dur "$timeout")) for $expected; now: ${POLL_SEEN:-nothing yet}"
+      shown=$POLL_SEEN
+      shown_at=$elapsed
+    fi
     sleep "$POLL_INTERVAL"
   done
 }
@@ -405,10 +409,11 @@ operator_namespace() {
 # step_redeploy INDEX: steps 10-11 or 12.x for OPERATORS[INDEX].
 step_redeploy() {
   local res=${OPERATORS[$1]} step=${OPERATOR_STEPS[$1]} timeout=${OPERATOR_TIMEOUTS[$1]}
-  local before memo="" ns
+  local before memo="" ns resume="a re-run patches again (a further revision, harmless)"
   ns=$(operator_namespace "$res")
   if [[ -n $REDEPLOY_STATE_DIR ]]; then
     memo="$REDEPLOY_STATE_DIR/redeploy-$res.patched"
+    resume="a re-run resumes this wait without patching again"
   fi
   log "step $step: force a new $res rollout and wait until every node is at the new revision (up to $(fmt_dur "$timeout"))"
   if ((DRY_RUN)); then
@@ -440,7 +445,7 @@ step_redeploy() {
     fi
   fi
   poll_until "$timeout" "$res: latestAvailableRevision above $before and NodeInstallerProgressing AllNodesAtLatestRevision (step $step)" \
-    "'N nodes are at revision X; M nodes are at revision Y' means still rolling out: wait. If it does not move, look at oc get $res cluster -o yaml (status.nodeStatuses, conditions) and the installer pods (oc get pods -n $ns), then resume: the wait is resumed, not the patch." \
+    "'N nodes are at revision X; M nodes are at revision Y' means still rolling out: wait. If it does not move, look at oc get $res cluster -o yaml (status.nodeStatuses, conditions) and the installer pods (oc get pods -n $ns), then resume: $resume." \
     check_rollout "$res" "$before" ||
     die_step "$?" "" "step $step: the $res rollout did not finish"
   if [[ -n $memo ]]; then
@@ -554,9 +559,9 @@ EOF
 
 list_steps() {
   local k
-  printf '%-34s %-14s %s\n' STEP PROCEDURE WHAT
+  printf '%-32s %-18s %s\n' STEP PROCEDURE WHAT
   for ((k = 0; k < ${#STEP_IDS[@]}; k++)); do
-    printf '%-34s %-14s %s\n' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_TITLES[k]}"
+    printf '%-32s %-18s %s\n' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_TITLES[k]}"
   done
 }
 
@@ -629,9 +634,26 @@ select_steps() {
   REDEPLOY_FORCE=$FORCE
 }
 
-# step_done I: step I is recorded as done and this run does not force it.
+# step_done I: step I is recorded as done and this run does not force it. The preflight
+# counts as done only once a step that changes something has started: until then it is
+# cheap and safe to check again, afterwards the API may be gone.
 step_done() {
-  ((! FORCE)) && [[ -f $STATE_DIR/done/${STEP_IDS[$1]} ]]
+  ((! FORCE)) && [[ -f $STATE_DIR/done/${STEP_IDS[$1]} ]] || return 1
+  if (($1 == 0)) && ! changes_started; then
+    return 1
+  fi
+  return 0
+}
+
+# changes_started: a step that changes something has started in this state directory.
+changes_started() {
+  local f
+  for f in "$STATE_DIR"/started/*; do
+    if [[ -e $f ]]; then
+      return 0
+    fi
+  done
+  return 1
 }
 
 # pending_changes: some selected step that is not done yet changes something.
@@ -662,9 +684,11 @@ check_local_tools() {
 init_state() {
   local pid
   STATE_DIR=${STATE_DIR:-$KIT_DIR/.recover-state}
-  mkdir -p "$STATE_DIR"
+  if ! mkdir -p "$STATE_DIR" 2>/dev/null || [[ ! -w $STATE_DIR ]]; then
+    die_usage "cannot write the state directory $STATE_DIR: give a writable one with --state-dir DIR"
+  fi
   STATE_DIR=$(cd "$STATE_DIR" && pwd)
-  mkdir -p "$STATE_DIR/done" "$STATE_DIR/hosts" "$STATE_DIR/remote-logs" "$STATE_DIR/ssh"
+  mkdir -p "$STATE_DIR/done" "$STATE_DIR/started" "$STATE_DIR/hosts" "$STATE_DIR/remote-logs" "$STATE_DIR/ssh"
   if [[ -f $STATE_DIR/kit && $(cat "$STATE_DIR/kit") != "$KIT_NAME" ]]; then
     die_usage "$STATE_DIR holds the progress of $(cat "$STATE_DIR/kit"), not $KIT_NAME: use another --state-dir"
   fi
@@ -893,7 +917,11 @@ run_hosts() {
     cmd=$(host_script_cmd "$script")
     if ((DRY_RUN)); then
       ssh_cmd "$i"
-      show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
+      if [[ $script == "$SCRIPT_RESTORE" ]]; then
+        show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
+      else
+        show_cmd "${SSH_CMD[@]}" -tt -o LogLevel=ERROR "$SSH_TARGET" "$cmd"
+      fi
       continue
     fi
     log "[${HOST_NAME[i]}] running $cmd (output in $STATE_DIR/hosts/${HOST_NAME[i]}.log)"
@@ -1260,7 +1288,7 @@ step_copy_backup() {
       log "  step 3: $RECOVERY_HOST:$f is already there, same size and sha256: not copied again"
       continue
     fi
-    log "  step 3: copying $BACKUP_DIR/${BACKUP_NAMES[k]} to $RECOVERY_HOST:$BACKUP_REMOTE_DIR/"
+    log "  step 3: copying $BACKUP_DIR/${BACKUP_NAMES[k]} ($(stat -c %s -- "$BACKUP_DIR/${BACKUP_NAMES[k]}") bytes) to $RECOVERY_HOST:$BACKUP_REMOTE_DIR/"
     ssh_cmd "$RECOVERY_INDEX"
     if ! "${SCP_CMD[@]}" "$BACKUP_DIR/${BACKUP_NAMES[k]}" "$SCP_HOST:$BACKUP_REMOTE_DIR/" </dev/null 2>>"$LOG_FILE"; then
       die_step 1 "$RECOVERY_HOST" "step 3: scp of ${BACKUP_NAMES[k]} to $RECOVERY_HOST:$BACKUP_REMOTE_DIR failed (details in $LOG_FILE)"
@@ -1400,7 +1428,7 @@ summary() {
   local k
   log "SUMMARY for cluster $CLUSTER_NAME (total $(fmt_dur $(($(date +%s) - RUN_START)))):"
   for k in "${SELECTED[@]}"; do
-    log "  $(printf '%-34s %-14s %s' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_RESULT[k]:-not run}")"
+    log "  $(printf '%-32s %-18s %s' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_RESULT[k]:-not run}")"
   done
   if ((HOST_SCRIPTS_RAN)); then
     log "fetching the host scripts' logs"
@@ -1429,6 +1457,9 @@ run_step() {
   CURRENT_STEP_NUM=${STEP_NUMS[k]}
   FAIL_HOST=""
   log "==> step ${STEP_NUMS[k]} (${STEP_IDS[k]}): ${STEP_TITLES[k]}"
+  if ((STEP_CHANGES[k] && ! DRY_RUN)); then
+    : >"$STATE_DIR/started/${STEP_IDS[k]}"
+  fi
   start=$(date +%s)
   case ${STEP_IDS[k]} in
   preflight) step_preflight ;;

@@ -22,6 +22,9 @@
 #        directory (cluster-restore.sh deletes or overwrites them when run again), then run
 #        /usr/local/bin/cluster-restore.sh /home/core/backup with the proxy variables passed
 #        explicitly (the procedure's `sudo -E`: sudo resets the environment)
+# The restore runs once: after a completed run, a re-run does nothing while the restore
+# pod manifest it left is in place, and refuses once the cluster has moved on (--again
+# restores again).
 # Run it on the recovery host only, after stop-static-pods.sh has finished on every
 # other control-plane host. Running it on a second host creates a second etcd cluster.
 #
@@ -30,6 +33,8 @@
 #   sudo bash ./restore.sh --dry-run    print every command it would run; change nothing
 #   sudo bash ./restore.sh --yes        run without asking (needed when stdin is not a terminal)
 #   --force-host   run although `hostname` does not match (only when this IS ip-10-0-143-125.ec2.internal)
+#   --again        restore the snapshot again, although an earlier run completed the restore here
+#                  (without it, a re-run after a completed run skips or refuses: see below)
 #   --help         print this help
 # `hostname` is compared case-insensitively; an FQDN's first label is also accepted
 # when no other master of the inventory has the same first label.
@@ -53,6 +58,8 @@ set -euo pipefail
 
 # Values from the inventory.
 readonly SCRIPT_NAME=restore.sh
+# 1 when the script has --again.
+readonly SUPPORTS_AGAIN=1
 readonly CLUSTER=ocp4
 readonly NODE_NAME=ip-10-0-143-125.ec2.internal
 readonly EXPECTED_HOSTNAME=ip-10-0-143-125.ec2.internal
@@ -83,6 +90,8 @@ readonly EXIT_OK=0 EXIT_FAILED=1 EXIT_REFUSED=2 EXIT_TIMEOUT=3
 YES=0
 DRY_RUN=0
 FORCE_HOST=0
+# --again: redo what an earlier run of this script completed (scripts with SUPPORTS_AGAIN=1).
+AGAIN=0
 # The step running now, for the message when something fails unexpectedly.
 CURRENT_STEP="start"
 # This run's directory (created once confirmed; never an existing one) and its log.
@@ -157,6 +166,13 @@ parse_args() {
     --yes | -y) YES=1 ;;
     --dry-run | -n) DRY_RUN=1 ;;
     --force-host) FORCE_HOST=1 ;;
+    --again)
+      if ((! SUPPORTS_AGAIN)); then
+        usage >&2
+        fail "$EXIT_REFUSED" "${SCRIPT_NAME} has no --again: running it again is always safe"
+      fi
+      AGAIN=1
+      ;;
     --help | -h)
       usage
       exit "$EXIT_OK"
@@ -204,6 +220,9 @@ confirm() {
   if ((DRY_RUN)); then
     log "dry-run: nothing below is changed on this host"
     return 0
+  fi
+  if ((AGAIN)); then
+    log "--again: redoing what an earlier run completed on this host"
   fi
   if ((YES)); then
     log "confirmed by --yes"
@@ -289,6 +308,31 @@ claim_host() {
       fi
     done
   done
+}
+
+# earlier_completed: print the run directory of the latest earlier run of this script
+# that completed (it wrote RUN_DIR/completed); fail if there is none.
+earlier_completed() {
+  local dir found="" script=""
+  earlier_runs
+  for dir in "${EARLIER_RUNS[@]}"; do
+    if [[ -f ${dir}/completed ]] && read -r script <"${dir}/completed" && [[ $script == "$SCRIPT_NAME" ]]; then
+      found=$dir
+    fi
+  done
+  if [[ -z $found ]]; then
+    return 1
+  fi
+  printf '%s\n' "$found"
+}
+
+# mark_completed [LINE...]: record in the run directory that this run completed,
+# with any facts a later run compares (the first line is the script name).
+mark_completed() {
+  if ((DRY_RUN)); then
+    return 0
+  fi
+  printf '%s\n' "$SCRIPT_NAME" "$@" >"${RUN_DIR}/completed"
 }
 
 # earlier_copy PATH: print where an earlier run of this kit moved PATH; fail if none did.
@@ -471,6 +515,8 @@ prepare() {
 PROBLEMS=()
 # NAME=VALUE pairs passed to cluster-restore.sh (step 6).
 RESTORE_ENV=()
+# 1 when an earlier run completed the restore and nothing has changed since.
+ALREADY_DONE=0
 
 usage() {
   printf '%s\n' \
@@ -487,6 +533,8 @@ usage() {
     "  --yes         do not ask for confirmation (required when stdin is not a terminal)" \
     "  --dry-run     run the checks, print every command it would run, change nothing" \
     "  --force-host  run although hostname does not match ${EXPECTED_HOSTNAME}" \
+    "  --again       restore the snapshot again although an earlier run completed the restore" \
+    "                here (without it such a run does nothing, or refuses once the cluster moved on)" \
     "" \
     "Exit codes: 0 done, 1 a step or check failed, 2 usage error or refused, 3 timed out."
 }
@@ -502,8 +550,8 @@ show_plan() {
   plan_line "7 move ${ETCD_BACKUP_DIR} and ${STOPPED_MANIFESTS_DIR}, where present, to ${RUN_DIR}"
   plan_line "7 run ${CLUSTER_RESTORE} ${BACKUP_DIR} (at most $(human_duration "$RESTORE_TIMEOUT")): it stops the control-plane static pods,"
   plan_line "  moves ${ETCD_DATA_DIR}/member to ${ETCD_BACKUP_DIR} and starts a one-member etcd from the snapshot"
-  if earlier="$(earlier_copy /restore-finished)"; then
-    plan_line "NOTE: an earlier run finished the restore already (${earlier%/restore-finished}); running again restores the snapshot again"
+  if ((AGAIN)); then
+    plan_line "NOTE: --again: an earlier run completed the restore here; this restores the snapshot again"
   fi
 }
 
@@ -511,6 +559,42 @@ show_plan() {
 problem() {
   PROBLEMS+=("$*")
   log "check failed: $*"
+}
+
+# etcd_manifest_digest: the sha256 of the etcd pod manifest ("none" when absent). Right
+# after the restore it is the restore pod's; steps 10-12 replace it.
+etcd_manifest_digest() {
+  local sum
+  if [[ ! -f ${MANIFESTS_DIR}/etcd-pod.yaml ]]; then
+    printf 'none\n'
+    return 0
+  fi
+  sum="$(sha256sum <"${MANIFESTS_DIR}/etcd-pod.yaml")"
+  printf '%s\n' "${sum%% *}"
+}
+
+# Step 7, before anything else: the restore runs once. After an earlier run completed
+# it, a re-run changes nothing while the restore pod manifest it left is still in place
+# (a resumed recover.sh), and refuses once the cluster has moved on: restoring again
+# would throw away everything written since. --again restores again regardless.
+step_7_check_earlier_restore() {
+  CURRENT_STEP="7 (earlier runs)"
+  local earlier name recorded="" now
+  if ! earlier="$(earlier_completed)"; then
+    return 0
+  fi
+  if ((AGAIN)); then
+    log "WARNING: step 7: an earlier run completed the restore here (${earlier}); restoring the snapshot again because of --again"
+    return 0
+  fi
+  { read -r name && read -r recorded; } <"${earlier}/completed" || true
+  now="$(etcd_manifest_digest)"
+  if [[ -n $recorded && $now == "$recorded" ]]; then
+    ALREADY_DONE=1
+    log "step 7: an earlier run completed the restore here (${earlier}) and its restore etcd pod manifest is still in place: nothing to do. (Only to restore the snapshot again: --again.)"
+    return 0
+  fi
+  fail "$EXIT_REFUSED" "step 7: an earlier run completed the restore on this host (${earlier}), and ${MANIFESTS_DIR}/etcd-pod.yaml has changed since (sha256 ${now}, was ${recorded:-unknown}): the cluster has moved on, and restoring again would throw away everything written since. Nothing was changed. Check the cluster first (oc get pods -n openshift-etcd, oc get nodes); only to restore the snapshot again, run it with --again."
 }
 
 # Step 3 (check): the backup directory holds exactly the expected pair, intact.
@@ -683,11 +767,16 @@ step_7_run_cluster_restore() {
   if [[ ! -f ${MANIFESTS_DIR}/etcd-pod.yaml ]]; then
     log "WARNING: step 7: ${MANIFESTS_DIR}/etcd-pod.yaml is not there after cluster-restore.sh: the restore etcd pod will not start; read ${out}"
   fi
-  printf 'finished by %s\n' "$SCRIPT_NAME" >"${RUN_DIR}/restore-finished"
+  mark_completed "$(etcd_manifest_digest)"
 }
 
 main() {
   prepare "$@"
+  step_7_check_earlier_restore
+  if ((ALREADY_DONE)); then
+    CURRENT_STEP="7 (done earlier)"
+    return 0
+  fi
   step_3_check_backup
   step_7_check_prerequisites
   report_problems

@@ -20,6 +20,9 @@
 #        `crictl ps --state running --name` (never `grep kube-apiserver`, which also matches
 #        operator containers): kube-apiserver, kube-apiserver-cert-syncer, kube-apiserver-cert-regeneration-controller, kube-apiserver-insecure-readyz, kube-apiserver-check-endpoints
 #   4.5  move /var/lib/etcd into the run directory (never into an existing /tmp/etcd)
+# After a completed run, a re-run only reports where things went; if the manifests or
+# the etcd data are back in place (the recovered cluster's own), it refuses (--again
+# stops them again).
 # Run it on every non-recovery host before restore.sh runs on the recovery host.
 #
 # How to run it (as root, from the directory it was copied to):
@@ -27,6 +30,8 @@
 #   sudo bash ./stop-static-pods.sh --dry-run    print every command it would run; change nothing
 #   sudo bash ./stop-static-pods.sh --yes        run without asking (needed when stdin is not a terminal)
 #   --force-host   run although `hostname` does not match (only when this IS ip-10-0-154-194.ec2.internal)
+#   --again        stop this host's static pods and move its etcd data again, although an earlier run completed step 4 here
+#                  (without it, a re-run after a completed run skips or refuses: see below)
 #   --help         print this help
 # `hostname` is compared case-insensitively; an FQDN's first label is also accepted
 # when no other master of the inventory has the same first label.
@@ -50,6 +55,8 @@ set -euo pipefail
 
 # Values from the inventory.
 readonly SCRIPT_NAME=stop-static-pods.sh
+# 1 when the script has --again.
+readonly SUPPORTS_AGAIN=1
 readonly CLUSTER=ocp4
 readonly NODE_NAME=ip-10-0-154-194.ec2.internal
 readonly EXPECTED_HOSTNAME=ip-10-0-154-194.ec2.internal
@@ -67,6 +74,8 @@ readonly EXIT_OK=0 EXIT_FAILED=1 EXIT_REFUSED=2 EXIT_TIMEOUT=3
 YES=0
 DRY_RUN=0
 FORCE_HOST=0
+# --again: redo what an earlier run of this script completed (scripts with SUPPORTS_AGAIN=1).
+AGAIN=0
 # The step running now, for the message when something fails unexpectedly.
 CURRENT_STEP="start"
 # This run's directory (created once confirmed; never an existing one) and its log.
@@ -141,6 +150,13 @@ parse_args() {
     --yes | -y) YES=1 ;;
     --dry-run | -n) DRY_RUN=1 ;;
     --force-host) FORCE_HOST=1 ;;
+    --again)
+      if ((! SUPPORTS_AGAIN)); then
+        usage >&2
+        fail "$EXIT_REFUSED" "${SCRIPT_NAME} has no --again: running it again is always safe"
+      fi
+      AGAIN=1
+      ;;
     --help | -h)
       usage
       exit "$EXIT_OK"
@@ -188,6 +204,9 @@ confirm() {
   if ((DRY_RUN)); then
     log "dry-run: nothing below is changed on this host"
     return 0
+  fi
+  if ((AGAIN)); then
+    log "--again: redoing what an earlier run completed on this host"
   fi
   if ((YES)); then
     log "confirmed by --yes"
@@ -273,6 +292,31 @@ claim_host() {
       fi
     done
   done
+}
+
+# earlier_completed: print the run directory of the latest earlier run of this script
+# that completed (it wrote RUN_DIR/completed); fail if there is none.
+earlier_completed() {
+  local dir found="" script=""
+  earlier_runs
+  for dir in "${EARLIER_RUNS[@]}"; do
+    if [[ -f ${dir}/completed ]] && read -r script <"${dir}/completed" && [[ $script == "$SCRIPT_NAME" ]]; then
+      found=$dir
+    fi
+  done
+  if [[ -z $found ]]; then
+    return 1
+  fi
+  printf '%s\n' "$found"
+}
+
+# mark_completed [LINE...]: record in the run directory that this run completed,
+# with any facts a later run compares (the first line is the script name).
+mark_completed() {
+  if ((DRY_RUN)); then
+    return 0
+  fi
+  printf '%s\n' "$SCRIPT_NAME" "$@" >"${RUN_DIR}/completed"
 }
 
 # earlier_copy PATH: print where an earlier run of this kit moved PATH; fail if none did.
@@ -466,6 +510,8 @@ usage() {
     "  --yes         do not ask for confirmation (required when stdin is not a terminal)" \
     "  --dry-run     print every command it would run and change nothing" \
     "  --force-host  run although hostname does not match ${EXPECTED_HOSTNAME}" \
+    "  --again       stop the static pods again although an earlier run completed step 4 here" \
+    "                and they are back in place (without it, such a run is refused)" \
     "" \
     "Exit codes: 0 done, 1 a step failed, 2 usage error or refused, 3 timed out."
 }
@@ -487,6 +533,31 @@ check_prerequisites() {
   if [[ ! -d $MANIFESTS_DIR ]]; then
     fail "$EXIT_FAILED" "step 4: ${MANIFESTS_DIR} does not exist: is this a control-plane host? Nothing was changed."
   fi
+}
+# Step 4, before anything changes: after an earlier run completed step 4 here, what is
+# back in place is most likely the recovered cluster's own (etcd and kube-apiserver are
+# redeployed in steps 10-12): stopping it again needs --again.
+step_4_check_earlier_run() {
+  CURRENT_STEP="4 (earlier runs)"
+  local earlier path
+  local -a back=()
+  if ! earlier="$(earlier_completed)"; then
+    return 0
+  fi
+  for path in "${MANIFESTS_DIR}/etcd-pod.yaml" "${MANIFESTS_DIR}/kube-apiserver-pod.yaml" "$ETCD_DATA_DIR"; do
+    if [[ -e $path || -L $path ]]; then
+      back+=("$path")
+    fi
+  done
+  if ((${#back[@]} == 0)); then
+    log "step 4: an earlier run completed step 4 here (${earlier}); everything it moved is still out of place, so this run only reports it"
+    return 0
+  fi
+  if ((AGAIN)); then
+    log "WARNING: step 4: an earlier run completed step 4 here (${earlier}), and ${back[*]} are back; moving them again because of --again"
+    return 0
+  fi
+  fail "$EXIT_REFUSED" "step 4: an earlier run completed step 4 on this host (${earlier}), and ${back[*]} are back in place since: most likely the recovered cluster's own (steps 10-12 redeploy etcd), which this script would stop again. Nothing was changed. Check the cluster first (oc get pods -n openshift-etcd); only to stop this host's static pods again, run it with --again."
 }
 
 # Step 4.1: `mv /etc/kubernetes/manifests/etcd-pod.yaml /tmp`, into the run directory instead.
@@ -528,6 +599,7 @@ step_4_5_move_etcd_data() {
 main() {
   prepare "$@"
   check_prerequisites
+  step_4_check_earlier_run
   confirm
   start_run
   step_4_1_move_etcd_pod_yaml
@@ -536,6 +608,7 @@ main() {
   step_4_4_wait_kube_apiserver_stopped
   step_4_5_move_etcd_data
   CURRENT_STEP="4 (done)"
+  mark_completed "step 4 on ${NODE_NAME}"
   log "step 4 is done on ${NODE_NAME}: etcd and kube-apiserver are stopped and the etcd data is out of the way. Next: the same on the other non-recovery hosts, then restore.sh on the recovery host."
 }
 

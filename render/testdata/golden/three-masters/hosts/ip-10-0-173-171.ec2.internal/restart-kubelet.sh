@@ -43,6 +43,8 @@ set -euo pipefail
 
 # Values from the inventory.
 readonly SCRIPT_NAME=restart-kubelet.sh
+# 1 when the script has --again.
+readonly SUPPORTS_AGAIN=0
 readonly CLUSTER=ocp4
 readonly NODE_NAME=ip-10-0-173-171.ec2.internal
 readonly EXPECTED_HOSTNAME=ip-10-0-173-171.ec2.internal
@@ -59,6 +61,8 @@ readonly EXIT_OK=0 EXIT_FAILED=1 EXIT_REFUSED=2 EXIT_TIMEOUT=3
 YES=0
 DRY_RUN=0
 FORCE_HOST=0
+# --again: redo what an earlier run of this script completed (scripts with SUPPORTS_AGAIN=1).
+AGAIN=0
 # The step running now, for the message when something fails unexpectedly.
 CURRENT_STEP="start"
 # This run's directory (created once confirmed; never an existing one) and its log.
@@ -133,6 +137,13 @@ parse_args() {
     --yes | -y) YES=1 ;;
     --dry-run | -n) DRY_RUN=1 ;;
     --force-host) FORCE_HOST=1 ;;
+    --again)
+      if ((! SUPPORTS_AGAIN)); then
+        usage >&2
+        fail "$EXIT_REFUSED" "${SCRIPT_NAME} has no --again: running it again is always safe"
+      fi
+      AGAIN=1
+      ;;
     --help | -h)
       usage
       exit "$EXIT_OK"
@@ -180,6 +191,9 @@ confirm() {
   if ((DRY_RUN)); then
     log "dry-run: nothing below is changed on this host"
     return 0
+  fi
+  if ((AGAIN)); then
+    log "--again: redoing what an earlier run completed on this host"
   fi
   if ((YES)); then
     log "confirmed by --yes"
@@ -265,6 +279,31 @@ claim_host() {
       fi
     done
   done
+}
+
+# earlier_completed: print the run directory of the latest earlier run of this script
+# that completed (it wrote RUN_DIR/completed); fail if there is none.
+earlier_completed() {
+  local dir found="" script=""
+  earlier_runs
+  for dir in "${EARLIER_RUNS[@]}"; do
+    if [[ -f ${dir}/completed ]] && read -r script <"${dir}/completed" && [[ $script == "$SCRIPT_NAME" ]]; then
+      found=$dir
+    fi
+  done
+  if [[ -z $found ]]; then
+    return 1
+  fi
+  printf '%s\n' "$found"
+}
+
+# mark_completed [LINE...]: record in the run directory that this run completed,
+# with any facts a later run compares (the first line is the script name).
+mark_completed() {
+  if ((DRY_RUN)); then
+    return 0
+  fi
+  printf '%s\n' "$SCRIPT_NAME" "$@" >"${RUN_DIR}/completed"
 }
 
 # earlier_copy PATH: print where an earlier run of this kit moved PATH; fail if none did.
