@@ -1208,3 +1208,37 @@ func TestCoordinatorBash42(t *testing.T) {
 		}
 	}
 }
+
+// TestRecoverAfterCompletedRecovery: a second recovery of an already recovered cluster
+// (another state directory) stops in the preflight, unless --again, which the host
+// scripts that refuse to redo a completed run receive too.
+func TestRecoverAfterCompletedRecovery(t *testing.T) {
+	t.Parallel()
+	e := newCoordEnv(t, "three-masters", nil)
+	run := filepath.Join(e.inv.QuarantineDir, "restorekit-ocp4-20200805T101010Z-4242")
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.touch(filepath.Join(run, "completed"), "restore.sh\nab12\n")
+	out := e.mustRun(1, "recover.sh", "--yes")
+	want := "an earlier recovery of this cluster completed on its hosts (ip-10-0-143-125.ec2.internal: restore.sh completed in " + run
+	if !strings.Contains(out, want) || !strings.Contains(out, "run recover.sh with --again") {
+		t.Errorf("output lacks %q:\n%s", want, out)
+	}
+	if i := index(e.calls(), coordCall.changes); i >= 0 {
+		t.Errorf("changed something although an earlier recovery completed")
+	}
+	out = e.mustRun(0, "recover.sh", "--yes", "--again")
+	if !strings.Contains(out, "--again: recovering again") {
+		t.Errorf("--again does not say so:\n%s", out)
+	}
+	for _, c := range e.calls() {
+		if c.Tool != "host" {
+			continue
+		}
+		again := c.has("--again")
+		if want := c.Args[1] != "restart-kubelet.sh"; again != want {
+			t.Errorf("%s ran with --again %v, want %v", c.Args[1], again, want)
+		}
+	}
+}
