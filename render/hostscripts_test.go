@@ -381,6 +381,10 @@ func TestRestartKubelet(t *testing.T) {
 		h := newFakeHost(t, recoveryNode, nil)
 		r := h.run(recoveryNode, "restart-kubelet.sh", nil, "--yes")
 		wantCode(t, r, 0, "step 8: kubelet.service is active: yes", "step 9.1: a container named etcd runs: yes")
+		completed, err := os.ReadFile(filepath.Join(h.runDirs()[0], "completed"))
+		if err != nil || !strings.HasPrefix(string(completed), "restart-kubelet.sh\n") {
+			t.Errorf("run directory: completed = %q, %v", completed, err)
+		}
 		if !strings.Contains(h.commands(), "systemctl restart kubelet.service") || !strings.Contains(h.commands(), "crictl ps --name ^etcd$ --state running -q") {
 			t.Errorf("commands:\n%s", h.commands())
 		}

@@ -505,6 +505,7 @@ FROM=""
 ONLY=""
 LIST=0
 FORCE=0
+AGAIN=0
 CONFIRMED=0
 RUN_START=$(date +%s)
 # SELECTED holds the indexes of the steps this run goes through; STEP_RESULT[i] what
@@ -519,7 +520,7 @@ HOST_SCRIPTS_RAN=0
 usage() {
   cat <<EOF
 Usage: ./recover.sh [--yes] [--dry-run] [--list] [--from STEP] [--only STEP]
-                    [--state-dir DIR] [--backup-dir DIR] [--help]
+                    [--state-dir DIR] [--backup-dir DIR] [--again] [--help]
 
 Restores the control plane of cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION) from its
 etcd backup, following procedure.md step by step, from this workstation over ssh and oc.
@@ -539,6 +540,9 @@ The recovery host is $RECOVERY_HOST.
   --backup-dir DIR  the local directory holding the backup pair (default: the kit's
                     backup/ directory when it exists); without one, the pair must
                     already be in $BACKUP_REMOTE_DIR on the recovery host
+  --again           restore although an earlier recovery completed on these hosts
+                    (preflight refuses otherwise: restoring again throws away
+                    everything written since); passed on to the host scripts
   --help            this help
 
 Masters (node name, ssh address):
@@ -589,6 +593,7 @@ parse_args() {
     -y | --yes) ASSUME_YES=1 ;;
     --dry-run) DRY_RUN=1 ;;
     --list) LIST=1 ;;
+    --again) AGAIN=1 ;;
     --from | --only | --state-dir | --backup-dir)
       if (($# < 2)) || [[ -z $2 ]]; then
         die_usage "$1 needs a value (see --help)"
@@ -739,6 +744,9 @@ resume_command() {
   elif [[ -n $FROM ]]; then
     cmd+=(--from "$CURRENT_STEP")
   fi
+  if ((AGAIN)); then
+    cmd+=(--again)
+  fi
   if ((ASSUME_YES)); then
     cmd+=(--yes)
   fi
@@ -853,9 +861,13 @@ prefix_output() {
   done
 }
 
-# host_script_cmd SCRIPT: the command line that runs a kit script on its host as root.
+# host_script_cmd SCRIPT: the command line that runs a kit script on its host as root
+# (with --again for the scripts that refuse to redo a completed run without it).
 host_script_cmd() {
   printf 'sudo bash %q --yes' "$REMOTE_KIT_DIR/$1"
+  if ((AGAIN)) && [[ $1 == "$SCRIPT_STOP" || $1 == "$SCRIPT_RESTORE" ]]; then
+    printf ' --again'
+  fi
 }
 
 # run_host_script I SCRIPT: runs SCRIPT on master I, its output prefixed and logged.
@@ -1114,6 +1126,33 @@ check_host() {
   log "  P4/2: $name: ssh ok${HOST_JUMP[i]:+ via ${HOST_JUMP[i]}}, hostname $got, passwordless sudo"
 }
 
+# check_earlier_recovery: no earlier run of the host scripts completed a recovery of
+# this cluster on the hosts (run directories with a "completed" file): restoring a
+# recovered cluster again would throw away everything written since.
+check_earlier_recovery() {
+  local i inner cmd dir script found=""
+  # shellcheck disable=SC2016 # $d is expanded by the remote shell
+  printf -v inner 'for d in %q/restorekit-%q-*; do if [ -f "$d/completed" ]; then printf "%%s %%s\\n" "$d" "$(head -n 1 "$d/completed")"; fi; done' "${QUARANTINE_DIR%/}" "$CLUSTER_NAME"
+  printf -v cmd 'sudo bash -c %q' "$inner"
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    if ! host_out "$i" "$cmd"; then
+      continue # the ssh checks above report an unreachable host
+    fi
+    while read -r dir script; do
+      case $script in
+      "$SCRIPT_STOP" | "$SCRIPT_RESTORE") found+="${found:+; }${HOST_NAME[i]}: $script completed in $dir" ;;
+      esac
+    done <<<"$HOST_OUT"
+  done
+  if [[ -z $found ]]; then
+    log "  P3, P4: no completed run of stop-static-pods.sh or restore.sh on any host"
+  elif ((AGAIN)); then
+    log "  WARNING: an earlier recovery completed here ($found); --again: recovering again"
+  else
+    problem "an earlier recovery of this cluster completed on its hosts ($found): restoring again would throw away everything written since. Check the cluster first (oc get pods -n openshift-etcd, oc get clusteroperators); only to restore it again, run recover.sh with --again"
+  fi
+}
+
 # check_local_backup: P5 on this workstation, each file of the pair with its size and
 # sha256.
 check_local_backup() {
@@ -1236,6 +1275,9 @@ step_preflight() {
   for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
     check_host "$i"
   done
+
+  log "P3, P4: no earlier recovery completed on the hosts"
+  check_earlier_recovery
 
   log "P5: the backup pair"
   if ((${#BACKUP_NAMES[@]} == 0)); then
@@ -1401,7 +1443,7 @@ step_verify_single_member() {
 fetch_remote_logs() {
   local i inner cmd out
   # shellcheck disable=SC2016 # $f is expanded by the remote shell
-  printf -v inner 'for f in %q/restorekit-%q-*/run.log; do if [ -f "$f" ]; then printf "==> %%s <==\\n" "$f"; cat "$f"; fi; done' "$QUARANTINE_DIR" "$CLUSTER_NAME"
+  printf -v inner 'for f in %q/restorekit-%q-*/run.log; do if [ -f "$f" ]; then printf "==> %%s <==\\n" "$f"; cat "$f"; fi; done' "${QUARANTINE_DIR%/}" "$CLUSTER_NAME"
   printf -v cmd 'sudo bash -c %q' "$inner"
   for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
     out="$STATE_DIR/remote-logs/${HOST_NAME[i]}.log"

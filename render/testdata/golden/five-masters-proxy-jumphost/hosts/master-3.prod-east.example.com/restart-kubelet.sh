@@ -536,6 +536,7 @@ main() {
   start_run
   step_8_restart_kubelet
   CURRENT_STEP="8 (done)"
+  mark_completed "step 8 on ${NODE_NAME}"
   log "step 8 is done on ${NODE_NAME}: kubelet restarted."
 }
 

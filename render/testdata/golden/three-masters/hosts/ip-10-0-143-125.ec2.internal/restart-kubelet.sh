@@ -552,6 +552,7 @@ main() {
   step_8_restart_kubelet
   step_9_1_check_etcd_running
   CURRENT_STEP="9.1 (done)"
+  mark_completed "steps 8 and 9.1 on ${NODE_NAME}"
   log "steps 8 and 9.1 are done on ${NODE_NAME}: kubelet restarted and the restored etcd runs. Next: restart-kubelet.sh on every other control-plane host, then step 9.2 (redeploy.sh or recover.sh)."
 }
 
