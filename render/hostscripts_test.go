@@ -574,3 +574,23 @@ func TestAgainOnlyWhereItMeansSomething(t *testing.T) {
 	wantCode(t, h.run(otherNode, "restart-kubelet.sh", nil, "--yes", "--again"), 2, "restart-kubelet.sh has no --again")
 	h.assertUnchanged(before)
 }
+
+func TestHostScriptsRefuseNonRoot(t *testing.T) {
+	t.Parallel()
+	setpriv, err := exec.LookPath("setpriv")
+	if err != nil || os.Geteuid() != 0 {
+		t.Skip("needs root and setpriv to run a script as another user")
+	}
+	kit := renderExample(t, "three-masters")
+	for _, name := range []string{"hosts/" + otherNode + "/stop-static-pods.sh", "hosts/" + recoveryNode + "/restore.sh", "hosts/" + recoveryNode + "/restart-kubelet.sh"} {
+		// As nobody, the script comes on stdin (nobody cannot read the test's files).
+		cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-s", "--", "--yes")
+		cmd.Stdin = bytes.NewReader(kit.File(name).Data)
+		cmd.Dir = "/"
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "must run as root, but runs as uid 65534") {
+			t.Errorf("%s as nobody: %v\n%s", name, err, out)
+		}
+	}
+}
