@@ -367,7 +367,7 @@ func (c *Cluster) populateMaster(h *Host) {
 		writeFile(t, filepath.Join(h.Root, dst), readFile(t, filepath.Join(fakes, src)), 0o755)
 	}
 	install("cluster-restore.sh", "usr/local/bin/cluster-restore.sh")
-	for _, f := range []string{"crictl", "systemctl", "mv", "sim-lib.bash"} {
+	for _, f := range []string{"crictl", "systemctl", "mv", "sleep", "sim-lib.bash"} {
 		install(f, "usr/local/sbin/"+f)
 	}
 	if c.FakeSudo {
@@ -579,6 +579,10 @@ func (c *Cluster) writeOC() {
 	script := fmt.Sprintf("#!/usr/bin/env bash\n# Simulated oc: the e2e test binary acting as oc against the simulated cluster.\nRESTOREKIT_SIM_OC=%s exec %s \"$@\"\n",
 		shellQuote(c.SimFile), shellQuote(exe))
 	writeFile(c.t, filepath.Join(c.Bin, "oc"), script, 0o755)
+	// A recording sleep for the coordinator: its waits, as the hosts' sleep shim records theirs.
+	sleep := fmt.Sprintf("#!/usr/bin/env bash\n# Recording shim: logs the wait, then runs the real sleep.\nprintf '%%s\\tworkstation\\tsleep\\t%%s\\n' \"$(date -u +%%Y-%%m-%%dT%%H:%%M:%%S.%%NZ)\" \"$*\" >>%s\nexec /usr/bin/sleep \"$@\"\n",
+		shellQuote(filepath.Join(c.OCState, "commands.log")))
+	writeFile(c.t, filepath.Join(c.Bin, "sleep"), sleep, 0o755)
 	writeFile(c.t, filepath.Join(c.Work, "kubeconfig"), "apiVersion: v1\nkind: Config\n# simulated: the installer's certificate-based auth/kubeconfig\n", 0o600)
 }
 

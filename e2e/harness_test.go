@@ -195,7 +195,7 @@ func TestFakesShellcheck(t *testing.T) {
 		t.Skip("e2e: skipped: shellcheck is not installed")
 	}
 	files := []string{"testdata/ns-init.sh"}
-	for _, f := range []string{"crictl", "systemctl", "cluster-restore.sh", "sudo", "mv", "sim-lib.bash"} {
+	for _, f := range []string{"crictl", "systemctl", "cluster-restore.sh", "sudo", "mv", "sleep", "sim-lib.bash"} {
 		files = append(files, filepath.Join("testdata/fakes", f))
 	}
 	cmd := exec.Command("shellcheck", append([]string{"-x", "-P", "testdata/fakes", "-s", "bash"}, files...)...)
