@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,32 @@ func TestSimulatedCluster(t *testing.T) {
 	// grep etcd without -v operator also matches the operator (the procedure's pitfall).
 	if n := count("sudo crictl ps | grep etcd | awk '{print $5}'"); n != 4 {
 		t.Errorf("crictl ps | grep etcd: %d names, want etcdctl, etcd, etcd-metrics, etcd-operator", n)
+	}
+	// -o json is what a script parses: valid JSON, the operator included, labels set.
+	if out, err := c.SSH(h, "sudo crictl ps -o json --label io.kubernetes.pod.namespace=openshift-etcd"); err != nil {
+		t.Errorf("crictl ps -o json: %v\n%s", err, out)
+	} else {
+		var ps struct {
+			Containers []struct {
+				ID       string
+				State    string
+				Metadata struct{ Name string }
+				Labels   map[string]string
+			}
+		}
+		if err := json.Unmarshal([]byte(out), &ps); err != nil {
+			t.Errorf("crictl ps -o json: %v\n%s", err, out)
+		}
+		var names []string
+		for _, ct := range ps.Containers {
+			names = append(names, ct.Metadata.Name)
+			if len(ct.ID) != 64 || ct.State != "CONTAINER_RUNNING" || ct.Labels["io.kubernetes.pod.name"] != "etcd-"+h.Name {
+				t.Errorf("crictl ps -o json: container %+v", ct)
+			}
+		}
+		if strings.Join(names, " ") != "etcdctl etcd etcd-metrics" {
+			t.Errorf("crictl ps -o json in openshift-etcd: %v, want etcdctl etcd etcd-metrics", names)
+		}
 	}
 	if out, _ := exec.Command(filepath.Join(c.Bin, "oc"), "get", "pods", "-n", "openshift-etcd").CombinedOutput(); strings.Count(string(out), "Running") != 3 {
 		t.Errorf("oc get pods before:\n%s", out)
