@@ -381,10 +381,11 @@ quarantine_move() {
 }
 
 # wait_until STEP TIMEOUT EXPECTED ADVICE PROBE [ARG...]: run PROBE every POLL_INTERVAL
-# seconds until it succeeds; after TIMEOUT seconds exit 3 saying what was expected
-# (EXPECTED), what the last probe saw (PROBE_SEEN) and what to do (ADVICE).
+# seconds until it succeeds, with a progress line (elapsed time, what is seen) when
+# that changes and at least once a minute; after TIMEOUT seconds exit 3 saying what
+# was expected (EXPECTED), what the last probe saw (PROBE_SEEN) and what to do (ADVICE).
 wait_until() {
-  local step=$1 timeout=$2 expected=$3 advice=$4 start now elapsed
+  local step=$1 timeout=$2 expected=$3 advice=$4 start now elapsed last_seen="" last_report=0
   shift 4
   start="$(date +%s)"
   if ((DRY_RUN)); then
@@ -406,7 +407,12 @@ wait_until() {
     if ((elapsed >= timeout)); then
       fail "$EXIT_TIMEOUT" "step ${step}: timed out after $(human_duration "$elapsed"). Expected: ${expected}. Seen: ${PROBE_SEEN}. What to do: ${advice}"
     fi
-    log "step ${step}: still waiting, $(human_duration "$elapsed") of $(human_duration "$timeout"): ${PROBE_SEEN}"
+    # Progress when what is seen changes, and at least once a minute.
+    if [[ $PROBE_SEEN != "$last_seen" ]] || ((now - last_report >= 60)); then
+      log "step ${step}: still waiting, $(human_duration "$elapsed") of $(human_duration "$timeout"): ${PROBE_SEEN}"
+      last_seen=$PROBE_SEEN
+      last_report=$now
+    fi
     sleep "$POLL_INTERVAL"
   done
 }
@@ -717,7 +723,7 @@ step_7_set_aside_earlier_restore() {
 # passed explicitly, bounded by timeouts.restore, its output in the run directory.
 step_7_run_cluster_restore() {
   CURRENT_STEP="7"
-  local out pid tail_pid start now elapsed rc=0
+  local out pid tail_pid start now elapsed rc=0 next_report=0
   local -a cmd=(env "${RESTORE_ENV[@]}" "$CLUSTER_RESTORE" "$BACKUP_DIR")
   if ((DRY_RUN)); then
     run "${cmd[@]}"
@@ -735,6 +741,7 @@ step_7_run_cluster_restore() {
   tail_pid=$!
   BACKGROUND_TAIL=$tail_pid
   start="$(date +%s)"
+  # Check every second whether it has ended; say it still runs every POLL_INTERVAL.
   while kill -0 "$pid" 2>/dev/null; do
     now="$(date +%s)"
     elapsed=$((now - start))
@@ -746,8 +753,11 @@ step_7_run_cluster_restore() {
       BACKGROUND_TAIL=""
       fail "$EXIT_TIMEOUT" "step 7: timed out after $(human_duration "$elapsed"). Expected: cluster-restore.sh to finish within $(human_duration "$RESTORE_TIMEOUT"). Seen: still running, so it was stopped; its output is in ${out}. What to do: read that output (it usually waits for containers to stop: crictl ps), fix the cause, then run ${SCRIPT_NAME} again; what it moved stays in ${ETCD_BACKUP_DIR} and is set aside first."
     fi
-    log "step 7: cluster-restore.sh running, $(human_duration "$elapsed") of $(human_duration "$RESTORE_TIMEOUT")"
-    sleep "$POLL_INTERVAL"
+    if ((elapsed >= next_report)); then
+      log "step 7: cluster-restore.sh running, $(human_duration "$elapsed") of $(human_duration "$RESTORE_TIMEOUT")"
+      next_report=$((elapsed + POLL_INTERVAL))
+    fi
+    sleep 1
   done
   wait "$pid" || rc=$?
   BACKGROUND_PID=""

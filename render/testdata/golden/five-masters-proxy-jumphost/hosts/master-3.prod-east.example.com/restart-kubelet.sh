@@ -352,10 +352,11 @@ quarantine_move() {
 }
 
 # wait_until STEP TIMEOUT EXPECTED ADVICE PROBE [ARG...]: run PROBE every POLL_INTERVAL
-# seconds until it succeeds; after TIMEOUT seconds exit 3 saying what was expected
-# (EXPECTED), what the last probe saw (PROBE_SEEN) and what to do (ADVICE).
+# seconds until it succeeds, with a progress line (elapsed time, what is seen) when
+# that changes and at least once a minute; after TIMEOUT seconds exit 3 saying what
+# was expected (EXPECTED), what the last probe saw (PROBE_SEEN) and what to do (ADVICE).
 wait_until() {
-  local step=$1 timeout=$2 expected=$3 advice=$4 start now elapsed
+  local step=$1 timeout=$2 expected=$3 advice=$4 start now elapsed last_seen="" last_report=0
   shift 4
   start="$(date +%s)"
   if ((DRY_RUN)); then
@@ -377,7 +378,12 @@ wait_until() {
     if ((elapsed >= timeout)); then
       fail "$EXIT_TIMEOUT" "step ${step}: timed out after $(human_duration "$elapsed"). Expected: ${expected}. Seen: ${PROBE_SEEN}. What to do: ${advice}"
     fi
-    log "step ${step}: still waiting, $(human_duration "$elapsed") of $(human_duration "$timeout"): ${PROBE_SEEN}"
+    # Progress when what is seen changes, and at least once a minute.
+    if [[ $PROBE_SEEN != "$last_seen" ]] || ((now - last_report >= 60)); then
+      log "step ${step}: still waiting, $(human_duration "$elapsed") of $(human_duration "$timeout"): ${PROBE_SEEN}"
+      last_seen=$PROBE_SEEN
+      last_report=$now
+    fi
     sleep "$POLL_INTERVAL"
   done
 }
