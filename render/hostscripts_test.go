@@ -38,6 +38,10 @@ func wantCode(t *testing.T, r result, code int, contains ...string) {
 func TestStopStaticPodsMovesIntoRunDir(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost(t, otherNode, nil)
+	// An earlier manual attempt left <quarantineDir>/etcd (the procedure's /tmp/etcd).
+	stale := filepath.Join(h.quarantine, "etcd", "member", "snap", "db")
+	must(t, os.MkdirAll(filepath.Dir(stale), 0o755))
+	must(t, os.WriteFile(stale, []byte("an earlier manual attempt\n"), 0o644))
 	before := h.snapshot()
 	r := h.run(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STOP_POLLS=2"}, "--yes")
 	wantCode(t, r, 0, "step 4.1", "step 4.2", "step 4.3", "step 4.4", "step 4.5", "where everything went:")
@@ -47,6 +51,12 @@ func TestStopStaticPodsMovesIntoRunDir(t *testing.T) {
 		t.Fatalf("run directories: %v, want exactly one", dirs)
 	}
 	run := dirs[0]
+	if got, err := os.ReadFile(stale); err != nil || string(got) != "an earlier manual attempt\n" {
+		t.Errorf("%s changed: %q, %v", stale, got, err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(h.quarantine, "etcd")); len(entries) != 1 {
+		t.Errorf("something was moved into the existing %s: %v", filepath.Join(h.quarantine, "etcd"), entries)
+	}
 	if !strings.Contains(r.stderr, "run directory: "+run) {
 		t.Errorf("the run directory %s is not printed", run)
 	}
