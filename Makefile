@@ -3,6 +3,8 @@ GO ?= go
 BIN := bin/restorekit
 EXAMPLE ?= examples/three-masters.yaml
 FUZZTIME ?= 30s
+BENCHCOUNT ?= 5
+BENCHSTAT := v0.0.0-20260908200009-22c9c6c9d4da
 
 .PHONY: help build kit test fuzz e2e golden verify bench clean
 
@@ -16,13 +18,13 @@ kit: build ## build the recovery kit for $(EXAMPLE) into kits/ (replaces an earl
 	$(BIN) build -i $(EXAMPLE) -o kits --force
 
 test: ## run every test (end-to-end included when run as root with sshd and unshare), then the injection fuzzer for $(FUZZTIME)
-	$(GO) test -count=1 ./... && $(MAKE) fuzz
+	$(GO) test -count=1 -timeout 30m ./... && $(MAKE) fuzz
 
 fuzz: ## prove no inventory value becomes shell code, for $(FUZZTIME)
 	$(GO) test -run '^$$' -fuzz '^FuzzNoInjection$$' -fuzztime $(FUZZTIME) ./render
 
 e2e: ## run the end-to-end scenarios against a simulated control plane over real ssh (root)
-	$(GO) test -count=1 -v ./e2e/
+	$(GO) test -count=1 -timeout 30m -v ./e2e/
 
 golden: ## rewrite golden files after an intended change to the output
 	$(GO) test ./render ./inventory ./out -update
@@ -32,8 +34,9 @@ verify: ## gofmt, go vet and go mod tidy must leave nothing to change
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 
-bench: ## benchmarks: lint vs shellcheck, build per example, include-backup memory, recover.sh wall time
-	$(GO) test -run '^$$' -bench . -benchtime 5x -count 1 ./lint ./out ./e2e
+bench: ## benchmarks (medians of $(BENCHCOUNT) runs): lint vs shellcheck, build per example, include-backup memory, recover.sh wall time
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count $(BENCHCOUNT) -timeout 60m ./lint ./out ./e2e | tee bench.txt
+	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT) bench.txt
 
 clean: ## remove build output and kits
-	rm -rf bin kits
+	rm -rf bin kits bench.txt
