@@ -913,6 +913,24 @@ func TestRecoverFrom(t *testing.T) {
 			t.Errorf("preflight not repeated before the first change:\n%s", out)
 		}
 	})
+	t.Run("push fails on one host", func(t *testing.T) {
+		t.Parallel()
+		e := newCoordEnv(t, "three-masters", nil)
+		bad := e.inv.Masters[1]
+		e.touch(filepath.Join(e.host(bad), "unreachable"), "")
+		out := e.mustRun(1, "recover.sh", "--yes", "--only", "push-scripts")
+		for _, want := range []string{"[" + bad.Name + "] ERROR: cannot create ~core/restorekit/ocp4-recovery-kit",
+			"FAILED: step 3 (push-scripts) on " + bad.Name + ", exit 1", "--only push-scripts"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		for _, m := range []inventory.Master{e.inv.Masters[0], e.inv.Masters[2]} {
+			if !strings.Contains(out, "["+m.Name+"] scripts: ") {
+				t.Errorf("the other hosts were not pushed to:\n%s", out)
+			}
+		}
+	})
 	t.Run("only", func(t *testing.T) {
 		t.Parallel()
 		e := newCoordEnv(t, "three-masters", nil)
