@@ -1369,44 +1369,72 @@ step_copy_backup() {
 }
 
 # --- Push the host scripts ------------------------------------------------------------------
+# push_host I: copies master I's kit scripts to restorekit/<kit>/ in the ssh user's home
+# and checks the copies byte for byte; says what failed and returns 1 on a failure.
+push_host() {
+  local i=$1 src="$KIT_DIR/hosts/${HOST_NAME[$1]}" cmd s
+  local -a names files=()
+  read -r -a names <<<"${HOST_SCRIPTS[i]}"
+  for s in "${names[@]}"; do
+    files+=("$src/$s")
+  done
+  ssh_cmd "$i"
+  printf -v cmd 'mkdir -p -- %q' "$REMOTE_KIT_DIR"
+  if ((DRY_RUN)); then
+    show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
+    show_cmd "${SCP_CMD[@]}" "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/"
+    return 0
+  fi
+  if ! host_out "$i" "$cmd"; then
+    log "[${HOST_NAME[i]}] ERROR: cannot create ~${HOST_USER[i]}/$REMOTE_KIT_DIR: ${HOST_ERR:-failed}"
+    return 1
+  fi
+  if ! "${SCP_CMD[@]}" "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/" </dev/null 2>>"$LOG_FILE"; then
+    log "[${HOST_NAME[i]}] ERROR: scp of the scripts to $REMOTE_KIT_DIR failed (details in $LOG_FILE)"
+    return 1
+  fi
+  # The copies must be byte for byte the kit's.
+  printf -v cmd 'cd -- %q && sha256sum -c --quiet -' "$REMOTE_KIT_DIR"
+  if ! (cd "$src" && sha256sum "${names[@]}") | on_host "$i" "$cmd" >>"$LOG_FILE" 2>&1; then
+    log "[${HOST_NAME[i]}] ERROR: the scripts copied to $REMOTE_KIT_DIR do not match the kit (details in $LOG_FILE)"
+    return 1
+  fi
+  : >"$STATE_DIR/done/push-scripts@${HOST_NAME[i]}"
+  log "[${HOST_NAME[i]}] scripts: ${HOST_SCRIPTS[i]} in ~${HOST_USER[i]}/$REMOTE_KIT_DIR/, sha256 verified"
+}
+
+# step_push_scripts: push_host on every master, in parallel.
 step_push_scripts() {
-  local i s src cmd
-  local -a files names
+  local i k s failed=""
+  local -a pids=() idxs=()
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    for s in ${HOST_SCRIPTS[i]}; do
+      if [[ ! -f $KIT_DIR/hosts/${HOST_NAME[i]}/$s ]]; then
+        die_step 1 "${HOST_NAME[i]}" "the kit has no hosts/${HOST_NAME[i]}/$s: an incomplete kit"
+      fi
+    done
+  done
   for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
     if ((! FORCE)) && [[ -f $STATE_DIR/done/push-scripts@${HOST_NAME[i]} ]]; then
       log "[${HOST_NAME[i]}] scripts: pushed by an earlier run; skipping"
-      continue
+    elif ((DRY_RUN)); then
+      push_host "$i"
+    else
+      push_host "$i" &
+      pids+=("$!")
+      BG_PIDS+=("$!")
+      idxs+=("$i")
     fi
-    src="$KIT_DIR/hosts/${HOST_NAME[i]}"
-    read -r -a names <<<"${HOST_SCRIPTS[i]}"
-    files=()
-    for s in "${names[@]}"; do
-      if [[ ! -f $src/$s ]]; then
-        die_step 1 "${HOST_NAME[i]}" "the kit has no $src/$s: an incomplete kit"
-      fi
-      files+=("$src/$s")
-    done
-    ssh_cmd "$i"
-    printf -v cmd 'mkdir -p -- %q' "$REMOTE_KIT_DIR"
-    if ((DRY_RUN)); then
-      show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
-      show_cmd "${SCP_CMD[@]}" "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/"
-      continue
-    fi
-    if ! host_out "$i" "$cmd"; then
-      die_step 1 "${HOST_NAME[i]}" "cannot create ~${HOST_USER[i]}/$REMOTE_KIT_DIR on ${HOST_NAME[i]}: ${HOST_ERR:-failed}"
-    fi
-    if ! "${SCP_CMD[@]}" "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/" </dev/null 2>>"$LOG_FILE"; then
-      die_step 1 "${HOST_NAME[i]}" "scp of the scripts to ${HOST_NAME[i]}:$REMOTE_KIT_DIR failed (details in $LOG_FILE)"
-    fi
-    # The copies must be byte for byte the kit's.
-    printf -v cmd 'cd -- %q && sha256sum -c --quiet -' "$REMOTE_KIT_DIR"
-    if ! (cd "$src" && sha256sum "${names[@]}") | on_host "$i" "$cmd" >>"$LOG_FILE" 2>&1; then
-      die_step 1 "${HOST_NAME[i]}" "the scripts copied to ${HOST_NAME[i]}:$REMOTE_KIT_DIR do not match the kit (details in $LOG_FILE)"
-    fi
-    : >"$STATE_DIR/done/push-scripts@${HOST_NAME[i]}"
-    log "[${HOST_NAME[i]}] scripts: ${HOST_SCRIPTS[i]} in ~${HOST_USER[i]}/$REMOTE_KIT_DIR/, sha256 verified"
   done
+  for ((k = 0; k < ${#pids[@]}; k++)); do
+    if ! wait "${pids[k]}"; then
+      failed+="${failed:+, }${HOST_NAME[${idxs[k]}]}"
+    fi
+  done
+  BG_PIDS=()
+  if [[ -n $failed ]]; then
+    die_step 1 "$failed" "copying the kit scripts failed on $failed (see above)"
+  fi
 }
 
 # --- Steps 4-8: the host scripts --------------------------------------------------------------
@@ -1467,19 +1495,30 @@ step_verify_single_member() {
 
 # --- Logs and summary -------------------------------------------------------------------------
 fetch_remote_logs() {
-  local i inner cmd out
+  local i k inner cmd
+  local -a pids=()
   # shellcheck disable=SC2016 # $f is expanded by the remote shell
   printf -v inner 'for f in %q/restorekit-%q-*/run.log; do if [ -f "$f" ]; then printf "==> %%s <==\\n" "$f"; cat "$f"; fi; done' "${QUARANTINE_DIR%/}" "$CLUSTER_NAME"
   printf -v cmd 'sudo bash -c %q' "$inner"
   for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
-    out="$STATE_DIR/remote-logs/${HOST_NAME[i]}.log"
-    if host_out "$i" "$cmd"; then
-      printf '%s\n' "$HOST_OUT" >"$out"
-      log "  ${HOST_NAME[i]}: host script logs fetched to $out"
-    else
-      log "  ${HOST_NAME[i]}: could not fetch the host script logs (${HOST_ERR:-ssh failed}); they are in $QUARANTINE_DIR/restorekit-$CLUSTER_NAME-*/run.log there"
-    fi
+    fetch_host_log "$i" "$cmd" &
+    pids+=("$!")
   done
+  for ((k = 0; k < ${#pids[@]}; k++)); do
+    wait "${pids[k]}" || true
+  done
+}
+
+# fetch_host_log I COMMAND: runs COMMAND (which prints the host scripts' logs) on
+# master I into the state directory.
+fetch_host_log() {
+  local i=$1 out="$STATE_DIR/remote-logs/${HOST_NAME[$1]}.log"
+  if host_out "$i" "$2"; then
+    printf '%s\n' "$HOST_OUT" >"$out"
+    log "  ${HOST_NAME[i]}: host script logs fetched to $out"
+  else
+    log "  ${HOST_NAME[i]}: could not fetch the host script logs (${HOST_ERR:-ssh failed}); they are in $QUARANTINE_DIR/restorekit-$CLUSTER_NAME-*/run.log there"
+  fi
 }
 
 close_connections() {
