@@ -453,10 +453,16 @@ func (o *fakeOC) install(h simHost, op string, rev int, at int64) {
 		_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX)
 		defer lock.Close()
 	}
+	// Like the real installer: the revision's pod manifest goes to its resource
+	// directory first, then into the kubelet's manifest directory.
+	body := []byte(podManifest(pod, h.Name, rev, "rollout"))
+	res := filepath.Join(h.Root, "etc/kubernetes/static-pod-resources", fmt.Sprintf("%s-pod-%d", pod, rev))
+	_ = os.MkdirAll(res, 0o755)
+	_ = os.WriteFile(filepath.Join(res, pod+"-pod.yaml"), body, 0o644)
 	manifest := filepath.Join(h.Root, manifestsDir, pod+"-pod.yaml")
 	_ = os.MkdirAll(filepath.Dir(manifest), 0o755)
 	tmp := manifest + ".installer"
-	_ = os.WriteFile(tmp, []byte(podManifest(pod, h.Name, rev, "rollout")), 0o644)
+	_ = os.WriteFile(tmp, body, 0o644)
 	_ = os.Rename(tmp, manifest)
 	if op == "etcd" {
 		member := filepath.Join(h.Root, etcdDataDir, "member")
