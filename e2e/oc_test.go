@@ -444,7 +444,8 @@ func (o *fakeOC) advanceRollouts() {
 }
 
 // install is what an operator's installer pod does on a node: write the new revision's
-// manifest; the kubelet starts it (an etcd joining the restored cluster gets a new
+// pod manifest (to its static-pod-resources directory and the manifests directory); the
+// kubelet starts it (an etcd joining the restored cluster gets a new
 // member directory).
 func (o *fakeOC) install(h simHost, op string, rev int, at int64) {
 	pod := operatorInfo[op].Pod
