@@ -1019,6 +1019,9 @@ confirm_plan() {
       log "  step ${STEP_NUMS[k]} (${STEP_IDS[k]}): $(describe_step "$k")"
     fi
   done
+  if ((AGAIN)); then
+    log "  NOTE: --again: stop-static-pods.sh and restore.sh redo what an earlier completed run did"
+  fi
   if ((DRY_RUN)); then
     return 0
   fi
@@ -1038,9 +1041,15 @@ confirm_plan() {
 
 # --- Step: preflight (P1-P5, 1, 2) -----------------------------------------------------------
 PREFLIGHT_PROBLEMS=()
+# PROBLEM_FILE, when set (in a background check), collects the problems instead.
+PROBLEM_FILE=""
 problem() {
   log "  PROBLEM: $*"
-  PREFLIGHT_PROBLEMS+=("$*")
+  if [[ -n $PROBLEM_FILE ]]; then
+    printf '%s\n' "$*" >>"$PROBLEM_FILE"
+  else
+    PREFLIGHT_PROBLEMS+=("$*")
+  fi
 }
 
 # normalize_list LIST: a comma-separated list sorted, without empty entries.
@@ -1126,23 +1135,38 @@ check_host() {
   log "  P4/2: $name: ssh ok${HOST_JUMP[i]:+ via ${HOST_JUMP[i]}}, hostname $got, passwordless sudo"
 }
 
-# check_earlier_recovery: no earlier run of the host scripts completed a recovery of
-# this cluster on the hosts (run directories with a "completed" file): restoring a
-# recovered cluster again would throw away everything written since.
-check_earlier_recovery() {
-  local i inner cmd dir script found=""
+# Earlier recoveries: run directories with a "completed" file; restoring a recovered
+# cluster again would throw away everything written since.
+# check_host_bg I: check_host and the completed runs of master I, in the background:
+# problems go to preflight-host.I in the state dir, completed runs to completed-runs.I.
+check_host_bg() {
+  local i=$1 inner cmd dir script
+  PROBLEM_FILE="$STATE_DIR/preflight-host.$i"
+  : >"$PROBLEM_FILE"
+  : >"$STATE_DIR/completed-runs.$i"
+  check_host "$i"
   # shellcheck disable=SC2016 # $d is expanded by the remote shell
   printf -v inner 'for d in %q/restorekit-%q-*; do if [ -f "$d/completed" ]; then printf "%%s %%s\\n" "$d" "$(head -n 1 "$d/completed")"; fi; done' "${QUARANTINE_DIR%/}" "$CLUSTER_NAME"
   printf -v cmd 'sudo bash -c %q' "$inner"
+  if ! host_out "$i" "$cmd"; then
+    return 0 # check_host reports an unreachable host
+  fi
+  while read -r dir script; do
+    case $script in
+    "$SCRIPT_STOP" | "$SCRIPT_RESTORE") printf '%s: %s completed in %s\n' "${HOST_NAME[i]}" "$script" "$dir" >>"$STATE_DIR/completed-runs.$i" ;;
+    esac
+  done <<<"$HOST_OUT"
+}
+
+# check_earlier_recovery: no earlier run of the host scripts completed a recovery of
+# this cluster on the hosts (what check_host_bg found).
+check_earlier_recovery() {
+  local i line found=""
   for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
-    if ! host_out "$i" "$cmd"; then
-      continue # the ssh checks above report an unreachable host
-    fi
-    while read -r dir script; do
-      case $script in
-      "$SCRIPT_STOP" | "$SCRIPT_RESTORE") found+="${found:+; }${HOST_NAME[i]}: $script completed in $dir" ;;
-      esac
-    done <<<"$HOST_OUT"
+    while IFS= read -r line; do
+      found+="${found:+; }$line"
+    done <"$STATE_DIR/completed-runs.$i"
+    rm -f "$STATE_DIR/completed-runs.$i"
   done
   if [[ -z $found ]]; then
     log "  P3, P4: no completed run of stop-static-pods.sh or restore.sh on any host"
@@ -1229,7 +1253,8 @@ check_remote_backup() {
 }
 
 step_preflight() {
-  local i user
+  local i user line
+  local -a pids=()
   PREFLIGHT_PROBLEMS=()
   log "kit: $KIT_DIR ($KIT_NAME, profile $PROFILE_NAME, restorekit $TOOL_VERSION)"
   if [[ -f $KIT_DIR/SHA256SUMS ]]; then
@@ -1271,12 +1296,20 @@ step_preflight() {
   log "P3, P4: the cluster's control-plane nodes are the inventory's masters"
   check_master_nodes
 
-  log "P3, P4, 1, 2: ssh to every master, its hostname and passwordless sudo; persistent connections stay open under $CONTROL_DIR"
+  log "P3, P4, 1, 2: ssh to every master, its hostname and passwordless sudo, in parallel; one persistent connection per master under $CONTROL_DIR"
   for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
-    check_host "$i"
+    check_host_bg "$i" &
+    pids+=("$!")
   done
-
-  log "P3, P4: no earlier recovery completed on the hosts"
+  for ((i = 0; i < ${#pids[@]}; i++)); do
+    wait "${pids[i]}" || true
+  done
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    while IFS= read -r line; do
+      PREFLIGHT_PROBLEMS+=("$line")
+    done <"$STATE_DIR/preflight-host.$i"
+    rm -f "$STATE_DIR/preflight-host.$i"
+  done
   check_earlier_recovery
 
   log "P5: the backup pair"
