@@ -86,7 +86,7 @@ func runVerify(streams IOStreams, kitPath, templates string) error {
 			return failed(err)
 		}
 		if len(diffs) > 0 {
-			fmt.Fprintf(w, "re-render: %s differ from what inventory.yaml renders with restorekit %s%s:\n", countOf(len(diffs), "file"), toolVersion(), fromTemplates(templates))
+			fmt.Fprintf(w, "re-render: %s not what inventory.yaml renders with restorekit %s%s:\n", countOf(len(diffs), "file"), toolVersion(), fromTemplates(templates))
 			for _, m := range diffs {
 				fmt.Fprintf(w, "  %s\n", m)
 				bad = append(bad, m.Path)
