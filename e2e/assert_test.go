@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -269,5 +268,3 @@ func logRun(t *testing.T, what string, r Result) {
 		t.Logf("%s: %s", what, r)
 	}
 }
-
-func exists(p string) bool { _, err := os.Stat(p); return err == nil }

@@ -118,10 +118,6 @@ func filter(cmds []Command, keep func(Command) bool) []Command {
 	return out
 }
 
-func onHost(h *Host, tool string) func(Command) bool {
-	return func(c Command) bool { return c.Host == h.Name && c.Tool == tool }
-}
-
 func isKubeletRestart(c Command) bool {
 	return c.Tool == "systemctl" && len(c.Args) >= 2 && c.Args[0] == "restart" && strings.TrimSuffix(c.Args[1], ".service") == "kubelet"
 }

@@ -88,7 +88,7 @@ func checkNoDelete(p *Pass) {
 		}
 		var verb string
 		switch r.Op {
-		case syntax.RdrOut, syntax.ClbOut, syntax.RdrAll:
+		case syntax.RdrOut, syntax.RdrClob, syntax.RdrAll:
 			verb = "overwrites"
 		case syntax.AppOut, syntax.AppAll:
 			verb = "appends to"
