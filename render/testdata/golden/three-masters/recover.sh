@@ -768,7 +768,7 @@ on_exit() {
   if ((rc != 0)) && [[ -n $CURRENT_STEP ]]; then
     log "FAILED: step $CURRENT_STEP_NUM ($CURRENT_STEP)${FAIL_HOST:+ on $FAIL_HOST}, exit $rc"
     if [[ $CURRENT_STEP == preflight ]]; then
-      log "preflight only reads: nothing was changed on any host or in the cluster"
+      log "preflight only reads: nothing was changed on any host or in the cluster; each problem above says what to fix"
     fi
     if ((HOST_SCRIPTS_RAN && rc != 130 && rc != 143)); then
       log "fetching the host scripts' logs"
