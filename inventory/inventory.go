@@ -4,6 +4,7 @@ package inventory
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -32,6 +33,25 @@ type Inventory struct {
 
 	// Path is the file the inventory was read from (not part of the YAML).
 	Path string `yaml:"-"`
+	// written knows where each field was written in the file, for later stages'
+	// problems (ProblemAt); nil for an inventory not read by Parse.
+	written *decoder
+}
+
+// ProblemAt is a problem with the inventory found by a later stage (the procedure
+// profile's rules), pointing at where field was written, or at the nearest enclosing
+// field that was.
+func (inv *Inventory) ProblemAt(field string, warning bool, format string, args ...any) Problem {
+	p := Problem{File: inv.Path, Line: 1, Col: 1, Field: field, Message: fmt.Sprintf(format, args...), Warning: warning}
+	if inv.written != nil {
+		if n := inv.written.pos(field); n != nil && n.Line > 0 {
+			p.Line, p.Col = n.Line, n.Column
+		}
+	}
+	if p.File == "" {
+		p.File = "inventory"
+	}
+	return p
 }
 
 // Cluster names the cluster and the release the backup was taken on.
@@ -40,7 +60,16 @@ type Cluster struct {
 	Name string `yaml:"name"`
 	// Version is the full x.y.z OpenShift release: a restore needs the same z-stream.
 	Version string `yaml:"version"`
+	// NetworkType is the cluster network plugin (oc get network.config cluster):
+	// OVNKubernetes or OpenShiftSDN; procedures with network steps need it.
+	NetworkType string `yaml:"networkType,omitempty"`
 }
+
+// Network types a cluster can have.
+const (
+	NetworkOVNKubernetes = "OVNKubernetes"
+	NetworkOpenShiftSDN  = "OpenShiftSDN"
+)
 
 // Backup says where the etcd backup pair is, locally and on the recovery host.
 type Backup struct {
@@ -110,7 +139,24 @@ type Timeouts struct {
 	KubeAPIServerRollout         Duration `yaml:"kubeAPIServerRollout,omitempty"`
 	KubeControllerManagerRollout Duration `yaml:"kubeControllerManagerRollout,omitempty"`
 	KubeSchedulerRollout         Duration `yaml:"kubeSchedulerRollout,omitempty"`
-	PollInterval                 Duration `yaml:"pollInterval,omitempty"`
+	// StableCluster bounds the wait for every cluster operator to settle after the
+	// restore (oc adm wait-for-stable-cluster --timeout), MinimumStablePeriod is how long
+	// they must stay settled (--minimum-stable-period).
+	StableCluster       Duration `yaml:"stableCluster,omitempty"`
+	MinimumStablePeriod Duration `yaml:"minimumStablePeriod,omitempty"`
+	PollInterval        Duration `yaml:"pollInterval,omitempty"`
+}
+
+// Field is the timeout of the YAML field name under timeouts ("etcdRollout").
+func (t Timeouts) Field(name string) (Duration, bool) {
+	v := reflect.ValueOf(t)
+	for i := 0; i < v.NumField(); i++ {
+		tag, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("yaml"), ",")
+		if tag == name {
+			return v.Field(i).Interface().(Duration), true
+		}
+	}
+	return 0, false
 }
 
 // Duration is a time.Duration written in YAML as a Go duration string ("10m").
@@ -176,6 +222,8 @@ var DefaultTimeouts = Timeouts{
 	KubeAPIServerRollout:         Duration(60 * time.Minute),
 	KubeControllerManagerRollout: Duration(30 * time.Minute),
 	KubeSchedulerRollout:         Duration(30 * time.Minute),
+	StableCluster:                Duration(30 * time.Minute),
+	MinimumStablePeriod:          Duration(5 * time.Minute),
 	PollInterval:                 Duration(10 * time.Second),
 }
 

@@ -81,6 +81,7 @@ func Parse(name string, data []byte, opts LoadOptions) (*Inventory, []Problem, e
 	var inv Inventory
 	d.decode("", root, reflect.ValueOf(&inv).Elem())
 	inv.Path = name
+	inv.written = d
 	c := &checker{decoder: d, inv: &inv, opts: opts}
 	c.check()
 	sortProblems(c.problems)
@@ -242,7 +243,7 @@ func ApplyDefaults(inv *Inventory) {
 		{&t.StaticPodStop, d.StaticPodStop}, {&t.Restore, d.Restore}, {&t.KubeletRestart, d.KubeletRestart},
 		{&t.SingleMember, d.SingleMember}, {&t.EtcdRollout, d.EtcdRollout}, {&t.KubeAPIServerRollout, d.KubeAPIServerRollout},
 		{&t.KubeControllerManagerRollout, d.KubeControllerManagerRollout}, {&t.KubeSchedulerRollout, d.KubeSchedulerRollout},
-		{&t.PollInterval, d.PollInterval},
+		{&t.StableCluster, d.StableCluster}, {&t.MinimumStablePeriod, d.MinimumStablePeriod}, {&t.PollInterval, d.PollInterval},
 	} {
 		if *p.v == 0 {
 			*p.v = p.def

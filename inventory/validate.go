@@ -117,6 +117,9 @@ func (c *checker) checkCluster() {
 	case c.ok("cluster.version") && !versionRe.MatchString(cl.Version):
 		c.errorf("cluster.version", "%q is not a full x.y.z release (such as 4.5.2: a backup restores only onto its own z-stream)", cl.Version)
 	}
+	if c.ok("cluster.networkType") && cl.NetworkType != NetworkOVNKubernetes && cl.NetworkType != NetworkOpenShiftSDN {
+		c.errorf("cluster.networkType", "%q is not a network type (%s or %s, as oc get network.config cluster -o jsonpath='{.status.networkType}' prints it)", cl.NetworkType, NetworkOVNKubernetes, NetworkOpenShiftSDN)
+	}
 }
 
 func (c *checker) checkMasters() {
@@ -339,6 +342,8 @@ var timeoutBounds = []struct {
 	{"kubeAPIServerRollout", func(t *Timeouts) Duration { return t.KubeAPIServerRollout }, 30 * time.Second, 24 * time.Hour},
 	{"kubeControllerManagerRollout", func(t *Timeouts) Duration { return t.KubeControllerManagerRollout }, 30 * time.Second, 24 * time.Hour},
 	{"kubeSchedulerRollout", func(t *Timeouts) Duration { return t.KubeSchedulerRollout }, 30 * time.Second, 24 * time.Hour},
+	{"stableCluster", func(t *Timeouts) Duration { return t.StableCluster }, 30 * time.Second, 24 * time.Hour},
+	{"minimumStablePeriod", func(t *Timeouts) Duration { return t.MinimumStablePeriod }, time.Second, 24 * time.Hour},
 	{"pollInterval", func(t *Timeouts) Duration { return t.PollInterval }, time.Second, 5 * time.Minute},
 }
 
