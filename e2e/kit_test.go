@@ -264,7 +264,7 @@ loop:
 }
 
 // RunOnHost runs one of a host's kit scripts the way the RUNBOOK says: copied to the
-// host, then `sudo bash ./SCRIPT --yes` over ssh.
+// host with the kit's host library, then `sudo bash ./SCRIPT --yes` over ssh.
 func (c *Cluster) RunOnHost(k *Kit, h *Host, script string, args ...string) Result {
 	c.t.Helper()
 	return c.RunScriptOn(k, h, h, script, args...)
@@ -279,10 +279,14 @@ func (c *Cluster) RunScriptOn(k *Kit, of, h *Host, script string, args ...string
 	if _, err := os.Stat(src); err != nil {
 		t.Fatalf("kit has no %s for %s", script, of.Name)
 	}
-	if out, err := c.SSH(h, "mkdir -p kit"); err != nil {
+	// The script goes with the kit's host library, as the RUNBOOK copies them.
+	if out, err := c.SSH(h, "mkdir -p kit/lib"); err != nil {
 		t.Fatalf("%s: %v\n%s", h.Hostname, err, out)
 	}
 	if err := c.SCP(h, "kit/", src); err != nil {
+		t.Fatalf("%s: %v", h.Hostname, err)
+	}
+	if err := c.SCP(h, "kit/lib/", filepath.Join(k.Dir, filepath.FromSlash(render.HostLibPath))); err != nil {
 		t.Fatalf("%s: %v", h.Hostname, err)
 	}
 	cmd := "cd kit && sudo bash ./" + script

@@ -87,7 +87,7 @@ func checkSiteTools(p *Pass) {
 				continue
 			}
 			p.Reportf(c.NameWord.Pos(), "command name %s is computed at run time: site-tools cannot check it", p.source(c.NameWord))
-		case p.Funcs[name] != nil:
+		case p.Funcs[name] != nil, p.Imported[name] != nil:
 		case path.Base(name) == "cluster-restore.sh" && name != ClusterRestore:
 			p.Reportf(c.NameWord.Pos(), "call cluster-restore.sh as %s: sudo resets PATH", ClusterRestore)
 		case !allowedTool(name, p.Role):

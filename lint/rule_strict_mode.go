@@ -19,6 +19,14 @@ pipefail, set -o errexit -o nounset -o pipefail) are accepted.`,
 
 func checkStrictMode(p *Pass) {
 	first, _, _ := strings.Cut(string(p.Src), "\n")
+	if p.Library {
+		// A library runs in the shell of the script that sources it, under its strict
+		// mode; it only says which shell it is written for.
+		if first != "# shellcheck shell=bash" {
+			p.Reportf(syntax.NewPos(0, 1, 1), "a library starts with # shellcheck shell=bash (it is sourced, never run)")
+		}
+		return
+	}
 	switch {
 	case !strings.HasPrefix(first, "#!"):
 		p.Reportf(syntax.NewPos(0, 1, 1), "missing shebang: start with #!/usr/bin/env bash")

@@ -20,8 +20,12 @@ type Script struct {
 	Src      []byte
 	File     *syntax.File
 
-	// Funcs are the functions the script defines, by name.
-	Funcs map[string]*syntax.FuncDecl
+	// Funcs are the functions the script defines, by name; Imported those of the
+	// libraries it sources (defined in another file: positions are that file's).
+	Funcs    map[string]*syntax.FuncDecl
+	Imported map[string]*syntax.FuncDecl
+	// Library is true for a script that is sourced, not run.
+	Library bool
 	// Assigns are every assignment to each variable, in source order.
 	Assigns map[string][]*syntax.Assign
 	// Calls are the commands the script runs, wrappers (sudo, env, timeout, pass-through
@@ -44,7 +48,8 @@ type Call struct {
 }
 
 // parseScript parses src; a parse error comes back as the file's one finding.
-func parseScript(name, template string, role Role, src []byte) (*Script, *Finding) {
+// imported are the functions of the libraries it sources.
+func parseScript(name, template string, role Role, src []byte, imported map[string]*syntax.FuncDecl) (*Script, *Finding) {
 	f, err := render.NewParser().Parse(bytes.NewReader(src), name)
 	if err != nil {
 		fd := Finding{File: name, Template: template, Line: 1, Col: 1, Severity: SeverityError, Rule: ParseRuleName, Message: err.Error()}
@@ -60,7 +65,7 @@ func parseScript(name, template string, role Role, src []byte) (*Script, *Findin
 		return nil, &fd
 	}
 	s := &Script{Name: name, Template: template, Role: role, Src: src, File: f,
-		Funcs: map[string]*syntax.FuncDecl{}, Assigns: map[string][]*syntax.Assign{}}
+		Funcs: map[string]*syntax.FuncDecl{}, Imported: imported, Assigns: map[string][]*syntax.Assign{}}
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.FuncDecl:
@@ -73,6 +78,11 @@ func parseScript(name, template string, role Role, src []byte) (*Script, *Findin
 		return true
 	})
 	passThrough := map[string]int{}
+	for name, fn := range imported {
+		if skip, ok := runsArgs(fn); ok {
+			passThrough[name] = skip
+		}
+	}
 	for name, fn := range s.Funcs {
 		if skip, ok := runsArgs(fn); ok {
 			passThrough[name] = skip

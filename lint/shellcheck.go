@@ -91,6 +91,7 @@ func runShellCheck(srcs []Source, mode ShellCheckMode) ([]Finding, error) {
 	byPath := map[string]Source{}
 	var files []string
 	var tmp string
+	roots := map[string]int{}
 	for i, src := range srcs {
 		p := src.Path
 		if p == "" {
@@ -101,19 +102,30 @@ func runShellCheck(srcs []Source, mode ShellCheckMode) ([]Finding, error) {
 				}
 				defer os.RemoveAll(tmp)
 			}
-			dir := filepath.Join(tmp, strconv.Itoa(i))
+			// A kit's scripts keep their places, so that ShellCheck follows the
+			// library a host script sources (# shellcheck source=lib/host.sh).
+			dir := filepath.Join(tmp, "script-"+strconv.Itoa(i))
 			p = filepath.Join(dir, filepath.Base(src.Name))
-			if err := os.Mkdir(dir, 0o700); err != nil {
+			if src.KitPath != "" {
+				if _, ok := roots[src.Root]; !ok {
+					roots[src.Root] = len(roots)
+				}
+				p = filepath.Join(tmp, "kit-"+strconv.Itoa(roots[src.Root]), filepath.FromSlash(src.KitPath))
+				dir = filepath.Dir(p)
+			}
+			if err := os.MkdirAll(dir, 0o700); err != nil {
 				return nil, err
 			}
 			if err := os.WriteFile(p, src.Data, 0o600); err != nil {
 				return nil, err
 			}
 		}
-		byPath[p] = src
+		byPath[filepath.Clean(p)] = src
 		files = append(files, p)
 	}
-	args := []string{"-f", "json1", "-s", "bash", "--norc"}
+	// -x: follow the libraries scripts source, so that what a library defines or uses
+	// counts; each library's own findings come from checking it as a file of its own.
+	args := []string{"-f", "json1", "-s", "bash", "--norc", "-x"}
 	if len(DisabledShellCheck) > 0 {
 		var codes []string
 		for c := range DisabledShellCheck {
@@ -155,7 +167,7 @@ func runShellCheck(srcs []Source, mode ShellCheckMode) ([]Finding, error) {
 	var findings []Finding
 	for _, cs := range comments {
 		for _, c := range cs {
-			src, ok := byPath[c.File]
+			src, ok := byPath[filepath.Clean(c.File)]
 			if !ok {
 				return nil, fmt.Errorf("shellcheck: reported on %q, which it was not given", c.File)
 			}

@@ -62,11 +62,23 @@ func templateSources(dir string, opts Options) ([]Source, []Finding, error) {
 		for _, f := range kit.Files {
 			if f.IsScript() {
 				srcs = append(srcs, Source{Name: path.Join(kit.Name, f.Name), Template: path.Join(filepath.ToSlash(dir), f.Template),
-					Role: RoleFor(f.Name), Data: f.Data})
+					Role: roleOf(f), Data: f.Data, Root: invPath, KitPath: f.Name, Library: f.Library, Sources: f.Sources})
 			}
 		}
 	}
 	return srcs, findings, nil
+}
+
+// roleOf is where render says a kit file runs, or what its place in the kit implies
+// for a file render did not place.
+func roleOf(f render.File) Role {
+	switch f.Runs {
+	case render.RunsOnWorkstation:
+		return RoleWorkstation
+	case render.RunsOnHost:
+		return RoleHost
+	}
+	return RoleFor(f.Name)
 }
 
 // templateLine is one line of a template.

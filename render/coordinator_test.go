@@ -1082,8 +1082,12 @@ func TestRunbook(t *testing.T) {
 			}
 			// The procedure's steps appear in order.
 			at := 0
-			for _, h := range []string{"## 0. Verify the kit", "## Preconditions P1-P5", "### Step 1:", "### Step 2:", "### Step 3:",
-				"### Step 4:", "### Steps 5-7:", "### Step 8:", "### Step 9:", "### Steps 10-12:", "### Step 13:"} {
+			for _, h := range []string{"## The plan", "| `preflight` | P1-P5, 1, 2 |", "| `verify-members` | 13 |", "## 0. Verify the kit", "## Preconditions P1-P5",
+				"### Steps P1-P5, 1, 2 (preflight)", "**Step 1: the recovery host.**", "**Step 2: open a session to every host.**",
+				"### Step 3 (copy-backup)", "### Step 3 (push-scripts)", "### Step 4 (stop-static-pods)", "### Steps 5-7 (restore)",
+				"### Step 8 (restart-kubelet)", "### Step 9 (verify-single-member)", "### Steps 10-11 (redeploy-etcd)",
+				"### Step 12.1 (redeploy-kubeapiserver)", "### Step 12.2 (redeploy-kubecontrollermanager)", "### Step 12.3 (redeploy-kubescheduler)",
+				"### Step 13 (verify-members)"} {
 				i := strings.Index(rb[at:], h)
 				if i < 0 {
 					t.Errorf("RUNBOOK.md lacks %q after byte %d", h, at)
@@ -1182,7 +1186,7 @@ func TestRecoverWaitsForEarlierRestore(t *testing.T) {
 	e.touch(filepath.Join(rec, "ps-count"), "2")
 	out := e.mustRun(0, "recover.sh", "--yes")
 	calls := e.calls()
-	want := "an earlier restore is still running on " + e.inv.RecoveryHost
+	want := "an earlier restore.sh (or the cluster-restore.sh it started) is still running on " + e.inv.RecoveryHost
 	if !strings.Contains(out, want) || !strings.Contains(out, "still running on "+e.inv.RecoveryHost+": bash restorekit/ocp4-recovery-kit/restore.sh --yes;/bin/bash /usr/local/bin/cluster-restore.sh") {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}

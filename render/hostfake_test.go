@@ -167,6 +167,27 @@ type result struct {
 	stdout string
 }
 
+// install copies a host script into dir with the kit's host library beside it, as
+// the RUNBOOK's copy commands do, and returns the script's path.
+func (h *fakeHost) install(dir string, f *File) string {
+	h.t.Helper()
+	lib := h.kit.File(HostLibPath)
+	if lib == nil {
+		h.t.Fatalf("kit has no %s", HostLibPath)
+	}
+	path := filepath.Join(dir, filepath.Base(f.Name))
+	if err := os.MkdirAll(filepath.Join(dir, filepath.Dir(HostLibPath)), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, HostLibPath), lib.Data, 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, f.Data, 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	return path
+}
+
 // run runs the kit's hosts/<node>/<script> with real bash, stdin not a terminal.
 func (h *fakeHost) run(node, script string, extraEnv []string, args ...string) result {
 	h.t.Helper()
@@ -175,10 +196,7 @@ func (h *fakeHost) run(node, script string, extraEnv []string, args ...string) r
 		h.t.Fatalf("kit has no hosts/%s/%s", node, script)
 	}
 	dir := h.t.TempDir()
-	path := filepath.Join(dir, script)
-	if err := os.WriteFile(path, f.Data, 0o755); err != nil {
-		h.t.Fatal(err)
-	}
+	path := h.install(dir, f)
 	cmd := exec.Command("bash", append([]string{path}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(append(append([]string{}, h.env...), "FAKEHOST_HOSTNAME="+h.hostname), extraEnv...)
@@ -344,10 +362,7 @@ func (h *fakeHost) runInterrupted(node, script string, extraEnv []string, marker
 		h.t.Fatalf("kit has no hosts/%s/%s", node, script)
 	}
 	dir := h.t.TempDir()
-	path := filepath.Join(dir, script)
-	if err := os.WriteFile(path, f.Data, 0o755); err != nil {
-		h.t.Fatal(err)
-	}
+	path := h.install(dir, f)
 	cmd := exec.Command("bash", append([]string{path}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(append(append([]string{}, h.env...), "FAKEHOST_HOSTNAME="+h.hostname), extraEnv...)

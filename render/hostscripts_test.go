@@ -493,8 +493,7 @@ func TestLostSessionIsLogged(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost(t, otherNode, nil)
 	f := h.kit.File("hosts/" + otherNode + "/stop-static-pods.sh")
-	script := filepath.Join(t.TempDir(), "stop-static-pods.sh")
-	must(t, os.WriteFile(script, f.Data, 0o755))
+	script := h.install(t.TempDir(), f)
 	cmd := exec.Command("bash", script, "--yes")
 	cmd.Env = append(append([]string{}, h.env...), "FAKEHOST_HOSTNAME="+h.hostname, "FAKEHOST_STUCK=etcd")
 	rd, wr, err := os.Pipe()
@@ -591,16 +590,59 @@ func TestHostScriptsRefuseNonRoot(t *testing.T) {
 	if err != nil || os.Geteuid() != 0 {
 		t.Skip("needs root and setpriv to run a script as another user")
 	}
-	kit := renderExample(t, "three-masters")
+	h := newFakeHost(t, otherNode, nil)
+	// A directory nobody can read, holding each script with the kit's library beside it.
+	dir, err := os.MkdirTemp("", "restorekit-nonroot-")
+	must(t, err)
+	defer os.RemoveAll(dir)
+	must(t, os.Chmod(dir, 0o755))
 	for _, name := range []string{"hosts/" + otherNode + "/stop-static-pods.sh", "hosts/" + recoveryNode + "/restore.sh", "hosts/" + recoveryNode + "/restart-kubelet.sh"} {
-		// As nobody, the script comes on stdin (nobody cannot read the test's files).
-		cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "bash", "-s", "--", "--yes")
-		cmd.Stdin = bytes.NewReader(kit.File(name).Data)
+		script := h.install(dir, h.kit.File(name))
+		must(t, os.Chmod(filepath.Join(dir, "lib"), 0o755))
+		cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "bash", script, "--yes")
 		cmd.Dir = "/"
 		out, err := cmd.CombinedOutput()
 		var exit *exec.ExitError
 		if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), "must run as root, but runs as uid 65534") {
 			t.Errorf("%s as nobody: %v\n%s", name, err, out)
 		}
+	}
+}
+
+// Every host script sources the kit's lib/host.sh only when it is the library the
+// script was rendered with: a missing, changed or foreign library is refused (exit 2)
+// before anything changes.
+func TestHostScriptsRefuseAMissingOrChangedLibrary(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		change func(lib string)
+		want   string
+	}{
+		{"missing", func(lib string) { must(t, os.Remove(lib)) }, "the kit's host library is missing: no "},
+		{"changed", func(lib string) {
+			f, err := os.OpenFile(lib, os.O_APPEND|os.O_WRONLY, 0)
+			must(t, err)
+			_, err = f.WriteString("check_root() { :; }\n")
+			must(t, err)
+			must(t, f.Close())
+		}, "but this script was rendered with"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newFakeHost(t, otherNode, nil)
+			before := h.snapshot()
+			dir := t.TempDir()
+			script := h.install(dir, h.kit.File("hosts/"+otherNode+"/stop-static-pods.sh"))
+			tc.change(filepath.Join(dir, HostLibPath))
+			cmd := exec.Command("bash", script, "--yes")
+			cmd.Env = append(append([]string{}, h.env...), "FAKEHOST_HOSTNAME="+h.hostname)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != 2 || !strings.Contains(string(out), tc.want) || !strings.Contains(string(out), "Nothing was changed.") {
+				t.Errorf("library %s: %v\n%s", tc.name, err, out)
+			}
+			h.assertUnchanged(before)
+		})
 	}
 }

@@ -6,127 +6,289 @@ import (
 	"strings"
 )
 
-// Profile is the procedure for a range of OpenShift minor versions: which steps exist,
-// which script performs each, and which operators are redeployed. Templates read the
-// profile rather than hard-coding the procedure, so another minor's procedure is a new
-// Profile value, not a fork of the templates.
+// Profile is the procedure for a range of OpenShift releases: an ordered list of typed
+// steps. Every file of a kit is rendered from the Plan that resolves a profile against
+// an inventory, so another release's procedure is a new Profile value plus templates for
+// the step kinds it newly needs.
 type Profile struct {
 	// Name identifies the profile in kit.json ("ocp-4.5").
 	Name string
 	// Minors are the OpenShift 4.y minors this profile covers.
 	Minors []int
-	// Source cites the procedure text the profile follows.
+	// Page is the procedure page the profile's step numbers cite ("procedure.md").
+	Page string
+	// Source cites the procedure text the page restates.
 	Source string
-	// HostScripts are the per-host scripts, in the order they run.
-	HostScripts []HostScript
-	// Operators are redeployed in this order after the restore (steps 10-12).
-	Operators []Operator
-	// StaticPods are the manifests moved out on each non-recovery host (step 4), in order.
-	StaticPods []StaticPod
-	// DataDirStep moves the etcd data directory out on each non-recovery host ("4.5").
-	DataDirStep string
-	// RunningCheckStep checks on the recovery host that etcd runs after the kubelet
-	// restart ("9.1"); RunningContainer is the container it looks for.
-	RunningCheckStep string
-	RunningContainer string
+	// Offered is false for a profile whose step kinds are not all implemented yet: it is
+	// listed and planned, but no kit is built for it.
+	Offered bool
+	// MinMasters is the smallest control plane the procedure covers.
+	MinMasters int
+	// Steps are the procedure's steps in the order they run.
+	Steps []Step
 }
 
-// Role says which hosts get a host script.
-type Role string
+// Where says on which hosts a step runs.
+type Where int
 
 const (
-	RoleRecovery Role = "recovery" // the recovery host only
-	RoleOthers   Role = "others"   // every master but the recovery host
-	RoleAll      Role = "all"      // every master
+	// OnWorkstation runs on the workstation or bastion that runs recover.sh (oc, ssh, scp).
+	OnWorkstation Where = iota
+	// OnRecoveryHost runs on the recovery host only.
+	OnRecoveryHost
+	// OnOtherMasters runs on every control-plane host but the recovery host.
+	OnOtherMasters
+	// OnAllMasters runs on every control-plane host.
+	OnAllMasters
+	// OnAllNodes runs on every node: the recovery host, the other control-plane hosts,
+	// then the workers.
+	OnAllNodes
+	// OnRecoveryHostOC runs oc on the recovery host with its recovery kubeconfig.
+	OnRecoveryHostOC
 )
 
-// HostScript is one script rendered for each host of its role.
-type HostScript struct {
-	Name     string // file name under hosts/<node>/
-	Template string // template path in the templates FS
-	Role     Role
-	Steps    string // the procedure steps it performs, as cited in headers ("4", "3, 6, 7")
-	// Again says what --again redoes; "" when the script has no --again (running it
-	// again is always safe).
-	Again string
+func (w Where) String() string {
+	switch w {
+	case OnRecoveryHost:
+		return "recovery host"
+	case OnOtherMasters:
+		return "other control-plane hosts"
+	case OnAllMasters:
+		return "every control-plane host"
+	case OnAllNodes:
+		return "every node"
+	case OnRecoveryHostOC:
+		return "recovery host (oc, recovery kubeconfig)"
+	default:
+		return "workstation"
+	}
 }
 
-// Operator is one control-plane operator whose rollout is forced (steps 10-12).
-type Operator struct {
-	Resource string // the oc resource, e.g. "kubeapiserver"
-	Step     string // procedure step, e.g. "12.1"
-	// TimeoutField names the inventory timeout that bounds its rollout.
-	TimeoutField string
+// OnHosts reports whether the step runs a host script on hosts.
+func (w Where) OnHosts() bool { return w != OnWorkstation }
+
+// How says how a step goes over its hosts.
+type How int
+
+const (
+	// Parallel runs on every host at once.
+	Parallel How = iota
+	// OneAtATime runs on one host after the other, in plan order.
+	OneAtATime
+	// RecoveryFirst runs on the recovery host, then on the others in parallel.
+	RecoveryFirst
+)
+
+func (h How) String() string {
+	switch h {
+	case OneAtATime:
+		return "one at a time"
+	case RecoveryFirst:
+		return "recovery host first, then the others in parallel"
+	default:
+		return "in parallel"
+	}
+}
+
+// Shell is how the coordinator's step table spells it.
+func (h How) Shell() string {
+	switch h {
+	case OneAtATime:
+		return "serial"
+	case RecoveryFirst:
+		return "recovery-first"
+	default:
+		return "parallel"
+	}
+}
+
+// TimeoutKey names the inventory field (under timeouts) that bounds a step's waits.
+type TimeoutKey string
+
+// Fact is a fact of the inventory that decides, at render time, whether a step applies.
+type Fact string
+
+const (
+	// Always applies to every inventory.
+	Always Fact = ""
+	// MultiNode holds for a control plane of more than one host.
+	MultiNode Fact = "more than one control-plane host"
+	// SingleNode holds for single-node OpenShift.
+	SingleNode Fact = "a single control-plane host"
+	// OVNKubernetes holds when cluster.networkType is OVNKubernetes.
+	OVNKubernetes Fact = "network type OVNKubernetes"
+)
+
+// Condition says when a step applies: a fact of the inventory, decided when the kit is
+// rendered, and a probe, checked on each host when the step runs there.
+type Condition struct {
+	Fact Fact
+	// Probe is what the host step checks before it changes anything; on a host where
+	// it does not hold the step is skipped and says so ("" for none).
+	Probe string
+}
+
+// Duty is something a step leaves undone that a later step must finish: a run that
+// stops in between says so, and how to finish it by hand.
+type Duty struct {
+	// Name identifies the duty in the coordinator's state ("quorum-guard").
+	Name string
+	// Open says what is still undone while the duty is open.
+	Open string
+	// Fix is the command (or action) that finishes it by hand.
+	Fix string
+}
+
+// Step is one step of a procedure.
+type Step struct {
+	// ID names the step for --from and --only ("stop-static-pods").
+	ID string
+	// Number is how the step cites its procedure page ("4", "5-7", "P1-P5, 1, 2").
+	Number string
+	// Cites are every procedure number the step performs; those no earlier step cites
+	// are also accepted by --from and --only.
+	Cites []string
+	// Title says what the step does, for --list, the plan and the RUNBOOK.
+	Title string
+	Where Where
+	How   How
+	// Kind names the implementation: templates/hosts/<Kind>.sh.tmpl for a host step,
+	// templates/steps/<Kind>.sh.tmpl (the coordinator function step_<kind>) otherwise.
+	Kind string
+	// Changes is true when the step changes a host or the cluster.
+	Changes bool
+	// Again says what --again redoes; "" when running the step again is always safe.
+	Again string
+	// Timeout bounds the step's waits ("" when it does not wait).
+	Timeout TimeoutKey
+	When    Condition
+	// Opens are the duties the step leaves open; Closes the names of those it finishes.
+	Opens  []Duty
+	Closes []string
+	// Manual is true for a troubleshooting step: not in the default run, only --only.
+	Manual bool
+	// Tail is true for the oc-only steps after the restore (redeploy.sh); TailPart is
+	// the number of the part redeploy.sh runs when it is not the whole step ("9.2").
+	Tail     bool
+	TailPart string
+	// Uninterruptible is true for a host step that is never cut off once started (the
+	// restore): stopping the coordinator leaves it running, and a re-run waits for it.
+	Uninterruptible bool
+
+	// Kind options.
+	// StaticPods are the manifests a stop-static-pods step moves out, in order, and
+	// MoveData the number of its move of the etcd data directory.
+	StaticPods []StaticPod
+	MoveData   string
+	// CheckRunning is the number of restart-kubelet's check, on the recovery host, that
+	// the restored etcd runs, and RunningContainer the container it looks for.
+	CheckRunning     string
+	RunningContainer string
+	// Resource is the operator a redeploy step patches ("kubeapiserver").
+	Resource string
+	// HostSteps is what a host script's header cites when it is more than Number.
+	HostSteps string
 }
 
 // StaticPod is a static pod whose manifest is moved out of /etc/kubernetes/manifests.
 type StaticPod struct {
 	Manifest  string // file name, e.g. "etcd-pod.yaml"
 	Container string // exact container name crictl reports, e.g. "etcd"
-	// Containers are the exact names of every container of the pod; step 4 waits
+	// Containers are the exact names of every container of the pod; the step waits
 	// until none of them runs (the procedure's `grep etcd | grep -v operator`,
-	// without matching operators or other pods).
+	// without matching operators, guards or other pods).
 	Containers []string
 	MoveStep   string // "4.1"
 	WaitStep   string // "4.2"
 }
 
-// Profiles are every procedure restorekit knows, oldest first.
-var Profiles = []Profile{profile45}
+// ScriptName is the file name of a host step's script under hosts/<node>/.
+func (s Step) ScriptName() string { return s.Kind + ".sh" }
 
-var profile45 = Profile{
-	Name:   "ocp-4.5",
-	Minors: []int{5},
-	Source: "OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state",
-	HostScripts: []HostScript{
-		{Name: "stop-static-pods.sh", Template: "hosts/stop-static-pods.sh.tmpl", Role: RoleOthers, Steps: "4",
-			Again: "stop this host's static pods and move its etcd data again, although an earlier run completed step 4 here"},
-		{Name: "restore.sh", Template: "hosts/restore.sh.tmpl", Role: RoleRecovery, Steps: "3 (check), 6, 7",
-			Again: "restore the snapshot again, although an earlier run completed the restore here"},
-		{Name: "restart-kubelet.sh", Template: "hosts/restart-kubelet.sh.tmpl", Role: RoleAll, Steps: "8 (and 9.1 on the recovery host)"},
-	},
-	Operators: []Operator{
-		{Resource: "etcd", Step: "10-11", TimeoutField: "etcdRollout"},
-		{Resource: "kubeapiserver", Step: "12.1", TimeoutField: "kubeAPIServerRollout"},
-		{Resource: "kubecontrollermanager", Step: "12.2", TimeoutField: "kubeControllerManagerRollout"},
-		{Resource: "kubescheduler", Step: "12.3", TimeoutField: "kubeSchedulerRollout"},
-	},
-	StaticPods: []StaticPod{
-		{Manifest: "etcd-pod.yaml", Container: "etcd", MoveStep: "4.1", WaitStep: "4.2",
-			Containers: []string{"etcd", "etcdctl", "etcd-metrics"}},
-		{Manifest: "kube-apiserver-pod.yaml", Container: "kube-apiserver", MoveStep: "4.3", WaitStep: "4.4",
-			Containers: []string{"kube-apiserver", "kube-apiserver-cert-syncer", "kube-apiserver-cert-regeneration-controller",
-				"kube-apiserver-insecure-readyz", "kube-apiserver-check-endpoints"}},
-	},
-	DataDirStep:      "4.5",
-	RunningCheckStep: "9.1",
-	RunningContainer: "etcd",
+// Template is the template that implements the step's kind.
+func (s Step) Template() string {
+	if s.Where.OnHosts() {
+		return "hosts/" + s.Kind + ".sh.tmpl"
+	}
+	return "steps/" + s.Kind + ".sh.tmpl"
 }
 
+// ScriptSteps is what a host script's header says it performs.
+func (s Step) ScriptSteps() string {
+	if s.HostSteps != "" {
+		return s.HostSteps
+	}
+	return s.Number
+}
+
+// PodNames is "etcd, kube-apiserver": the static pods a stop-static-pods step stops.
+func (s Step) PodNames() string {
+	var names []string
+	for _, p := range s.StaticPods {
+		names = append(names, p.Container)
+	}
+	return joinAnd(names)
+}
+
+func joinAnd(words []string) string {
+	switch len(words) {
+	case 0:
+		return ""
+	case 1:
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// Profiles are every procedure restorekit knows, oldest first.
+var Profiles = []*Profile{&profile45, &profile416, &profile418}
+
 // ProfileFor picks the profile for an OpenShift x.y.z version, or says which
-// versions are supported.
+// releases are supported.
 func ProfileFor(version string) (*Profile, error) {
-	parts := strings.Split(version, ".")
-	if len(parts) == 3 && parts[0] == "4" {
-		if minor, err := strconv.Atoi(parts[1]); err == nil {
-			for i := range Profiles {
-				for _, m := range Profiles[i].Minors {
-					if m == minor {
-						return &Profiles[i], nil
-					}
-				}
-			}
+	if p := profileForMinor(version); p != nil {
+		if !p.Offered {
+			return nil, fmt.Errorf("cluster.version %q: profile %s (%s) is not offered yet: its step kinds are not all implemented (supported: %s)", version, p.Name, p.Releases(), SupportedVersions())
 		}
+		return p, nil
 	}
 	return nil, fmt.Errorf("cluster.version %q: no procedure profile for this release (supported: %s)", version, SupportedVersions())
 }
 
-// SupportedVersions describes the releases that have a profile, e.g. "4.5.x".
+func profileForMinor(version string) *Profile {
+	parts := strings.Split(version, ".")
+	if len(parts) != 3 || parts[0] != "4" {
+		return nil
+	}
+	minor, err := strconv.Atoi(parts[1])
+	if err != nil {
+		return nil
+	}
+	for _, p := range Profiles {
+		for _, m := range p.Minors {
+			if m == minor {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+// Releases describes the releases a profile covers: "4.5.x", "4.18.x to 4.22.x".
+func (p *Profile) Releases() string {
+	first, last := p.Minors[0], p.Minors[len(p.Minors)-1]
+	if first == last {
+		return fmt.Sprintf("4.%d.x", first)
+	}
+	return fmt.Sprintf("4.%d.x to 4.%d.x", first, last)
+}
+
+// SupportedVersions describes the releases that have an offered profile, e.g. "4.5.x".
 func SupportedVersions() string {
 	var vs []string
 	for _, p := range Profiles {
-		for _, m := range p.Minors {
-			vs = append(vs, fmt.Sprintf("4.%d.x", m))
+		if p.Offered {
+			vs = append(vs, p.Releases())
 		}
 	}
 	return strings.Join(vs, ", ")

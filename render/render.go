@@ -28,7 +28,19 @@ type File struct {
 	Data []byte
 	// Template is the template the file was rendered from ("" for generated data files).
 	Template string
+	// Runs says where a script runs (RunsOnHost, RunsOnWorkstation; "" for other files).
+	Runs string
+	// Library is true for a script that other scripts source rather than run;
+	// Sources are the kit paths of the libraries a script sources.
+	Library bool
+	Sources []string
 }
+
+// Where a kit script runs.
+const (
+	RunsOnHost        = "host"
+	RunsOnWorkstation = "workstation"
+)
 
 // IsScript reports whether the file is a shell script of the kit.
 func (f File) IsScript() bool { return strings.HasSuffix(f.Name, ".sh") }
@@ -40,6 +52,7 @@ type Kit struct {
 	Files     []File
 	Inventory *inventory.Inventory
 	Profile   *Profile
+	Plan      *Plan
 }
 
 // File returns the kit file with the given name, or nil.
@@ -67,29 +80,54 @@ func KitName(cluster string) string { return cluster + "-recovery-kit" }
 type Data struct {
 	Inv         *inventory.Inventory
 	Profile     *Profile
+	Plan        *Plan
 	Paths       HostPaths
 	KitName     string
 	ToolVersion string
 	// Host is the host a per-host script is rendered for (nil for kit-wide files).
 	Host *Host
-	// Script is the per-host script being rendered (nil for kit-wide files).
-	Script *HostScript
+	// Step is the plan step a per-host script implements (nil for kit-wide files).
+	Step *PlanStep
 	// BackupFiles is the backup pair, snapshot first, with size and sha256 when known
 	// (from backup.files) or only the names (from backup.snapshot/staticResources).
 	BackupFiles []inventory.BackupFile
+	// HostLib is the kit's shared host library (lib/host.sh): its path in the kit and
+	// the sha256 every host script checks before sourcing it.
+	HostLib HostLib
 }
 
-// Host is a master as a per-host template sees it.
+// HostLib is the kit's shared host library as the host scripts refer to it.
+type HostLib struct {
+	Path   string
+	SHA256 string
+}
+
+// HostLibPath is where the shared host library is in a kit, and (under
+// restorekit/<kit>/) on each host.
+const HostLibPath = "lib/host.sh"
+
+// Host is a host of the kit as a template sees it.
 type Host struct {
 	inventory.Master
+	// Index is the host's place in the inventory (the coordinator's host tables).
+	Index      int
 	IsRecovery bool
-	// Scripts are the host scripts this host receives, in running order.
-	Scripts []HostScript
-	SSH     inventory.SSH
+	// Steps are the plan's host steps this host runs, in running order: one script each.
+	Steps []PlanStep
+	SSH   inventory.SSH
 	// AcceptedHostnames are what `hostname` may print on this host: the expected
 	// hostname and, when that is a fully qualified name whose first label no other
-	// master shares, that first label.
+	// master shares (in any case), that first label.
 	AcceptedHostnames []string
+}
+
+// ScriptNames are the host's scripts, in running order.
+func (h *Host) ScriptNames() []string {
+	var names []string
+	for _, s := range h.Steps {
+		names = append(names, s.ScriptName())
+	}
+	return names
 }
 
 // HostPaths are the absolute paths the procedure touches on a master.
@@ -121,7 +159,14 @@ func Render(inv *inventory.Inventory, opts Options) (*Kit, error) {
 
 // render is Render with the host paths the scripts touch; tests point them into a fake root.
 func render(inv *inventory.Inventory, opts Options, paths HostPaths) (*Kit, error) {
+	if problems := Check(inv); len(problems) > 0 {
+		return nil, &inventory.Error{Problems: problems}
+	}
 	profile, err := ProfileFor(inv.Cluster.Version)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := NewPlan(profile, inv)
 	if err != nil {
 		return nil, err
 	}
@@ -133,31 +178,36 @@ func render(inv *inventory.Inventory, opts Options, paths HostPaths) (*Kit, erro
 	if err != nil {
 		return nil, err
 	}
-	kit := &Kit{Name: KitName(inv.Cluster.Name), Inventory: inv, Profile: profile}
-	base := Data{Inv: inv, Profile: profile, Paths: paths, KitName: kit.Name, ToolVersion: opts.ToolVersion, BackupFiles: backupFiles}
+	kit := &Kit{Name: KitName(inv.Cluster.Name), Inventory: inv, Profile: profile, Plan: plan}
+	base := Data{Inv: inv, Profile: profile, Plan: plan, Paths: paths, KitName: kit.Name, ToolVersion: opts.ToolVersion, BackupFiles: backupFiles}
+
+	lib, err := execute(tmpl, HostLibPath+".tmpl", HostLibPath, base)
+	if err != nil {
+		return nil, err
+	}
+	lib.Runs, lib.Library, lib.Mode = RunsOnHost, true, 0o644
+	kit.Files = append(kit.Files, lib)
+	base.HostLib = HostLib{Path: HostLibPath, SHA256: sha256Hex(lib.Data)}
 
 	for _, name := range []string{"RUNBOOK.md", "recover.sh", "redeploy.sh"} {
 		f, err := execute(tmpl, name+".tmpl", name, base)
 		if err != nil {
 			return nil, err
 		}
+		if f.IsScript() {
+			f.Runs = RunsOnWorkstation
+		}
 		kit.Files = append(kit.Files, f)
 	}
-	for _, m := range inv.Masters {
-		host := &Host{Master: m, IsRecovery: m.Name == inv.RecoveryHost, SSH: inv.EffectiveSSH(m),
-			AcceptedHostnames: acceptedHostnames(inv, m)}
-		for _, s := range profile.HostScripts {
-			if s.appliesTo(host.IsRecovery) {
-				host.Scripts = append(host.Scripts, s)
-			}
-		}
-		for i := range host.Scripts {
+	for _, host := range plan.Hosts {
+		for i := range host.Steps {
 			d := base
-			d.Host, d.Script = host, &host.Scripts[i]
-			f, err := execute(tmpl, d.Script.Template, path.Join("hosts", m.Name, d.Script.Name), d)
+			d.Host, d.Step = host, &host.Steps[i]
+			f, err := execute(tmpl, d.Step.Template(), path.Join("hosts", host.Name, d.Step.ScriptName()), d)
 			if err != nil {
 				return nil, err
 			}
+			f.Runs, f.Sources = RunsOnHost, []string{HostLibPath}
 			kit.Files = append(kit.Files, f)
 		}
 	}
@@ -196,17 +246,6 @@ func normalizedInventory(inv *inventory.Inventory) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func (s HostScript) appliesTo(isRecovery bool) bool {
-	switch s.Role {
-	case RoleAll:
-		return true
-	case RoleRecovery:
-		return isRecovery
-	default:
-		return !isRecovery
-	}
-}
-
 func sortFiles(files []File) {
 	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 }
@@ -230,7 +269,19 @@ func loadTemplates(tfs fs.FS) (*template.Template, error) {
 
 // parseTemplates loads every *.tmpl of the FS, each named by its path.
 func parseTemplates(tfs fs.FS) (*template.Template, error) {
-	root := template.New("").Funcs(FuncMap()).Option("missingkey=error")
+	root := template.New("").Option("missingkey=error")
+	fm := FuncMap()
+	// include executes a template chosen at render time (the implementation of a step's
+	// kind), which the template action cannot name.
+	fm["include"] = func(name string, data any) (string, error) {
+		if root.Lookup(name) == nil {
+			return "", fmt.Errorf("include: no template %s", name)
+		}
+		var b bytes.Buffer
+		err := root.ExecuteTemplate(&b, name, data)
+		return b.String(), err
+	}
+	root.Funcs(fm)
 	err := fs.WalkDir(tfs, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -271,6 +322,36 @@ func execute(t *template.Template, tmplName, fileName string, d Data) (File, err
 	return f, nil
 }
 
+// stepEntry is one step of the plan in kit.json.
+type stepEntry struct {
+	ID        string   `json:"id"`
+	Procedure string   `json:"procedure"`
+	Title     string   `json:"title"`
+	Where     string   `json:"where"`
+	How       string   `json:"how,omitempty"`
+	Hosts     []string `json:"hosts,omitempty"`
+	When      string   `json:"when,omitempty"`
+	Changes   bool     `json:"changes"`
+	Timeout   string   `json:"timeout,omitempty"`
+	OnlyAlone bool     `json:"onlyAlone,omitempty"`
+}
+
+func (p *Plan) manifestSteps() []stepEntry {
+	out := []stepEntry{}
+	for _, s := range p.Steps {
+		e := stepEntry{ID: s.ID, Procedure: s.Number, Title: s.Title, Where: s.Where.String(), Hosts: s.HostNames(p),
+			When: s.When.Probe, Changes: s.Changes, OnlyAlone: s.Manual}
+		if len(s.HostIndexes) > 1 {
+			e.How = s.How.String()
+		}
+		if s.Timeout != "" {
+			e.Timeout = fmt.Sprintf("timeouts.%s=%s", s.Timeout, s.TimeoutValue)
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
 // kitManifest is kit.json: what a reviewer needs to know about where the kit came from.
 func kitManifest(kit *Kit, normalizedInventory []byte, toolVersion string) ([]byte, error) {
 	type fileEntry struct {
@@ -295,9 +376,12 @@ func kitManifest(kit *Kit, normalizedInventory []byte, toolVersion string) ([]by
 		InventorySHA256 string        `json:"inventorySha256"`
 		Backup          []backupEntry `json:"backup"`
 		RemoteDir       string        `json:"remoteDir"`
+		Procedure       string        `json:"procedure"`
+		Steps           []stepEntry   `json:"steps"`
 		Files           []fileEntry   `json:"files"`
 	}{
-		Kit: kit.Name, ToolVersion: toolVersion, Profile: kit.Profile.Name,
+		Kit: kit.Name, ToolVersion: toolVersion, Profile: kit.Profile.Name, Procedure: kit.Profile.Page,
+		Steps:   kit.Plan.manifestSteps(),
 		Cluster: inv.Cluster.Name, Version: inv.Cluster.Version, RecoveryHost: inv.RecoveryHost,
 		InventorySHA256: sha256Hex(normalizedInventory), RemoteDir: inv.Backup.RemoteDir,
 		Backup: []backupEntry{}, Files: []fileEntry{},
@@ -349,7 +433,7 @@ func backupPair(b inventory.Backup) ([]inventory.BackupFile, error) {
 
 // acceptedHostnames are the outputs of `hostname` that identify master m: its expected
 // hostname, and the first label of it when that is a fully qualified name and no
-// other master's expected hostname has the same first label (so a host configured
+// other master's expected hostname has the same first label in any case (so a host configured
 // with a short hostname is still recognised, but never mistaken for another master).
 func acceptedHostnames(inv *inventory.Inventory, m inventory.Master) []string {
 	want := m.ExpectedHostname()

@@ -2,7 +2,9 @@ package render
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -37,7 +39,7 @@ func TestExampleKitLayout(t *testing.T) {
 			"hosts/ip-10-0-154-194.ec2.internal/stop-static-pods.sh",
 			"hosts/ip-10-0-173-171.ec2.internal/restart-kubelet.sh",
 			"hosts/ip-10-0-173-171.ec2.internal/stop-static-pods.sh",
-			"inventory.yaml", "kit.json", "recover.sh", "redeploy.sh",
+			"inventory.yaml", "kit.json", "lib/host.sh", "recover.sh", "redeploy.sh",
 		}},
 		{"five-masters-proxy-jumphost", "prod-east-recovery-kit", []string{
 			"RUNBOOK.md",
@@ -51,7 +53,7 @@ func TestExampleKitLayout(t *testing.T) {
 			"hosts/master-3.prod-east.example.com/stop-static-pods.sh",
 			"hosts/master-4.prod-east.example.com/restart-kubelet.sh",
 			"hosts/master-4.prod-east.example.com/stop-static-pods.sh",
-			"inventory.yaml", "kit.json", "recover.sh", "redeploy.sh",
+			"inventory.yaml", "kit.json", "lib/host.sh", "recover.sh", "redeploy.sh",
 		}},
 	}
 	for _, tt := range tests {
@@ -63,8 +65,9 @@ func TestExampleKitLayout(t *testing.T) {
 			var got []string
 			for _, f := range kit.Files {
 				got = append(got, f.Name)
+				// Scripts that run are executable; the library they source is not.
 				wantMode := "-rw-r--r--"
-				if f.IsScript() {
+				if f.IsScript() && !f.Library {
 					wantMode = "-rwxr-xr-x"
 				}
 				if f.Mode.String() != wantMode {
@@ -162,19 +165,33 @@ func TestHostScriptHeaders(t *testing.T) {
 	}
 }
 
+// TestHostScriptsPassShellcheck: every host script, and the library it sources, is clean
+// under ShellCheck following the source as a person would run it over the kit
+// (shellcheck -x).
 func TestHostScriptsPassShellcheck(t *testing.T) {
 	if _, err := exec.LookPath("shellcheck"); err != nil {
 		t.Skip("shellcheck not on PATH")
 	}
 	for _, ex := range examples {
-		for _, f := range renderExample(t, ex).Files {
-			if !strings.HasPrefix(f.Name, "hosts/") {
+		kit := renderExample(t, ex)
+		dir := t.TempDir()
+		for _, f := range kit.Files {
+			p := filepath.Join(dir, filepath.FromSlash(f.Name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, f := range kit.Files {
+			if f.Runs != RunsOnHost {
 				continue
 			}
 			t.Run(ex+"/"+f.Name, func(t *testing.T) {
 				t.Parallel()
-				cmd := exec.Command("shellcheck", "-s", "bash", "-")
-				cmd.Stdin = bytes.NewReader(f.Data)
+				cmd := exec.Command("shellcheck", "-x", "-s", "bash", filepath.FromSlash(f.Name))
+				cmd.Dir = dir
 				if out, err := cmd.CombinedOutput(); err != nil {
 					t.Errorf("%s/%s: shellcheck: %v\n%s", ex, f.Name, err, out)
 				}
@@ -207,6 +224,7 @@ func TestRenderErrorsNameTemplateAndLine(t *testing.T) {
 		for _, name := range []string{"RUNBOOK.md.tmpl", "recover.sh.tmpl", "redeploy.sh.tmpl", "hosts/stop-static-pods.sh.tmpl", "hosts/restore.sh.tmpl", "hosts/restart-kubelet.sh.tmpl"} {
 			fs[name] = &fstest.MapFile{Data: []byte(ok)}
 		}
+		fs["lib/host.sh.tmpl"] = &fstest.MapFile{Data: []byte("# shellcheck shell=bash\nlib() { :; }\n")}
 		return fs
 	}
 	tests := []struct {

@@ -5,5 +5,5 @@ import "embed"
 
 // FS holds every template: one per kit artifact, partials prefixed with "_".
 //
-//go:embed *.tmpl hosts/*.tmpl
+//go:embed *.tmpl hosts/*.tmpl lib/*.tmpl runbook/*.tmpl
 var FS embed.FS

@@ -37,13 +37,6 @@ MASTER_NAMES=(master-0.prod-east.example.com master-1.prod-east.example.com mast
 POLL_INTERVAL=15
 SINGLE_MEMBER_TIMEOUT=1200
 
-# --- Forced redeployments, in order (steps 10-12) -------------------------------------
-# OPERATORS[i] is the oc resource, OPERATOR_STEPS[i] the procedure step that patches it
-# and OPERATOR_TIMEOUTS[i] how long its rollout may take.
-OPERATORS=(etcd kubeapiserver kubecontrollermanager kubescheduler)
-OPERATOR_STEPS=(10-11 12.1 12.2 12.3)
-OPERATOR_TIMEOUTS=(5400 5400 1800 1800)
-
 # --- Masters and how to reach them (procedure steps 1-2) ---------------------------------
 # HOST_HOSTNAME is what `hostname` must print there; HOST_SHORTNAME is also accepted when
 # set (the first label of a fully qualified hostname no other master shares).
@@ -132,15 +125,9 @@ OTHER_INDEXES=(1 2 3 4)
 # --- The backup pair (P5, step 3) ---------------------------------------------------------
 # Sizes and sha256 are empty when the kit was built without the backup at hand.
 BACKUP_REMOTE_DIR=/home/core/backup
-BACKUP_NAMES=()
-BACKUP_SIZES=()
-BACKUP_SHA256=()
-BACKUP_NAMES[0]=snapshot_2020-11-02_031500.db
-BACKUP_SIZES[0]=78
-BACKUP_SHA256[0]=eefd7b0163bc5213300a57adfcb21ec3ade6497e1d043e53ef4c4ba1aec0cfe2
-BACKUP_NAMES[1]=static_kuberesources_2020-11-02_031500.tar.gz
-BACKUP_SIZES[1]=388
-BACKUP_SHA256[1]=ef8cff3e53c3f127bdc768262051823bb73f00629c257b6149745b032e13de04
+BACKUP_NAMES=(snapshot_2020-11-02_031500.db static_kuberesources_2020-11-02_031500.tar.gz)
+BACKUP_SIZES=(78 388)
+BACKUP_SHA256=(eefd7b0163bc5213300a57adfcb21ec3ade6497e1d043e53ef4c4ba1aec0cfe2 ef8cff3e53c3f127bdc768262051823bb73f00629c257b6149745b032e13de04)
 
 # --- The cluster-wide proxy (step 6), as the inventory records it --------------------------
 PROXY_HTTP=http://proxy.prod-east.example.com:3128
@@ -330,17 +317,17 @@ step_single_member_oc() {
     die_step "$?" "" "step 9.2: the control plane did not come back with a single etcd member"
 }
 
-# step_all_members_oc: step 13.
-step_all_members_oc() {
-  log "step 13: oc get pods -n openshift-etcd must show one Running etcd pod per master: ${MASTER_NAMES[*]}"
+# step_verify_members K: step 13, every master has joined.
+step_verify_members() {
+  log "step ${STEP_NUMS[$1]}: oc get pods -n openshift-etcd must show one Running etcd pod per master: ${MASTER_NAMES[*]}"
   if ((DRY_RUN)); then
-    log "DRY-RUN: would poll oc get pods -n openshift-etcd every ${POLL_INTERVAL}s for up to $(fmt_dur "$SINGLE_MEMBER_TIMEOUT")"
+    log "DRY-RUN: would poll oc get pods -n openshift-etcd every ${POLL_INTERVAL}s for up to $(fmt_dur "${STEP_TIMEOUT[$1]}")"
     return 0
   fi
-  poll_until "$SINGLE_MEMBER_TIMEOUT" "one Running etcd-<node> pod for each of ${MASTER_NAMES[*]} (step 13)" \
+  poll_until "${STEP_TIMEOUT[$1]}" "one Running etcd-<node> pod for each of ${MASTER_NAMES[*]} (step ${STEP_NUMS[$1]})" \
     "look at the missing host: sudo crictl ps -a --name '^etcd\$' and journalctl -u kubelet there, and oc get etcd cluster -o yaml (status.nodeStatuses); when it has joined, re-run this step." \
     check_all_members ||
-    die_step "$?" "" "step 13: not every master has a Running etcd member"
+    die_step "$?" "" "step ${STEP_NUMS[$1]}: not every master has a Running etcd member"
 }
 
 # LATEST_REVISION is what read_latest_revision read.
@@ -432,9 +419,9 @@ operator_namespace() {
   esac
 }
 
-# step_redeploy INDEX: steps 10-11 or 12.x for OPERATORS[INDEX].
+# step_redeploy K: a forced redeployment of STEP_RESOURCE[K] (steps 10-11 or 12.x).
 step_redeploy() {
-  local res=${OPERATORS[$1]} step=${OPERATOR_STEPS[$1]} timeout=${OPERATOR_TIMEOUTS[$1]}
+  local res=${STEP_RESOURCE[$1]} step=${STEP_NUMS[$1]} timeout=${STEP_TIMEOUT[$1]}
   local before memo="" ns resume="a re-run patches again (a further revision, harmless)"
   ns=$(operator_namespace "$res")
   if [[ -n $REDEPLOY_STATE_DIR ]]; then
@@ -479,48 +466,107 @@ step_redeploy() {
   fi
 }
 
-# --- Steps --------------------------------------------------------------------------------
-# STEP_IDS[i] names a step for --from/--only, STEP_NUMS[i] cites procedure.md,
-# STEP_ALIASES[i] are the procedure numbers --from/--only also accept, STEP_CHANGES[i]
-# is 1 when the step changes something, STEP_OPERATOR[i] indexes OPERATORS.
-STEP_IDS=(preflight copy-backup push-scripts stop-static-pods restore restart-kubelet verify-single-member)
-STEP_NUMS=('P1-P5, 1, 2' 3 3 4 5-7 8 9)
-STEP_ALIASES=('P1 P2 P3 P4 P5 1 2' 3 '' '4 4.1 4.2 4.3 4.4 4.5 4.6' '5 6 7' 8 '9 9.1 9.2')
+# --- Steps: the kit's plan --------------------------------------------------------------
+# One entry per step, in running order. STEP_IDS[i] names it for --from/--only,
+# STEP_NUMS[i] cites procedure.md, STEP_ALIASES[i] are the procedure numbers
+# --from/--only also accept, STEP_CHANGES[i] is 1 when it changes something, STEP_KIND[i]
+# is what implements it, STEP_HOSTS[i] the hosts it runs on (indexes, in order),
+# STEP_HOW[i] how it goes over them (parallel, serial, recovery-first), STEP_SCRIPT[i]
+# the host script it runs there, STEP_AGAIN[i] 1 when that script takes --again,
+# STEP_UNINTERRUPTIBLE[i] 1 when a started run is never cut off (a re-run waits for it),
+# STEP_TIMEOUT[i] bounds its waits (seconds), STEP_RESOURCE[i] the operator it patches,
+# STEP_MANUAL[i] 1 for a troubleshooting step only --only runs, STEP_OPENS[i] and
+# STEP_CLOSES[i] the duties it leaves open or finishes.
+STEP_IDS=(preflight copy-backup push-scripts stop-static-pods restore restart-kubelet verify-single-member redeploy-etcd redeploy-kubeapiserver redeploy-kubecontrollermanager redeploy-kubescheduler verify-members)
+STEP_NUMS=('P1-P5, 1, 2' 3 3 4 5-7 8 9 10-11 12.1 12.2 12.3 13)
+STEP_ALIASES=('P1 P2 P3 P4 P5 1 2' 3 '' '4 4.1 4.2 4.3 4.4 4.5 4.6' '5 6 7' 8 '9 9.1 9.2' '10 11' 12.1 12.2 12.3 13)
 STEP_TITLES=(
   'preflight: local tools, kit checksums, oc access and cluster-admin, cluster version, proxy, ssh and sudo on every master, the backup pair'
   'copy the backup pair to the recovery host and verify its sizes and sha256 there'
-  "copy each master's kit scripts to restorekit/$KIT_NAME/ in the ssh user's home"
+  "copy each master's kit scripts and the host library to restorekit/ in the ssh user's home"
   'stop the etcd and kube-apiserver static pods and move the etcd data aside on every other master, in parallel'
   'on the recovery host: export the proxy and run cluster-restore.sh with the backup'
   'restart kubelet on every master, the recovery host first'
   'verify the single-member control plane: etcd running on the recovery host, one Running etcd pod'
+  'force a new etcd rollout (unique forceRedeploymentReason) and wait until every node is at the new revision'
+  'force a new kubeapiserver rollout (unique forceRedeploymentReason) and wait until every node is at the new revision'
+  'force a new kubecontrollermanager rollout (unique forceRedeploymentReason) and wait until every node is at the new revision'
+  'force a new kubescheduler rollout (unique forceRedeploymentReason) and wait until every node is at the new revision'
+  'verify every master has joined: one Running etcd pod per master'
 )
-STEP_CHANGES=(0 1 1 1 1 1 0)
-STEP_OPERATOR=('' '' '' '' '' '' '')
-for ((k = 0; k < ${#OPERATORS[@]}; k++)); do
-  STEP_IDS+=("redeploy-${OPERATORS[k]}")
-  STEP_NUMS+=("${OPERATOR_STEPS[k]}")
-  STEP_ALIASES+=("${OPERATOR_STEPS[k]/-/ }")
-  STEP_TITLES+=("force a new ${OPERATORS[k]} rollout (unique forceRedeploymentReason) and wait until every node is at the new revision")
-  STEP_CHANGES+=(1)
-  STEP_OPERATOR+=("$k")
-done
-STEP_IDS+=(verify-members)
-STEP_NUMS+=(13)
-STEP_ALIASES+=(13)
-STEP_TITLES+=('verify every master has joined: one Running etcd pod per master')
-STEP_CHANGES+=(0)
-STEP_OPERATOR+=('')
+STEP_CHANGES=(0 1 1 1 1 1 0 1 1 1 1 0)
+STEP_KIND=(preflight copy-backup push-scripts stop-static-pods restore restart-kubelet verify-single-member redeploy redeploy redeploy redeploy verify-members)
+STEP_HOSTS=('' '' '' '1 2 3 4' 0 '0 1 2 3 4' '' '' '' '' '' '')
+STEP_HOW=(parallel parallel parallel parallel parallel recovery-first parallel parallel parallel parallel parallel parallel)
+STEP_SCRIPT=('' '' '' stop-static-pods.sh restore.sh restart-kubelet.sh '' '' '' '' '' '')
+STEP_AGAIN=(0 0 0 1 1 0 0 0 0 0 0 0)
+STEP_UNINTERRUPTIBLE=(0 0 0 0 1 0 0 0 0 0 0 0)
+STEP_TIMEOUT=(0 0 0 900 1200 300 1200 5400 5400 1800 1800 1200)
+STEP_RESOURCE=('' '' '' '' '' '' '' etcd kubeapiserver kubecontrollermanager kubescheduler '')
+STEP_MANUAL=(0 0 0 0 0 0 0 0 0 0 0 0)
+STEP_OPENS=('' '' '' '' '' '' '' '' '' '' '' '')
+STEP_CLOSES=('' '' '' '' '' '' '' '' '' '' '' '')
+# The duties a step can leave open: what is still undone, and how to finish it by hand.
+DUTY_NAMES=()
+DUTY_OPEN=()
+DUTY_FIX=()
+# DUTY_DIR, when set, keeps the open duties across runs (a file per duty); without it
+# OPEN_DUTIES holds those this run opened.
+DUTY_DIR=""
+OPEN_DUTIES=" "
 
-# The host scripts of the kit (hosts/<node>/ in the kit, restorekit/<kit>/ on the host).
-SCRIPT_STOP=stop-static-pods.sh
-SCRIPT_RESTORE=restore.sh
-SCRIPT_KUBELET=restart-kubelet.sh
+# duties_after K: records the duties step K opened or finished, once it is done.
+duties_after() {
+  local d
+  for d in ${STEP_OPENS[$1]}; do
+    if [[ -n $DUTY_DIR ]]; then
+      mkdir -p "$DUTY_DIR" && : >"$DUTY_DIR/$d"
+    fi
+    OPEN_DUTIES="${OPEN_DUTIES// $d / } $d "
+  done
+  for d in ${STEP_CLOSES[$1]}; do
+    if [[ -n $DUTY_DIR ]]; then
+      rm -f "$DUTY_DIR/$d"
+    fi
+    OPEN_DUTIES=${OPEN_DUTIES// $d / }
+  done
+}
+
+# report_open_duties: the last lines of a run that stops with a duty still open say
+# what is undone and how to finish it.
+report_open_duties() {
+  local j
+  for ((j = 0; j < ${#DUTY_NAMES[@]}; j++)); do
+    if [[ $OPEN_DUTIES == *" ${DUTY_NAMES[j]} "* || (-n $DUTY_DIR && -f $DUTY_DIR/${DUTY_NAMES[j]}) ]]; then
+      log "STILL OPEN: ${DUTY_OPEN[j]}. A resumed run finishes it; by hand: ${DUTY_FIX[j]}"
+    fi
+  done
+}
+
+# dispatch_step K: runs what implements step K's kind.
+dispatch_step() {
+  case ${STEP_KIND[$1]} in
+  preflight) step_preflight "$1" ;;
+  copy-backup) step_copy_backup "$1" ;;
+  push-scripts) step_push_scripts "$1" ;;
+  stop-static-pods) run_host_step "$1" ;;
+  restore) run_host_step "$1" ;;
+  restart-kubelet) run_host_step "$1" ;;
+  verify-single-member) step_verify_single_member "$1" ;;
+  redeploy) step_redeploy "$1" ;;
+  verify-members) step_verify_members "$1" ;;
+  *) die_step 1 "" "step ${STEP_NUMS[$1]}: this kit has no implementation of ${STEP_KIND[$1]} (a kit bug)" ;;
+  esac
+}
+
+# The host scripts that refuse to redo a completed run without --again: a completed run
+# of one of them means this cluster was recovered already.
+AGAIN_SCRIPTS=(stop-static-pods.sh restore.sh)
+# Where the host scripts go on each host (hosts/<node>/ and lib/ of the kit).
 REMOTE_KIT_DIR="restorekit/$KIT_NAME"
-# The restore script every recovery host has (procedure step 7).
+HOST_LIB=lib/host.sh
+# The restore script every recovery host has.
 CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
-# How long a restore may take (steps 5-7).
-RESTORE_TIMEOUT=1200
 
 # --- Command line ---------------------------------------------------------------------------
 KIT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -591,7 +637,7 @@ list_steps() {
   local k
   printf '%-32s %-18s %s\n' STEP PROCEDURE WHAT
   for ((k = 0; k < ${#STEP_IDS[@]}; k++)); do
-    printf '%-32s %-18s %s\n' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_TITLES[k]}"
+    printf '%-32s %-18s %s\n' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_TITLES[k]}$( ((STEP_MANUAL[k])) && printf ' (not in a normal run: --only %s)' "${STEP_IDS[k]}")"
   done
 }
 
@@ -660,8 +706,15 @@ select_steps() {
     FORCE=1
   fi
   for ((k = first; k <= last; k++)); do
+    # A troubleshooting step runs only when it is the step named.
+    if ((STEP_MANUAL[k])) && [[ -z $ONLY ]]; then
+      continue
+    fi
     SELECTED+=("$k")
   done
+  if ((${#SELECTED[@]} == 0)); then
+    die_usage "--from ${FROM}: ${STEP_IDS[first]} is a troubleshooting step: run it with --only ${STEP_IDS[first]}"
+  fi
   REDEPLOY_FORCE=$FORCE
 }
 
@@ -732,6 +785,7 @@ init_state() {
   printf '%s\n' "$KIT_NAME" >"$STATE_DIR/kit"
   printf '%s\n' "$$" >"$STATE_DIR/lock"
   LOG_FILE="$STATE_DIR/recover.log"
+  DUTY_DIR="$STATE_DIR/duties"
   # ssh control sockets live under the state dir unless that path is too long for a
   # unix socket (ssh adds a random suffix while it creates one); then in a directory
   # of this user's named after the state dir, so a re-run finds them again.
@@ -805,6 +859,9 @@ on_exit() {
     fi
     log "fix the cause, then resume at this step with:"
     log "  $(resume_command)"
+  fi
+  if [[ -n $STATE_DIR ]] && ((! DRY_RUN)); then
+    report_open_duties
   fi
   # The persistent ssh connections end with the coordinator; a re-run opens new ones.
   if [[ -n $CONTROL_DIR && -d $CONTROL_DIR ]]; then
@@ -887,96 +944,99 @@ prefix_output() {
   done
 }
 
-# host_script_cmd SCRIPT: the command line that runs a kit script on its host as root
+# host_script_cmd K: the command line that runs step K's kit script on a host as root
 # (with --again for the scripts that refuse to redo a completed run without it).
 host_script_cmd() {
-  printf 'sudo bash %q --yes' "$REMOTE_KIT_DIR/$1"
-  if ((AGAIN)) && [[ $1 == "$SCRIPT_STOP" || $1 == "$SCRIPT_RESTORE" ]]; then
+  printf 'sudo bash %q --yes' "$REMOTE_KIT_DIR/${STEP_SCRIPT[$1]}"
+  if ((AGAIN && STEP_AGAIN[$1])); then
     printf ' --again'
   fi
 }
 
-# run_host_script I SCRIPT: runs SCRIPT on master I, its output prefixed and logged.
-# Scripts that may be stopped half-way (steps 4 and 8) get a terminal on the host (-tt),
-# so that stopping recover.sh (Ctrl-C) hangs up on them too instead of leaving them
-# running beside the re-run; restore.sh does not: a restore is never cut off, and a
-# re-run first waits for one still running (wait_restore_gone).
+# host_ssh_cmd K I: sets SSH_CMD to the ssh command line that runs step K's script on
+# master I. A script that may be stopped half-way gets a terminal on the host (-tt), so
+# that stopping recover.sh (Ctrl-C) hangs up on it too instead of leaving it running
+# beside the re-run; an uninterruptible one (the restore) does not: it is never cut off,
+# and a re-run first waits for one still running (wait_earlier_run_gone).
+host_ssh_cmd() {
+  ssh_cmd "$2"
+  if ((! STEP_UNINTERRUPTIBLE[$1])); then
+    SSH_CMD+=(-tt -o LogLevel=ERROR)
+  fi
+}
+
+# run_host_script K I: runs step K's script on master I, its output prefixed and logged.
 run_host_script() {
   local cmd
-  cmd=$(host_script_cmd "$2")
-  ssh_cmd "$1"
-  if [[ $2 == "$SCRIPT_RESTORE" ]]; then
-    "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd" </dev/null 2>&1 | prefix_output "${HOST_NAME[$1]}" "$STATE_DIR/hosts/${HOST_NAME[$1]}.log"
-  else
-    "${SSH_CMD[@]}" -tt -o LogLevel=ERROR "$SSH_TARGET" "$cmd" </dev/null 2>&1 | prefix_output "${HOST_NAME[$1]}" "$STATE_DIR/hosts/${HOST_NAME[$1]}.log"
-  fi
+  cmd=$(host_script_cmd "$1")
+  host_ssh_cmd "$1" "$2"
+  "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd" </dev/null 2>&1 | prefix_output "${HOST_NAME[$2]}" "$STATE_DIR/hosts/${HOST_NAME[$2]}.log"
 }
 
-# check_no_restore_running: no restore.sh or cluster-restore.sh runs on the recovery
-# host (one started by an interrupted earlier run).
-check_no_restore_running() {
+# check_no_earlier_run K I: no run of step K's script, nor the cluster-restore.sh it
+# starts, is going on master I (one started by an interrupted earlier run).
+check_no_earlier_run() {
   local running
-  if ! host_out "$RECOVERY_INDEX" 'ps -eo args'; then
-    POLL_SEEN="ps on $RECOVERY_HOST failed: ${HOST_ERR:-no output}"
+  if ! host_out "$2" 'ps -eo args'; then
+    POLL_SEEN="ps on ${HOST_NAME[$2]} failed: ${HOST_ERR:-no output}"
     return 1
   fi
-  running=$(grep -F -e "$REMOTE_KIT_DIR/$SCRIPT_RESTORE" -e "$CLUSTER_RESTORE" <<<"$HOST_OUT" | grep -v -e 'ps -eo' | head -n 3 | tr '\n' ';' || true)
+  running=$(grep -F -e "$REMOTE_KIT_DIR/${STEP_SCRIPT[$1]}" -e "$CLUSTER_RESTORE" <<<"$HOST_OUT" | grep -v -e 'ps -eo' | head -n 3 | tr '\n' ';' || true)
   if [[ -n $running ]]; then
-    POLL_SEEN="still running on $RECOVERY_HOST: ${running%;}"
+    POLL_SEEN="still running on ${HOST_NAME[$2]}: ${running%;}"
     return 1
   fi
-  POLL_SEEN="no restore running on $RECOVERY_HOST"
+  POLL_SEEN="no earlier run going on ${HOST_NAME[$2]}"
 }
 
-# wait_restore_gone: steps 5-7 must never run twice at the same time.
-wait_restore_gone() {
-  if check_no_restore_running; then
+# wait_earlier_run_gone K I: an uninterruptible step never runs twice at the same time.
+wait_earlier_run_gone() {
+  if check_no_earlier_run "$1" "$2"; then
     return 0
   fi
-  log "steps 5-7: an earlier restore is still running on $RECOVERY_HOST ($POLL_SEEN): waiting for it to end before running $SCRIPT_RESTORE again"
-  poll_until "$RESTORE_TIMEOUT" "the earlier restore on $RECOVERY_HOST to end" \
-    "look at it on $RECOVERY_HOST (ps -ef, its run.log); resume when it has ended." \
-    check_no_restore_running ||
-    die_step "$?" "$RECOVERY_HOST" "steps 5-7: an earlier restore is still running on $RECOVERY_HOST"
+  log "step ${STEP_NUMS[$1]}: an earlier ${STEP_SCRIPT[$1]} (or the cluster-restore.sh it started) is still running on ${HOST_NAME[$2]} ($POLL_SEEN): waiting for it to end before running it again"
+  poll_until "${STEP_TIMEOUT[$1]}" "the earlier run on ${HOST_NAME[$2]} to end" \
+    "look at it on ${HOST_NAME[$2]} (ps -ef, its run.log); resume when it has ended." \
+    check_no_earlier_run "$1" "$2" ||
+    die_step "$?" "${HOST_NAME[$2]}" "step ${STEP_NUMS[$1]}: an earlier run of ${STEP_SCRIPT[$1]} is still going on ${HOST_NAME[$2]}"
 }
 
-# run_hosts STEP SCRIPT I...: runs SCRIPT on the masters I... in parallel and waits for
-# all of them; a host that already did STEP (recorded in the state dir) is skipped. Stops
-# the recovery, naming each host that failed, when any of them fails.
+# run_hosts K I...: runs step K's script on the masters I... in parallel and waits for
+# all of them; a host that already did the step (recorded in the state dir) is skipped.
+# Stops the recovery, naming each host that failed, when any of them fails.
 run_hosts() {
-  local step=$1 script=$2 i k rc failed="" timed_out=0 cmd
-  shift 2
+  local k=$1 step=${STEP_IDS[$1]} script=${STEP_SCRIPT[$1]} i j rc failed="" timed_out=0 cmd
+  shift
   local -a pids=() idxs=()
   for i in "$@"; do
     if ((! FORCE)) && [[ -f $STATE_DIR/done/$step@${HOST_NAME[i]} ]]; then
       log "[${HOST_NAME[i]}] $script: done by an earlier run; skipping"
       continue
     fi
-    cmd=$(host_script_cmd "$script")
+    cmd=$(host_script_cmd "$k")
     if ((DRY_RUN)); then
-      ssh_cmd "$i"
-      if [[ $script == "$SCRIPT_RESTORE" ]]; then
-        show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
-      else
-        show_cmd "${SSH_CMD[@]}" -tt -o LogLevel=ERROR "$SSH_TARGET" "$cmd"
-      fi
+      host_ssh_cmd "$k" "$i"
+      show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
       continue
+    fi
+    if ((STEP_UNINTERRUPTIBLE[k])); then
+      wait_earlier_run_gone "$k" "$i"
     fi
     log "[${HOST_NAME[i]}] running $cmd (output in $STATE_DIR/hosts/${HOST_NAME[i]}.log)"
     printf '\n=== %s %s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$cmd" >>"$STATE_DIR/hosts/${HOST_NAME[i]}.log"
     HOST_SCRIPTS_RAN=1
     # Each host job gets its own process group, so an interruption stops all of it.
     set -m
-    run_host_script "$i" "$script" &
+    run_host_script "$k" "$i" &
     pids+=("$!")
     set +m
     BG_PIDS+=("$!")
     idxs+=("$i")
   done
-  for ((k = 0; k < ${#pids[@]}; k++)); do
-    i=${idxs[k]}
+  for ((j = 0; j < ${#pids[@]}; j++)); do
+    i=${idxs[j]}
     rc=0
-    wait "${pids[k]}" || rc=$?
+    wait "${pids[j]}" || rc=$?
     if ((rc == 0)); then
       : >"$STATE_DIR/done/$step@${HOST_NAME[i]}"
       log "[${HOST_NAME[i]}] $script: done"
@@ -999,6 +1059,43 @@ run_hosts() {
   fi
 }
 
+# run_host_step K: step K on its hosts, as STEP_HOW says: all at once, one at a time,
+# or the recovery host first and then the others at once.
+run_host_step() {
+  local k=$1 i
+  local -a hosts=() rest=()
+  read -r -a hosts <<<"${STEP_HOSTS[k]}"
+  if ((${#hosts[@]} == 0)); then
+    log "step ${STEP_NUMS[k]}: no host to run ${STEP_SCRIPT[k]} on"
+    return 0
+  fi
+  case ${STEP_HOW[k]} in
+  serial)
+    for i in "${hosts[@]}"; do
+      log "step ${STEP_NUMS[k]}: ${STEP_SCRIPT[k]} on ${HOST_NAME[i]}"
+      run_hosts "$k" "$i"
+    done
+    ;;
+  recovery-first)
+    for i in "${hosts[@]}"; do
+      if ((i != RECOVERY_INDEX)); then
+        rest+=("$i")
+      fi
+    done
+    log "step ${STEP_NUMS[k]}: ${STEP_SCRIPT[k]} on the recovery host $RECOVERY_HOST first"
+    run_hosts "$k" "$RECOVERY_INDEX"
+    if ((${#rest[@]} > 0)); then
+      log "step ${STEP_NUMS[k]}: ${STEP_SCRIPT[k]} on $(host_list "${rest[@]}"), in parallel"
+      run_hosts "$k" "${rest[@]}"
+    fi
+    ;;
+  *)
+    log "step ${STEP_NUMS[k]}: ${STEP_SCRIPT[k]} on $(host_list "${hosts[@]}")$( ((${#hosts[@]} > 1)) && printf ', in parallel')"
+    run_hosts "$k" "${hosts[@]}"
+    ;;
+  esac
+}
+
 # --- Plan and confirmation --------------------------------------------------------------
 host_list() {
   local out="" i
@@ -1017,9 +1114,11 @@ other_hosts() {
   host_list "${OTHER_INDEXES[@]}"
 }
 
+# describe_step K: what step K will do, for the plan shown before the first change.
 describe_step() {
-  local id=${STEP_IDS[$1]}
-  case $id in
+  local k=$1
+  local -a hosts=()
+  case ${STEP_KIND[k]} in
   copy-backup)
     if [[ -n $BACKUP_DIR ]]; then
       printf 'copy %s from %s to %s:%s and verify it there' "${BACKUP_NAMES[*]}" "$BACKUP_DIR" "$RECOVERY_HOST" "$BACKUP_REMOTE_DIR"
@@ -1027,12 +1126,31 @@ describe_step() {
       printf 'verify %s is already in %s on %s (no local backup directory)' "${BACKUP_NAMES[*]}" "$BACKUP_REMOTE_DIR" "$RECOVERY_HOST"
     fi
     ;;
-  push-scripts) printf 'copy the kit scripts to restorekit/%s/ on %s' "$KIT_NAME" "$(host_list "${!HOST_NAME[@]}")" ;;
-  stop-static-pods) printf 'on %s, in parallel: %s (stops etcd and kube-apiserver there: the API goes down)' "$(other_hosts)" "$(host_script_cmd "$SCRIPT_STOP")" ;;
-  restore) printf 'on %s: %s (cluster-restore.sh %s)' "$RECOVERY_HOST" "$(host_script_cmd "$SCRIPT_RESTORE")" "$BACKUP_REMOTE_DIR" ;;
-  restart-kubelet) printf 'on %s first, then on %s in parallel: %s' "$RECOVERY_HOST" "$(other_hosts)" "$(host_script_cmd "$SCRIPT_KUBELET")" ;;
-  redeploy-*) printf 'oc patch %s cluster with a unique forceRedeploymentReason, wait for AllNodesAtLatestRevision (up to %s)' "${OPERATORS[${STEP_OPERATOR[$1]}]}" "$(fmt_dur "${OPERATOR_TIMEOUTS[${STEP_OPERATOR[$1]}]}")" ;;
-  *) printf '%s' "${STEP_TITLES[$1]}" ;;
+  push-scripts) printf 'copy the kit scripts and %s to restorekit/%s/ on %s' "$HOST_LIB" "$KIT_NAME" "$(host_list "${!HOST_NAME[@]}")" ;;
+  redeploy) printf 'oc patch %s cluster with a unique forceRedeploymentReason, wait for AllNodesAtLatestRevision (up to %s)' "${STEP_RESOURCE[k]}" "$(fmt_dur "${STEP_TIMEOUT[k]}")" ;;
+  *)
+    if [[ -z ${STEP_SCRIPT[k]} ]]; then
+      printf '%s' "${STEP_TITLES[k]}"
+      return 0
+    fi
+    read -r -a hosts <<<"${STEP_HOSTS[k]}"
+    if ((${#hosts[@]} == 0)); then
+      printf '%s: no host to run it on' "${STEP_TITLES[k]}"
+    elif ((${#hosts[@]} == 1)); then
+      printf 'on %s: %s (%s)' "$(host_list "${hosts[@]}")" "$(host_script_cmd "$k")" "${STEP_TITLES[k]}"
+    else
+      printf 'on %s, %s: %s (%s)' "$(host_list "${hosts[@]}")" "$(how_text "${STEP_HOW[k]}")" "$(host_script_cmd "$k")" "${STEP_TITLES[k]}"
+    fi
+    ;;
+  esac
+}
+
+# how_text HOW: STEP_HOW in words.
+how_text() {
+  case $1 in
+  serial) printf 'one at a time' ;;
+  recovery-first) printf 'the recovery host first, then the others in parallel' ;;
+  *) printf 'in parallel' ;;
   esac
 }
 
@@ -1178,9 +1296,9 @@ check_host_bg() {
     return 0 # check_host reports an unreachable host
   fi
   while read -r dir script; do
-    case $script in
-    "$SCRIPT_STOP" | "$SCRIPT_RESTORE") printf '%s: %s completed in %s\n' "${HOST_NAME[i]}" "$script" "$dir" >>"$STATE_DIR/completed-runs.$i" ;;
-    esac
+    if [[ " ${AGAIN_SCRIPTS[*]} " == *" $script "* ]]; then
+      printf '%s: %s completed in %s\n' "${HOST_NAME[i]}" "$script" "$dir" >>"$STATE_DIR/completed-runs.$i"
+    fi
   done <<<"$HOST_OUT"
 }
 
@@ -1195,7 +1313,7 @@ check_earlier_recovery() {
     rm -f "$STATE_DIR/completed-runs.$i"
   done
   if [[ -z $found ]]; then
-    log "  P3, P4: no completed run of stop-static-pods.sh or restore.sh on any host"
+    log "  P3, P4: no completed run of ${AGAIN_SCRIPTS[*]} on any host"
   elif ((AGAIN)); then
     log "  WARNING: an earlier recovery completed here ($found); --again: recovering again"
   else
@@ -1412,34 +1530,39 @@ push_host() {
     files+=("$src/$s")
   done
   ssh_cmd "$i"
+  # The library's directory goes along (scp -r): restorekit/<kit>/lib/ on the host.
+  files+=("$KIT_DIR/${HOST_LIB%%/*}")
   printf -v cmd 'mkdir -p -- %q' "$REMOTE_KIT_DIR"
   if ((DRY_RUN)); then
     show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
-    show_cmd "${SCP_CMD[@]}" "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/"
+    show_cmd "${SCP_CMD[@]}" -r "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/"
     return 0
   fi
   if ! host_out "$i" "$cmd"; then
     log "[${HOST_NAME[i]}] ERROR: cannot create ~${HOST_USER[i]}/$REMOTE_KIT_DIR: ${HOST_ERR:-failed}"
     return 1
   fi
-  if ! "${SCP_CMD[@]}" "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/" </dev/null 2>>"$LOG_FILE"; then
+  if ! "${SCP_CMD[@]}" -r "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/" </dev/null 2>>"$LOG_FILE"; then
     log "[${HOST_NAME[i]}] ERROR: scp of the scripts to $REMOTE_KIT_DIR failed (details in $LOG_FILE)"
     return 1
   fi
   # The copies must be byte for byte the kit's.
   printf -v cmd 'cd -- %q && sha256sum -c --quiet -' "$REMOTE_KIT_DIR"
-  if ! (cd "$src" && sha256sum "${names[@]}") | on_host "$i" "$cmd" >>"$LOG_FILE" 2>&1; then
+  if ! { (cd "$src" && sha256sum "${names[@]}") && (cd "$KIT_DIR" && sha256sum "$HOST_LIB"); } | on_host "$i" "$cmd" >>"$LOG_FILE" 2>&1; then
     log "[${HOST_NAME[i]}] ERROR: the scripts copied to $REMOTE_KIT_DIR do not match the kit (details in $LOG_FILE)"
     return 1
   fi
   : >"$STATE_DIR/done/push-scripts@${HOST_NAME[i]}"
-  log "[${HOST_NAME[i]}] scripts: ${HOST_SCRIPTS[i]} in ~${HOST_USER[i]}/$REMOTE_KIT_DIR/, sha256 verified"
+  log "[${HOST_NAME[i]}] scripts: ${HOST_SCRIPTS[i]} and $HOST_LIB in ~${HOST_USER[i]}/$REMOTE_KIT_DIR/, sha256 verified"
 }
 
 # step_push_scripts: push_host on every master, in parallel.
 step_push_scripts() {
   local i k s failed=""
   local -a pids=() idxs=()
+  if [[ ! -f $KIT_DIR/$HOST_LIB ]]; then
+    die_step 1 "" "the kit has no $HOST_LIB: an incomplete kit"
+  fi
   for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
     for s in ${HOST_SCRIPTS[i]}; do
       if [[ ! -f $KIT_DIR/hosts/${HOST_NAME[i]}/$s ]]; then
@@ -1470,33 +1593,7 @@ step_push_scripts() {
   fi
 }
 
-# --- Steps 4-8: the host scripts --------------------------------------------------------------
-step_stop_static_pods() {
-  if ((${#OTHER_INDEXES[@]} == 0)); then
-    log "step 4: no other master"
-    return 0
-  fi
-  log "step 4: $SCRIPT_STOP on $(host_list "${OTHER_INDEXES[@]}"), in parallel"
-  run_hosts stop-static-pods "$SCRIPT_STOP" "${OTHER_INDEXES[@]}"
-}
-
-step_restore() {
-  log "steps 5-7: $SCRIPT_RESTORE on the recovery host $RECOVERY_HOST"
-  if ((! DRY_RUN)); then
-    wait_restore_gone
-  fi
-  run_hosts restore "$SCRIPT_RESTORE" "$RECOVERY_INDEX"
-}
-
-step_restart_kubelet() {
-  log "step 8: $SCRIPT_KUBELET on the recovery host $RECOVERY_HOST first"
-  run_hosts restart-kubelet "$SCRIPT_KUBELET" "$RECOVERY_INDEX"
-  if ((${#OTHER_INDEXES[@]} > 0)); then
-    log "step 8: $SCRIPT_KUBELET on $(host_list "${OTHER_INDEXES[@]}"), in parallel"
-    run_hosts restart-kubelet "$SCRIPT_KUBELET" "${OTHER_INDEXES[@]}"
-  fi
-}
-
+# --- Steps on the workstation ------------------------------------------------------------
 # check_etcd_container: step 9.1's condition, an etcd container running on the recovery
 # host.
 check_etcd_container() {
@@ -1601,23 +1698,14 @@ run_step() {
     : >"$STATE_DIR/started/${STEP_IDS[k]}"
   fi
   start=$(date +%s)
-  case ${STEP_IDS[k]} in
-  preflight) step_preflight ;;
-  copy-backup) step_copy_backup ;;
-  push-scripts) step_push_scripts ;;
-  stop-static-pods) step_stop_static_pods ;;
-  restore) step_restore ;;
-  restart-kubelet) step_restart_kubelet ;;
-  verify-single-member) step_verify_single_member ;;
-  redeploy-*) step_redeploy "${STEP_OPERATOR[k]}" ;;
-  verify-members) step_all_members_oc ;;
-  esac
+  dispatch_step "$k"
   elapsed=$(($(date +%s) - start))
   if ((DRY_RUN)); then
     STEP_RESULT[k]="dry run"
   else
     STEP_RESULT[k]="done in $(fmt_dur "$elapsed")"
     printf '%s\n' "$elapsed" >"$STATE_DIR/done/${STEP_IDS[k]}"
+    duties_after "$k"
   fi
   log "<== step ${STEP_NUMS[k]} (${STEP_IDS[k]}): ${STEP_RESULT[k]}"
   CURRENT_STEP=""

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 set -euo pipefail
-# redeploy.sh: procedure.md steps 9.2-13 alone, with oc only, for a restore done by hand
-# (RUNBOOK.md) up to step 9.1. It runs the same checks and waits as recover.sh:
-#   9.2    exactly one Running etcd pod in openshift-etcd (retried through
-#          "Unable to connect to the server: EOF" while the API comes back)
-#   10-12  for each operator in order: read status.latestAvailableRevision, patch a
-#          unique forceRedeploymentReason, wait until the revision has increased and
-#          NodeInstallerProgressing is AllNodesAtLatestRevision
-#   13     one Running etcd pod per master
+# redeploy.sh: the oc-only steps of procedure.md after the restore, alone, for a
+# restore done by hand (RUNBOOK.md). It runs the same checks and waits as recover.sh:
+#   9.2              verify the single-member control plane: etcd running on the recovery host, one Running etcd pod
+#   10-11            force a new etcd rollout (unique forceRedeploymentReason) and wait until every node is at the new revision
+#   12.1             force a new kubeapiserver rollout (unique forceRedeploymentReason) and wait until every node is at the new revision
+#   12.2             force a new kubecontrollermanager rollout (unique forceRedeploymentReason) and wait until every node is at the new revision
+#   12.3             force a new kubescheduler rollout (unique forceRedeploymentReason) and wait until every node is at the new revision
+#   13               verify every master has joined: one Running etcd pod per master
 # Usage: ./redeploy.sh [--yes] [--dry-run] [--from STEP] [--list] [--help]
 # Exit codes: 0 done, 1 a step failed, 2 usage error or refused, 3 a wait timed out,
 # 130 interrupted.
@@ -25,13 +25,6 @@ MASTER_NAMES=(master-0.prod-east.example.com master-1.prod-east.example.com mast
 # --- Waits (seconds) ------------------------------------------------------------------
 POLL_INTERVAL=15
 SINGLE_MEMBER_TIMEOUT=1200
-
-# --- Forced redeployments, in order (steps 10-12) -------------------------------------
-# OPERATORS[i] is the oc resource, OPERATOR_STEPS[i] the procedure step that patches it
-# and OPERATOR_TIMEOUTS[i] how long its rollout may take.
-OPERATORS=(etcd kubeapiserver kubecontrollermanager kubescheduler)
-OPERATOR_STEPS=(10-11 12.1 12.2 12.3)
-OPERATOR_TIMEOUTS=(5400 5400 1800 1800)
 
 # --- Logging ---------------------------------------------------------------------------
 # LOG_FILE, when set, receives every message too.
@@ -215,17 +208,17 @@ step_single_member_oc() {
     die_step "$?" "" "step 9.2: the control plane did not come back with a single etcd member"
 }
 
-# step_all_members_oc: step 13.
-step_all_members_oc() {
-  log "step 13: oc get pods -n openshift-etcd must show one Running etcd pod per master: ${MASTER_NAMES[*]}"
+# step_verify_members K: step 13, every master has joined.
+step_verify_members() {
+  log "step ${STEP_NUMS[$1]}: oc get pods -n openshift-etcd must show one Running etcd pod per master: ${MASTER_NAMES[*]}"
   if ((DRY_RUN)); then
-    log "DRY-RUN: would poll oc get pods -n openshift-etcd every ${POLL_INTERVAL}s for up to $(fmt_dur "$SINGLE_MEMBER_TIMEOUT")"
+    log "DRY-RUN: would poll oc get pods -n openshift-etcd every ${POLL_INTERVAL}s for up to $(fmt_dur "${STEP_TIMEOUT[$1]}")"
     return 0
   fi
-  poll_until "$SINGLE_MEMBER_TIMEOUT" "one Running etcd-<node> pod for each of ${MASTER_NAMES[*]} (step 13)" \
+  poll_until "${STEP_TIMEOUT[$1]}" "one Running etcd-<node> pod for each of ${MASTER_NAMES[*]} (step ${STEP_NUMS[$1]})" \
     "look at the missing host: sudo crictl ps -a --name '^etcd\$' and journalctl -u kubelet there, and oc get etcd cluster -o yaml (status.nodeStatuses); when it has joined, re-run this step." \
     check_all_members ||
-    die_step "$?" "" "step 13: not every master has a Running etcd member"
+    die_step "$?" "" "step ${STEP_NUMS[$1]}: not every master has a Running etcd member"
 }
 
 # LATEST_REVISION is what read_latest_revision read.
@@ -317,9 +310,9 @@ operator_namespace() {
   esac
 }
 
-# step_redeploy INDEX: steps 10-11 or 12.x for OPERATORS[INDEX].
+# step_redeploy K: a forced redeployment of STEP_RESOURCE[K] (steps 10-11 or 12.x).
 step_redeploy() {
-  local res=${OPERATORS[$1]} step=${OPERATOR_STEPS[$1]} timeout=${OPERATOR_TIMEOUTS[$1]}
+  local res=${STEP_RESOURCE[$1]} step=${STEP_NUMS[$1]} timeout=${STEP_TIMEOUT[$1]}
   local before memo="" ns resume="a re-run patches again (a further revision, harmless)"
   ns=$(operator_namespace "$res")
   if [[ -n $REDEPLOY_STATE_DIR ]]; then
@@ -364,16 +357,88 @@ step_redeploy() {
   fi
 }
 
-# --- Steps --------------------------------------------------------------------------------
-# STEP_NUMS[i] cites procedure.md; STEP_OPERATOR[i] indexes OPERATORS ('' for a check).
-STEP_NUMS=(9.2)
-STEP_OPERATOR=('')
-for ((k = 0; k < ${#OPERATORS[@]}; k++)); do
-  STEP_NUMS+=("${OPERATOR_STEPS[k]}")
-  STEP_OPERATOR+=("$k")
-done
-STEP_NUMS+=(13)
-STEP_OPERATOR+=('')
+# --- Steps: the kit's plan --------------------------------------------------------------
+# One entry per step, in running order. STEP_IDS[i] names it for --from/--only,
+# STEP_NUMS[i] cites procedure.md, STEP_ALIASES[i] are the procedure numbers
+# --from/--only also accept, STEP_CHANGES[i] is 1 when it changes something, STEP_KIND[i]
+# is what implements it, STEP_HOSTS[i] the hosts it runs on (indexes, in order),
+# STEP_HOW[i] how it goes over them (parallel, serial, recovery-first), STEP_SCRIPT[i]
+# the host script it runs there, STEP_AGAIN[i] 1 when that script takes --again,
+# STEP_UNINTERRUPTIBLE[i] 1 when a started run is never cut off (a re-run waits for it),
+# STEP_TIMEOUT[i] bounds its waits (seconds), STEP_RESOURCE[i] the operator it patches,
+# STEP_MANUAL[i] 1 for a troubleshooting step only --only runs, STEP_OPENS[i] and
+# STEP_CLOSES[i] the duties it leaves open or finishes.
+STEP_IDS=(verify-single-member redeploy-etcd redeploy-kubeapiserver redeploy-kubecontrollermanager redeploy-kubescheduler verify-members)
+STEP_NUMS=(9.2 10-11 12.1 12.2 12.3 13)
+STEP_ALIASES=('9 9.1 9.2' '10 11' 12.1 12.2 12.3 13)
+STEP_TITLES=(
+  'verify the single-member control plane: etcd running on the recovery host, one Running etcd pod'
+  'force a new etcd rollout (unique forceRedeploymentReason) and wait until every node is at the new revision'
+  'force a new kubeapiserver rollout (unique forceRedeploymentReason) and wait until every node is at the new revision'
+  'force a new kubecontrollermanager rollout (unique forceRedeploymentReason) and wait until every node is at the new revision'
+  'force a new kubescheduler rollout (unique forceRedeploymentReason) and wait until every node is at the new revision'
+  'verify every master has joined: one Running etcd pod per master'
+)
+STEP_CHANGES=(0 1 1 1 1 0)
+STEP_KIND=(verify-single-member redeploy redeploy redeploy redeploy verify-members)
+STEP_TIMEOUT=(1200 5400 5400 1800 1800 1200)
+STEP_RESOURCE=('' etcd kubeapiserver kubecontrollermanager kubescheduler '')
+STEP_MANUAL=(0 0 0 0 0 0)
+STEP_OPENS=('' '' '' '' '' '')
+STEP_CLOSES=('' '' '' '' '' '')
+# The duties a step can leave open: what is still undone, and how to finish it by hand.
+DUTY_NAMES=()
+DUTY_OPEN=()
+DUTY_FIX=()
+# DUTY_DIR, when set, keeps the open duties across runs (a file per duty); without it
+# OPEN_DUTIES holds those this run opened.
+DUTY_DIR=""
+OPEN_DUTIES=" "
+
+# duties_after K: records the duties step K opened or finished, once it is done.
+duties_after() {
+  local d
+  for d in ${STEP_OPENS[$1]}; do
+    if [[ -n $DUTY_DIR ]]; then
+      mkdir -p "$DUTY_DIR" && : >"$DUTY_DIR/$d"
+    fi
+    OPEN_DUTIES="${OPEN_DUTIES// $d / } $d "
+  done
+  for d in ${STEP_CLOSES[$1]}; do
+    if [[ -n $DUTY_DIR ]]; then
+      rm -f "$DUTY_DIR/$d"
+    fi
+    OPEN_DUTIES=${OPEN_DUTIES// $d / }
+  done
+}
+
+# report_open_duties: the last lines of a run that stops with a duty still open say
+# what is undone and how to finish it.
+report_open_duties() {
+  local j
+  for ((j = 0; j < ${#DUTY_NAMES[@]}; j++)); do
+    if [[ $OPEN_DUTIES == *" ${DUTY_NAMES[j]} "* || (-n $DUTY_DIR && -f $DUTY_DIR/${DUTY_NAMES[j]}) ]]; then
+      log "STILL OPEN: ${DUTY_OPEN[j]}. A resumed run finishes it; by hand: ${DUTY_FIX[j]}"
+    fi
+  done
+}
+
+# dispatch_step K: runs what implements step K's kind.
+dispatch_step() {
+  case ${STEP_KIND[$1]} in
+  verify-single-member) step_verify_single_member "$1" ;;
+  redeploy) step_redeploy "$1" ;;
+  verify-members) step_verify_members "$1" ;;
+  *) die_step 1 "" "step ${STEP_NUMS[$1]}: this kit has no implementation of ${STEP_KIND[$1]} (a kit bug)" ;;
+  esac
+}
+
+# step_verify_single_member K: the oc part of the check (9.2); restart-kubelet.sh checked
+# the recovery host's etcd container (9.1).
+step_verify_single_member() {
+  step_single_member_oc
+}
+
 FROM=""
 LIST=0
 CURRENT=0
@@ -383,12 +448,13 @@ usage() {
 Usage: ./redeploy.sh [--yes] [--dry-run] [--from STEP] [--list] [--help]
 
 Finishes the restore of cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION) with oc only:
-procedure.md steps 9.2 to 13. Run it after restart-kubelet.sh has run on every master
-(step 8) and etcd runs on the recovery host $RECOVERY_HOST (step 9.1).
+procedure.md steps ${STEP_NUMS[0]} to ${STEP_NUMS[${#STEP_NUMS[@]} - 1]} (./redeploy.sh --list). Run it once
+every host script of the RUNBOOK has run (the recovery host is $RECOVERY_HOST).
 
   --yes        do not ask before the first forced redeployment
   --dry-run    print the commands, run nothing
-  --from STEP  start at STEP: 9.2, ${OPERATOR_STEPS[*]} or 13 (e.g. after a rollout timed out)
+  --from STEP  start at STEP: a procedure number or a name from --list (e.g. after a
+               rollout timed out)
   --list       list the steps and exit
   --help       this help
 
@@ -402,15 +468,9 @@ EOF
 
 list_steps() {
   local k
-  printf '%-14s %s\n' PROCEDURE WHAT
-  for ((k = 0; k < ${#STEP_NUMS[@]}; k++)); do
-    if [[ -n ${STEP_OPERATOR[k]} ]]; then
-      printf '%-14s %s\n' "step ${STEP_NUMS[k]}" "force a new ${OPERATORS[${STEP_OPERATOR[k]}]} rollout and wait until every node is at the new revision"
-    elif [[ ${STEP_NUMS[k]} == 13 ]]; then
-      printf '%-14s %s\n' "step 13" "one Running etcd pod per master: ${MASTER_NAMES[*]}"
-    else
-      printf '%-14s %s\n' "step 9.2" "exactly one Running etcd pod in openshift-etcd"
-    fi
+  printf '%-32s %-14s %s\n' STEP PROCEDURE WHAT
+  for ((k = 0; k < ${#STEP_IDS[@]}; k++)); do
+    printf '%-32s %-14s %s\n' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_TITLES[k]}"
   done
 }
 
@@ -438,15 +498,16 @@ parse_args() {
   done
 }
 
-# first_step: the index --from names (9.2 by default).
+# first_step: the index of the step --from names (an id, a procedure number, or the
+# resource a redeploy step patches), 0 without --from.
 first_step() {
   local k a
   if [[ -z $FROM ]]; then
     printf '0'
     return 0
   fi
-  for ((k = 0; k < ${#STEP_NUMS[@]}; k++)); do
-    for a in "${STEP_NUMS[k]}" "${STEP_NUMS[k]%%-*}" "${STEP_NUMS[k]##*-}" "${OPERATORS[${STEP_OPERATOR[k]:-99}]:-}"; do
+  for ((k = 0; k < ${#STEP_IDS[@]}; k++)); do
+    for a in "${STEP_IDS[k]}" "${STEP_NUMS[k]}" ${STEP_ALIASES[k]} ${STEP_RESOURCE[k]}; do
       if [[ $FROM == "$a" ]]; then
         printf '%s' "$k"
         return 0
@@ -460,8 +521,8 @@ confirm() {
   local k answer
   log "PLAN for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION):"
   for ((k = CURRENT; k < ${#STEP_NUMS[@]}; k++)); do
-    if [[ -n ${STEP_OPERATOR[k]} ]]; then
-      log "  step ${STEP_NUMS[k]}: oc patch ${OPERATORS[${STEP_OPERATOR[k]}]} cluster with a unique forceRedeploymentReason, wait for AllNodesAtLatestRevision (up to $(fmt_dur "${OPERATOR_TIMEOUTS[${STEP_OPERATOR[k]}]}"))"
+    if ((STEP_CHANGES[k] && ! STEP_MANUAL[k])); then
+      log "  step ${STEP_NUMS[k]} (${STEP_IDS[k]}): ${STEP_TITLES[k]}$( ((STEP_TIMEOUT[k])) && printf ' (up to %s)' "$(fmt_dur "${STEP_TIMEOUT[k]}")")"
     fi
   done
   if ((DRY_RUN)); then
@@ -483,6 +544,7 @@ confirm() {
 on_exit() {
   local rc=$?
   trap - EXIT INT TERM
+  report_open_duties
   if ((rc != 0)) && [[ -n $CURRENT_STEP ]]; then
     log "FAILED: step $CURRENT_STEP_NUM${FAIL_HOST:+ on $FAIL_HOST}, exit $rc"
     log "fix the cause, then resume at this step with:"
@@ -499,7 +561,7 @@ main() {
     list_steps
     exit 0
   fi
-  CURRENT=$(first_step) || die_usage "--from $FROM: no such step (9.2, ${OPERATOR_STEPS[*]}, 13 or an operator name)"
+  CURRENT=$(first_step) || die_usage "--from $FROM: no such step (./redeploy.sh --list shows them)"
   if ! command -v oc >/dev/null 2>&1; then
     log "oc is not on PATH: redeploy.sh needs oc logged in as a cluster-admin"
     exit 1
@@ -513,7 +575,10 @@ main() {
   start=$(date +%s)
   log "redeploy.sh for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION), kit $KIT_NAME (profile $PROFILE_NAME, restorekit $TOOL_VERSION)"
   for ((k = CURRENT; k < ${#STEP_NUMS[@]}; k++)); do
-    if [[ -n ${STEP_OPERATOR[k]} ]] && ((! confirmed)); then
+    if ((STEP_MANUAL[k])); then
+      continue
+    fi
+    if ((STEP_CHANGES[k])) && ((! confirmed)); then
       confirm
       confirmed=1
     fi
@@ -521,12 +586,9 @@ main() {
     CURRENT_STEP_NUM=${STEP_NUMS[k]}
     log "==> step ${STEP_NUMS[k]}"
     took[k]=$(date +%s)
-    if [[ -n ${STEP_OPERATOR[k]} ]]; then
-      step_redeploy "${STEP_OPERATOR[k]}"
-    elif [[ ${STEP_NUMS[k]} == 13 ]]; then
-      step_all_members_oc
-    else
-      step_single_member_oc
+    dispatch_step "$k"
+    if ((! DRY_RUN)); then
+      duties_after "$k"
     fi
     took[k]=$(($(date +%s) - took[k]))
     log "<== step ${STEP_NUMS[k]}: done in $(fmt_dur "${took[k]}")"
@@ -534,6 +596,9 @@ main() {
   done
   log "SUMMARY for cluster $CLUSTER_NAME (total $(fmt_dur $(($(date +%s) - start)))):"
   for ((k = CURRENT; k < ${#STEP_NUMS[@]}; k++)); do
+    if ((STEP_MANUAL[k])); then
+      continue
+    fi
     log "  step ${STEP_NUMS[k]}: $(fmt_dur "${took[k]}")"
   done
   if ((DRY_RUN)); then

@@ -1,0 +1,389 @@
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/restorekit/restorekit/inventory"
+)
+
+// Plan is a profile resolved against an inventory: the steps that apply to this
+// cluster, in order, each with the hosts it runs on. Every file of a kit is rendered
+// from it, and `restorekit plan` prints it.
+type Plan struct {
+	Profile *Profile
+	Steps   Steps
+	// Hosts are the hosts the kit reaches over ssh, in inventory order; a step's
+	// HostIndexes index it.
+	Hosts []*Host
+	// Recovery indexes the recovery host in Hosts.
+	Recovery int
+}
+
+// PlanStep is one step of a Plan.
+type PlanStep struct {
+	Step
+	// Index is the step's place in the plan.
+	Index int
+	// Aliases are the procedure numbers --from and --only accept for it: those of its
+	// Cites that no earlier step of the plan cites.
+	Aliases []string
+	// HostIndexes are the hosts it runs on, in the order it goes over them (empty for
+	// a workstation step).
+	HostIndexes []int
+	// TimeoutValue is the inventory's value of Timeout.
+	TimeoutValue inventory.Duration
+}
+
+// HostNames are the node names of the hosts the step runs on, in order.
+func (s PlanStep) HostNames(p *Plan) []string {
+	var names []string
+	for _, i := range s.HostIndexes {
+		names = append(names, p.Hosts[i].Name)
+	}
+	return names
+}
+
+// NewPlan resolves a profile against a validated inventory. It fails, listing every
+// problem with the inventory's file and line, when the inventory lacks what a step of
+// the profile needs.
+func NewPlan(p *Profile, inv *inventory.Inventory) (*Plan, error) {
+	if problems := checkInventory(p, inv); len(problems) > 0 {
+		return nil, &inventory.Error{Problems: problems}
+	}
+	plan := &Plan{Profile: p}
+	for i, m := range inv.Masters {
+		h := &Host{Master: m, IsRecovery: m.Name == inv.RecoveryHost, SSH: inv.EffectiveSSH(m),
+			AcceptedHostnames: acceptedHostnames(inv, m), Index: i}
+		if h.IsRecovery {
+			plan.Recovery = i
+		}
+		plan.Hosts = append(plan.Hosts, h)
+	}
+	cited := map[string]bool{}
+	for _, s := range p.Steps {
+		if !s.When.Fact.holds(inv) {
+			continue
+		}
+		ps := PlanStep{Step: s, Index: len(plan.Steps), HostIndexes: plan.hostsFor(s)}
+		if s.Timeout != "" {
+			ps.TimeoutValue, _ = inv.Timeouts.Field(string(s.Timeout))
+		}
+		for _, c := range s.Cites {
+			if !cited[c] {
+				ps.Aliases = append(ps.Aliases, c)
+			}
+		}
+		for _, c := range s.Cites {
+			cited[c] = true
+		}
+		plan.Steps = append(plan.Steps, ps)
+	}
+	for _, h := range plan.Hosts {
+		for _, s := range plan.Steps {
+			if slices.Contains(s.HostIndexes, h.Index) && !slices.ContainsFunc(h.Steps, func(o PlanStep) bool { return o.Kind == s.Kind }) {
+				h.Steps = append(h.Steps, s)
+			}
+		}
+	}
+	return plan, nil
+}
+
+// hostsFor lists the hosts a step runs on, in the order it goes over them: the
+// recovery host first wherever it takes part, then the others in inventory order.
+func (p *Plan) hostsFor(s Step) []int {
+	others := func() []int {
+		var out []int
+		for _, h := range p.Hosts {
+			if !h.IsRecovery {
+				out = append(out, h.Index)
+			}
+		}
+		return out
+	}
+	switch s.Where {
+	case OnRecoveryHost, OnRecoveryHostOC:
+		return []int{p.Recovery}
+	case OnOtherMasters:
+		return others()
+	case OnAllMasters, OnAllNodes:
+		return append([]int{p.Recovery}, others()...)
+	}
+	return nil
+}
+
+// checkInventory lists what the inventory lacks for the profile, each problem at the
+// field it concerns.
+func checkInventory(p *Profile, inv *inventory.Inventory) []inventory.Problem {
+	var problems []inventory.Problem
+	if len(inv.Masters) < p.MinMasters {
+		problems = append(problems, inv.ProblemAt("masters", false, "%d listed, but profile %s needs at least %d", len(inv.Masters), p.Name, p.MinMasters))
+	}
+	var missing []*inventoryField
+	needs := map[*inventoryField][]string{}
+	for _, s := range p.Steps {
+		f := s.When.Fact.field()
+		if f == nil || f.isSet(inv) {
+			continue
+		}
+		if _, seen := needs[f]; !seen {
+			missing = append(missing, f)
+		}
+		if !slices.Contains(needs[f], s.Number) {
+			needs[f] = append(needs[f], s.Number)
+		}
+	}
+	for _, f := range missing {
+		problems = append(problems, inv.ProblemAt(f.name, false, "missing: profile %s needs it to decide whether steps %s of %s apply (%s)",
+			p.Name, strings.Join(needs[f], ", "), p.Page, f.valid))
+	}
+	return problems
+}
+
+// inventoryField is an inventory field that a fact reads.
+type inventoryField struct {
+	name  string // dotted path, as problems name it
+	valid string // what may be written there
+	isSet func(*inventory.Inventory) bool
+}
+
+var networkTypeField = &inventoryField{
+	name:  "cluster.networkType",
+	valid: inventory.NetworkOVNKubernetes + " or " + inventory.NetworkOpenShiftSDN + ", as oc get network.config cluster -o jsonpath='{.status.networkType}' prints it",
+	isSet: func(inv *inventory.Inventory) bool { return inv.Cluster.NetworkType != "" },
+}
+
+// field is the inventory field the fact reads (nil when it needs none beyond the
+// masters every inventory has).
+func (f Fact) field() *inventoryField {
+	if f == OVNKubernetes {
+		return networkTypeField
+	}
+	return nil
+}
+
+// holds reports whether the fact holds for the inventory.
+func (f Fact) holds(inv *inventory.Inventory) bool {
+	switch f {
+	case MultiNode:
+		return len(inv.Masters) > 1
+	case SingleNode:
+		return len(inv.Masters) == 1
+	case OVNKubernetes:
+		return inv.Cluster.NetworkType == inventory.NetworkOVNKubernetes
+	}
+	return true
+}
+
+// excludes reports whether f and g can never hold together (steps under such facts may
+// share an id: only one of them is ever in a plan).
+func (f Fact) excludes(g Fact) bool {
+	return (f == MultiNode && g == SingleNode) || (f == SingleNode && g == MultiNode)
+}
+
+// Check lists what the inventory lacks for the procedure of its release: a release
+// without a profile (at cluster.version, naming the supported ones), and the fields the
+// profile's steps need. validate and build report these with the inventory's own
+// problems.
+func Check(inv *inventory.Inventory) []inventory.Problem {
+	p := profileForMinor(inv.Cluster.Version)
+	if p == nil || !p.Offered {
+		_, err := ProfileFor(inv.Cluster.Version)
+		msg := strings.TrimPrefix(err.Error(), fmt.Sprintf("cluster.version %q: ", inv.Cluster.Version))
+		return []inventory.Problem{inv.ProblemAt("cluster.version", false, "%s: %s", inv.Cluster.Version, msg)}
+	}
+	return checkInventory(p, inv)
+}
+
+// Steps are plan steps in running order.
+type Steps []PlanStep
+
+// Kinds are the steps of distinct kinds, the first of each in order: what a
+// coordinator running these steps must implement.
+func (ss Steps) Kinds() Steps {
+	var out Steps
+	for _, s := range ss {
+		if !slices.ContainsFunc(out, func(o PlanStep) bool { return o.Kind == s.Kind }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Tail are the oc-only steps after the restore, which redeploy.sh runs alone.
+func (p *Plan) Tail() Steps {
+	var out Steps
+	for _, s := range p.Steps {
+		if s.Tail {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Duties are the duties the plan's steps open, in plan order.
+func (p *Plan) Duties() []Duty {
+	var out []Duty
+	for _, s := range p.Steps {
+		out = append(out, s.Opens...)
+	}
+	return out
+}
+
+// AgainScripts are the host scripts that take --again: a completed run of one of them
+// on a host means the cluster was recovered there already.
+func (p *Plan) AgainScripts() []string {
+	var out []string
+	for _, s := range p.Steps {
+		if s.Where.OnHosts() && s.Again != "" && !slices.Contains(out, s.ScriptName()) {
+			out = append(out, s.ScriptName())
+		}
+	}
+	return out
+}
+
+// OpenNames are the names of the duties the step opens.
+func (s PlanStep) OpenNames() []string {
+	var out []string
+	for _, d := range s.Opens {
+		out = append(out, d.Name)
+	}
+	return out
+}
+
+// Function is the coordinator function that implements a workstation step's kind.
+func (s Step) Function() string { return "step_" + strings.ReplaceAll(s.Kind, "-", "_") }
+
+// TailNumber is how redeploy.sh cites the step: the part of it that is oc only.
+func (s Step) TailNumber() string {
+	if s.TailPart != "" {
+		return s.TailPart
+	}
+	return s.Number
+}
+
+// Heading is "Step 4" or "Steps 5-7": how the RUNBOOK titles the step.
+func (s Step) Heading() string {
+	if strings.ContainsAny(s.Number, "-,") {
+		return "Steps " + s.Number
+	}
+	return "Step " + s.Number
+}
+
+// WhereText says where the step runs for this cluster: "workstation", or the hosts by
+// name and how it goes over them.
+func (s PlanStep) WhereText(p *Plan) string {
+	if !s.Where.OnHosts() {
+		return s.Where.String()
+	}
+	names := s.HostNames(p)
+	switch {
+	case len(names) == 0:
+		return s.Where.String() + ": none in this cluster"
+	case len(names) == 1:
+		return names[0]
+	}
+	return strings.Join(names, ", ") + " (" + s.How.String() + ")"
+}
+
+// TimeoutText is "timeouts.restore=20m", or "" for a step that does not wait.
+func (s PlanStep) TimeoutText() string {
+	if s.Timeout == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s (timeouts.%s)", s.TimeoutValue, s.Timeout)
+}
+
+// PlanFor resolves the profile of the inventory's release, offered or not, against the
+// inventory: `restorekit plan` shows what a kit for a release would do before the
+// release is offered for kits.
+func PlanFor(inv *inventory.Inventory) (*Plan, error) {
+	p := profileForMinor(inv.Cluster.Version)
+	if p == nil {
+		_, err := ProfileFor(inv.Cluster.Version)
+		return nil, err
+	}
+	return NewPlan(p, inv)
+}
+
+// WriteText prints the plan as a table, the steps in running order: what a reviewer
+// reads first.
+func (p *Plan) WriteText(w io.Writer, inv *inventory.Inventory) error {
+	fmt.Fprintf(w, "plan for cluster %s (OpenShift %s): profile %s, steps numbered as in %s\n",
+		inv.Cluster.Name, inv.Cluster.Version, p.Profile.Name, p.Profile.Page)
+	fmt.Fprintf(w, "recovery host %s\n", inv.RecoveryHost)
+	if !p.Profile.Offered {
+		fmt.Fprintf(w, "profile %s is not offered yet: restorekit build refuses this release (supported: %s)\n", p.Profile.Name, SupportedVersions())
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tPROCEDURE\tWHERE\tCHANGES\tWAITS AT MOST\tWHAT")
+	for _, s := range p.Steps {
+		changes := "no"
+		if s.Changes {
+			changes = "yes"
+		}
+		what := s.Title
+		if s.When.Probe != "" {
+			what += " (only where " + s.When.Probe + ")"
+		}
+		if s.Manual {
+			what += " (not in a normal run: --only " + s.ID + ")"
+		}
+		timeout := s.TimeoutText()
+		if timeout == "" {
+			timeout = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Number, s.WhereText(p), changes, timeout, what)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, d := range p.Duties() {
+		var opens, closes []string
+		for _, s := range p.Steps {
+			if slices.Contains(s.OpenNames(), d.Name) {
+				opens = append(opens, s.ID)
+			}
+			if slices.Contains(s.Closes, d.Name) {
+				closes = append(closes, s.ID)
+			}
+		}
+		fmt.Fprintf(w, "\nduty %s: opened by %s, closed by %s; a run that stops in between says: %s (by hand: %s)\n",
+			d.Name, strings.Join(opens, ", "), strings.Join(closes, ", "), d.Open, d.Fix)
+	}
+	return nil
+}
+
+// JSON is the plan's steps as kit.json lists them.
+func (p *Plan) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(struct {
+		Profile string      `json:"profile"`
+		Page    string      `json:"procedure"`
+		Offered bool        `json:"offered"`
+		Steps   []stepEntry `json:"steps"`
+	}{p.Profile.Name, p.Profile.Page, p.Profile.Offered, p.manifestSteps()}, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteProfiles lists every profile with the releases it covers and the procedure
+// text it follows.
+func WriteProfiles(w io.Writer) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tRELEASES\tSTEPS\tOFFERED\tPROCEDURE")
+	for _, p := range Profiles {
+		offered := "yes"
+		if !p.Offered {
+			offered = "not yet"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s: %s\n", p.Name, p.Releases(), len(p.Steps), offered, p.Page, p.Source)
+	}
+	return tw.Flush()
+}
