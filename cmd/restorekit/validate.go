@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/restorekit/restorekit/inventory"
+	"github.com/restorekit/restorekit/render"
 )
 
 func init() { subcommands = append(subcommands, newValidateCmd) }
@@ -90,13 +91,26 @@ func runValidate(streams IOStreams, fl validateFlags, files []string) error {
 // loadInventoryArg loads a file named on the command line; "-" is standard input.
 func loadInventoryArg(streams IOStreams, file string, opts inventory.LoadOptions) (*inventory.Inventory, []inventory.Problem, error) {
 	if file != "-" {
-		return inventory.Load(file, opts)
+		return withProfileCheck(inventory.Load(file, opts))
 	}
 	data, err := io.ReadAll(streams.In)
 	if err != nil {
 		return nil, nil, err
 	}
-	return inventory.Parse(file, data, opts)
+	return withProfileCheck(inventory.Parse(file, data, opts))
+}
+
+// withProfileCheck adds, to a valid inventory's load, what the procedure profile of its
+// release finds missing (render.Check): a release without a profile, a field a step
+// needs. The inventory is then invalid like any other.
+func withProfileCheck(inv *inventory.Inventory, warnings []inventory.Problem, err error) (*inventory.Inventory, []inventory.Problem, error) {
+	if err != nil {
+		return inv, warnings, err
+	}
+	if problems := render.Check(inv); len(problems) > 0 {
+		return nil, warnings, &inventory.Error{Problems: problems}
+	}
+	return inv, warnings, nil
 }
 
 // readProblem is why a file could not be read, without repeating its path.
