@@ -23,6 +23,11 @@ type Options struct {
 	Inventories []string
 	// ToolVersion is passed to render for a templates directory.
 	ToolVersion string
+	// CacheDir keeps ShellCheck's findings by the content they were found in, the
+	// files it sources and ShellCheck's version and options, so that an unchanged
+	// script is not checked again ("" checks every script). A cache that cannot be
+	// read or written is passed over.
+	CacheDir string
 }
 
 // Source is one script to lint.
@@ -33,7 +38,8 @@ type Source struct {
 	Template string
 	Role     Role
 	Data     []byte
-	// Path is the file on disk holding Data, if there is one (ShellCheck reads it).
+	// Path is the file on disk holding Data, if there is one: the files it sources
+	// are then read from beside it when they are not among the sources linted.
 	Path string
 }
 
@@ -58,17 +64,18 @@ func Files(srcs []Source, opts Options) ([]Finding, error) {
 	}
 	var findings []Finding
 	var scripts []*Script
-	var parsed []Source
-	for _, src := range srcs {
+	named := make([]Source, len(srcs))
+	for i, src := range srcs {
 		if src.Name == "" {
 			src.Name = "(unnamed script)"
 		}
+		named[i] = src
 		s, perr := parseScript(src.Name, src.Template, src.Role, src.Data)
 		if perr != nil {
 			findings = append(findings, *perr)
-			continue // ShellCheck would only repeat the parse error
+			continue // ShellCheck skips it too: it would only repeat the parse error
 		}
-		scripts, parsed = append(scripts, s), append(parsed, src)
+		scripts = append(scripts, s)
 	}
 	// ShellCheck runs in its own processes while the rules run here.
 	type result struct {
@@ -77,7 +84,7 @@ func Files(srcs []Source, opts Options) ([]Finding, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		fs, err := runShellCheck(parsed, opts.ShellCheck)
+		fs, err := runShellCheck(named, opts)
 		done <- result{fs, err}
 	}()
 	for _, s := range scripts {
