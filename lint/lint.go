@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
+
+	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/restorekit/restorekit/render"
 )
@@ -64,6 +67,7 @@ func Files(srcs []Source, opts Options) ([]Finding, error) {
 	}
 	var findings []Finding
 	var scripts []*Script
+	var fromDisk []bool
 	named := make([]Source, len(srcs))
 	for i, src := range srcs {
 		if src.Name == "" {
@@ -75,8 +79,9 @@ func Files(srcs []Source, opts Options) ([]Finding, error) {
 			findings = append(findings, *perr)
 			continue // ShellCheck skips it too: it would only repeat the parse error
 		}
-		scripts = append(scripts, s)
+		scripts, fromDisk = append(scripts, s), append(fromDisk, src.Path != "")
 	}
+	linkSources(scripts, fromDisk)
 	// ShellCheck runs in its own processes while the rules run here.
 	type result struct {
 		findings []Finding
@@ -97,6 +102,74 @@ func Files(srcs []Source, opts Options) ([]Finding, error) {
 	findings = append(findings, sc.findings...)
 	SortFindings(findings)
 	return findings, nil
+}
+
+// linkSources gives each script the functions of the files it sources: scripts
+// among those linted, else files on disk beside a script that came from disk
+// (fromDisk[i] for scripts[i]); and each script that others source the functions
+// all of them define.
+func linkSources(scripts []*Script, fromDisk []bool) {
+	abs := make([]string, len(scripts))
+	byPath := map[string]*Script{}
+	for i, s := range scripts {
+		if p, err := filepath.Abs(s.Name); err == nil {
+			abs[i] = filepath.ToSlash(p)
+			byPath[abs[i]] = s
+		}
+	}
+	callers := map[*Script][]*Script{}
+	for i, s := range scripts {
+		if abs[i] == "" {
+			continue
+		}
+		seen := map[string]bool{abs[i]: true}
+		direct := sourcedPaths(s.File, path.Dir(abs[i]))
+		for _, p := range direct {
+			if lib := byPath[p]; lib != nil && lib != s {
+				callers[lib] = append(callers[lib], s)
+			}
+		}
+		queue := direct
+		for len(queue) > 0 {
+			p := queue[0]
+			queue = queue[1:]
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			lib := byPath[p]
+			if lib == nil && fromDisk[i] {
+				if data, err := os.ReadFile(filepath.FromSlash(p)); err == nil {
+					lib, _ = parseScript(p, "", s.Role, data)
+				}
+			}
+			if lib == nil {
+				continue
+			}
+			if s.SourcedFuncs == nil {
+				s.SourcedFuncs = map[string]*syntax.FuncDecl{}
+			}
+			for name, fn := range lib.Funcs {
+				s.SourcedFuncs[name] = fn
+			}
+			queue = append(queue, sourcedPaths(lib.File, path.Dir(p))...)
+		}
+		if s.SourcedFuncs != nil {
+			s.findCalls()
+		}
+	}
+	for lib, cs := range callers {
+		lib.CallerFuncs = map[string]*syntax.FuncDecl{}
+		for name, fn := range cs[0].Funcs {
+			every := true
+			for _, c := range cs[1:] {
+				every = every && c.Funcs[name] != nil
+			}
+			if every {
+				lib.CallerFuncs[name] = fn
+			}
+		}
+	}
 }
 
 // Paths lints what a person names on the command line: kit directories (every *.sh

@@ -22,6 +22,12 @@ type Script struct {
 
 	// Funcs are the functions the script defines, by name.
 	Funcs map[string]*syntax.FuncDecl
+	// SourcedFuncs are the functions the files it sources define (followed as
+	// ShellCheck follows them, see sourcedPaths), by name.
+	SourcedFuncs map[string]*syntax.FuncDecl
+	// CallerFuncs are, for a file other scripts source, the functions every one of
+	// them defines, by name: the library may call them back.
+	CallerFuncs map[string]*syntax.FuncDecl
 	// Assigns are every assignment to each variable, in source order.
 	Assigns map[string][]*syntax.Assign
 	// Calls are the commands the script runs, wrappers (sudo, env, timeout, pass-through
@@ -72,19 +78,30 @@ func parseScript(name, template string, role Role, src []byte) (*Script, *Findin
 		}
 		return true
 	})
+	s.findCalls()
+	return s, nil
+}
+
+// findCalls lists the commands the script runs, through the pass-through functions
+// it defines or sources.
+func (s *Script) findCalls() {
 	passThrough := map[string]int{}
-	for name, fn := range s.Funcs {
-		if skip, ok := runsArgs(fn); ok {
-			passThrough[name] = skip
+	for _, funcs := range []map[string]*syntax.FuncDecl{s.SourcedFuncs, s.Funcs} {
+		for name, fn := range funcs {
+			if skip, ok := runsArgs(fn); ok {
+				passThrough[name] = skip
+			} else {
+				delete(passThrough, name) // the script's own definition wins
+			}
 		}
 	}
-	syntax.Walk(f, func(n syntax.Node) bool {
+	s.Calls = nil
+	syntax.Walk(s.File, func(n syntax.Node) bool {
 		if c, ok := n.(*syntax.CallExpr); ok && len(c.Args) > 0 {
 			s.Calls = append(s.Calls, s.unwrap(c, passThrough)...)
 		}
 		return true
 	})
-	return s, nil
 }
 
 // runsArgs reports whether a function runs its arguments as a command ("$@"), as a

@@ -294,7 +294,8 @@ func TestShellCheckUnusableCache(t *testing.T) {
 }
 
 // TestShellCheckLibraryFromDisk lints a script given alone whose library is beside it
-// on disk: the library is followed, not linted.
+// on disk: the library is followed (by ShellCheck, and by site-tools for the functions
+// it defines), not linted.
 func TestShellCheckLibraryFromDisk(t *testing.T) {
 	needShellCheck(t)
 	srcs, _ := sourcesKit(t)
@@ -309,7 +310,7 @@ func TestShellCheckLibraryFromDisk(t *testing.T) {
 		}
 	}
 	alone := filepath.Join(dir, "hosts", "a", "run.sh")
-	findings, err := Paths([]string{alone}, Options{ShellCheck: ShellCheckAlways, Rules: []*Rule{}})
+	findings, err := Paths([]string{alone}, Options{ShellCheck: ShellCheckAlways, Rules: []*Rule{SiteToolsRule}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,5 +321,64 @@ func TestShellCheckLibraryFromDisk(t *testing.T) {
 	want := []string{alone + ":10:17: info: Double quote to prevent globbing and word splitting. (SC2086)"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestRulesKnowSourcedFunctions checks that restorekit's rules see through a library:
+// its functions are defined in the scripts that source it (its pass-through run
+// included), and a function it calls back must be defined by every one of them.
+func TestRulesKnowSourcedFunctions(t *testing.T) {
+	lib := `#!/usr/bin/env bash
+set -euo pipefail
+run() {
+  "$@"
+}
+fail() {
+  usage
+  exit 1
+}
+`
+	script := func(usage string) string {
+		return `#!/usr/bin/env bash
+set -euo pipefail
+# shellcheck source=../../lib/l.sh
+source "${BASH_SOURCE[0]%/*}/../../lib/l.sh"
+` + usage + `run systemctl restart kubelet.service
+run oc get nodes
+fail
+`
+	}
+	srcs := []Source{
+		{Name: "lib/l.sh", Data: []byte(lib)},
+		{Name: "hosts/a/x.sh", Data: []byte(script("usage() { echo usage; }\n"))},
+		{Name: "hosts/b/x.sh", Data: []byte(script("usage() { echo usage; }\n"))},
+	}
+	lintIt := func(srcs []Source) []string {
+		findings, err := Files(srcs, Options{ShellCheck: ShellCheckNever, Rules: []*Rule{SiteToolsRule}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := []string{}
+		for _, f := range findings {
+			got = append(got, fmt.Sprintf("%s:%d: %s", f.File, f.Line, strings.SplitN(f.Message, ":", 2)[0]))
+		}
+		return got
+	}
+	want := []string{
+		"hosts/a/x.sh:7: oc is not a tool a control-plane host has",
+		"hosts/b/x.sh:7: oc is not a tool a control-plane host has",
+	}
+	if got := lintIt(srcs); !reflect.DeepEqual(got, want) {
+		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	srcs = append(srcs, Source{Name: "hosts/c/x.sh", Data: []byte(script(""))})
+	want = []string{
+		"hosts/a/x.sh:7: oc is not a tool a control-plane host has",
+		"hosts/b/x.sh:7: oc is not a tool a control-plane host has",
+		"hosts/c/x.sh:6: oc is not a tool a control-plane host has",
+		"lib/l.sh:7: usage is not a tool a control-plane host has",
+	}
+	if got := lintIt(srcs); !reflect.DeepEqual(got, want) {
+		t.Errorf("with a script not defining usage: findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
