@@ -57,23 +57,23 @@ func sourcedPaths(f *syntax.File, dir string) []string {
 }
 
 // declarations is what ShellCheck is given in place of a sourced library when it
-// checks a script that sources it, in flat lines: the library's assignments to
-// global variables as written (top-level and in functions), its source commands
-// (with their directives), each function defined with an empty body (reading "$@"
-// if the function reads arguments), each call of a function named in funcs (once
-// with and once without arguments, as made), and a read of each variable it reads.
-// ShellCheck so knows which variables the library sets (no SC2154 in the script),
-// which it reads (no SC2034), their values (integers need no quotes) and how its
-// functions take arguments (SC2119, SC2120), without analysing the library's code
-// for every script: the library is checked once, as a file of its own, and flat
-// lines cost ShellCheck little, where function bodies cost it much. With sources
-// false, source commands are left out. Each line is whole commands, so that the
+// checks a script that sources it: the library's assignments to global variables as
+// written, at top level and in each function (whose body is only those, and a read
+// of "$@" if the function reads arguments), its source commands (with their
+// directives), each call of a function named in funcs (once with and once without
+// arguments, as made), and a read of each variable it reads. ShellCheck so knows
+// which variables the library sets (no SC2154 in the script), which it reads (no
+// SC2034), their values (integers need no quotes) and how its functions take
+// arguments (SC2119, SC2120), without analysing the library's code for every
+// script: the library is checked once, as a file of its own. (Reads and calls are
+// kept out of function bodies: there they cost ShellCheck much.) With sources false,
+// source commands are left out. Each piece is whole commands, so that the
 // declarations of several scripts can be merged without repeats.
 func declarations(f *syntax.File, sources bool, funcs map[string]bool) []string {
 	var lines, defs []string
 	var b bytes.Buffer
 	pr := render.NewPrinter()
-	print := func(st *syntax.Stmt, keepComments bool) {
+	print := func(to *[]string, st *syntax.Stmt, keepComments bool) {
 		cp := *st
 		if !keepComments {
 			cp.Comments = nil
@@ -81,7 +81,7 @@ func declarations(f *syntax.File, sources bool, funcs map[string]bool) []string 
 		b.Reset()
 		pr.Print(&b, &cp)
 		b.WriteByte('\n')
-		lines = append(lines, b.String())
+		*to = append(*to, b.String())
 	}
 	calls, reads := map[string]bool{}, map[string]bool{}
 	// scope walks the statements of the file (fn nil) or of one function, outside
@@ -89,8 +89,10 @@ func declarations(f *syntax.File, sources bool, funcs map[string]bool) []string 
 	var scope func(n syntax.Node, fn *syntax.FuncDecl)
 	scope = func(n syntax.Node, fn *syntax.FuncDecl) {
 		locals := map[string]bool{}
+		out := &lines
+		var body []string
 		if fn != nil {
-			locals = localNames(fn)
+			locals, out = localNames(fn), &body
 		}
 		global := func(st *syntax.Stmt) bool {
 			for _, name := range assignedNames(st) {
@@ -116,20 +118,20 @@ func declarations(f *syntax.File, sources bool, funcs map[string]bool) []string 
 				case *syntax.CallExpr:
 					if len(c.Args) > 0 && (c.Args[0].Lit() == "source" || c.Args[0].Lit() == ".") {
 						if sources {
-							print(n, true)
+							print(&lines, n, true)
 						}
 						return false
 					}
 					if global(n) {
-						print(n, false)
+						print(out, n, false)
 					}
 				case *syntax.DeclClause, *syntax.ArithmCmd, *syntax.LetClause:
 					if global(n) {
-						print(n, false)
+						print(out, n, false)
 					}
 				case *syntax.ForClause:
 					if wi, ok := c.Loop.(*syntax.WordIter); ok && !locals[wi.Name.Value] {
-						lines = append(lines, wi.Name.Value+"=''\n")
+						*out = append(*out, wi.Name.Value+"=''\n")
 					}
 				}
 			case *syntax.CallExpr:
@@ -167,11 +169,11 @@ func declarations(f *syntax.File, sources bool, funcs map[string]bool) []string 
 			return true
 		})
 		if fn != nil {
-			body := ":"
+			head := ":"
 			if positional {
-				body = `: "$@"`
+				head = `: "$@"`
 			}
-			defs = append(defs, fn.Name.Value+"() { "+body+"; }\n")
+			defs = append(defs, fn.Name.Value+"() {\n"+head+"\n"+strings.Join(body, "")+"}\n")
 		}
 	}
 	scope(f, nil)

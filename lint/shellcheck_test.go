@@ -144,6 +144,7 @@ func TestDeclarationsStandInForLibrary(t *testing.T) {
 					}
 				}
 				sort.Strings(full)
+				sort.Strings(mine)
 				if !reflect.DeepEqual(mine, full) {
 					t.Errorf("%s against the declarations:\n%s\nagainst the library itself:\n%s", s.Name, strings.Join(mine, "\n"), strings.Join(full, "\n"))
 				}
@@ -318,7 +319,10 @@ func TestShellCheckLibraryFromDisk(t *testing.T) {
 	for _, f := range findings {
 		got = append(got, f.String())
 	}
-	want := []string{alone + ":10:17: info: Double quote to prevent globbing and word splitting. (SC2086)"}
+	want := []string{
+		alone + ":10:17: info: Double quote to prevent globbing and word splitting. (SC2086)",
+		alone + ":12:6: info: Double quote to prevent globbing and word splitting. (SC2086)",
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
