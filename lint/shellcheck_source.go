@@ -16,43 +16,46 @@ import (
 var sourceDirective = regexp.MustCompile(`^\s*shellcheck\s+(?:.*\s)?source=(\S+)`)
 
 // sourcedPaths are the files a script sources, as ShellCheck run with -x and
-// --source-path=SCRIPTDIR finds them: the path of a "# shellcheck source=" directive
-// above the source (or .) command, else the command's literal argument; relative
-// paths are taken from the script's directory (dir, slash-separated). Commands
-// sourcing a computed path without a directive, and source=/dev/null, are not
-// followed (ShellCheck says so itself).
+// --source-path=SCRIPTDIR finds them: the path of the "# shellcheck source="
+// directive above the source (or .) command, or above a command holding it
+// (". "$lib" || exit 2"), else the command's literal argument; relative paths are
+// taken from the script's directory (dir, slash-separated). Commands sourcing a
+// computed path without a directive, and source=/dev/null, are not followed
+// (ShellCheck says so itself).
 func sourcedPaths(f *syntax.File, dir string) []string {
 	var out []string
-	syntax.Walk(f, func(n syntax.Node) bool {
-		st, ok := n.(*syntax.Stmt)
-		if !ok {
-			return true
-		}
-		c, ok := st.Cmd.(*syntax.CallExpr)
-		if !ok || len(c.Args) < 2 || (c.Args[0].Lit() != "source" && c.Args[0].Lit() != ".") {
-			return true
-		}
-		p := ""
-		for _, cm := range st.Comments {
-			if cm.Pos().After(st.Pos()) {
-				continue
+	var visit func(n syntax.Node, directive string)
+	visit = func(n syntax.Node, directive string) {
+		syntax.Walk(n, func(m syntax.Node) bool {
+			st, ok := m.(*syntax.Stmt)
+			if !ok || m == n {
+				return true
 			}
-			if m := sourceDirective.FindStringSubmatch(cm.Text); m != nil {
-				p = m[1]
+			d := directive
+			for _, cm := range st.Comments {
+				if !cm.Pos().After(st.Pos()) {
+					if sd := sourceDirective.FindStringSubmatch(cm.Text); sd != nil {
+						d = sd[1]
+					}
+				}
 			}
-		}
-		if p == "" {
-			p, _ = literal(c.Args[1])
-		}
-		if p == "" || p == "/dev/null" {
-			return true
-		}
-		if !path.IsAbs(p) {
-			p = path.Join(dir, p)
-		}
-		out = append(out, path.Clean(p))
-		return true
-	})
+			if c, ok := st.Cmd.(*syntax.CallExpr); ok && len(c.Args) >= 2 && (c.Args[0].Lit() == "source" || c.Args[0].Lit() == ".") {
+				p := d
+				if p == "" {
+					p, _ = literal(c.Args[1])
+				}
+				if p != "" && p != "/dev/null" {
+					if !path.IsAbs(p) {
+						p = path.Join(dir, p)
+					}
+					out = append(out, path.Clean(p))
+				}
+			}
+			visit(st, d)
+			return false
+		})
+	}
+	visit(f, "")
 	return out
 }
 

@@ -386,3 +386,30 @@ fail
 		t.Errorf("with a script not defining usage: findings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestSourcedPaths(t *testing.T) {
+	src := `#!/usr/bin/env bash
+lib="${BASH_SOURCE[0]%/*}/../../lib/host.sh"
+# shellcheck source=../../lib/host.sh
+source "$lib"
+# shellcheck source=../../lib/checked.sh
+. "$lib" || exit 2
+if true; then
+  # shellcheck source=/opt/abs.sh
+  source "$lib"
+fi
+source ./literal.sh
+source "$lib"
+# shellcheck source=/dev/null
+source "$lib"
+`
+	f, err := render.NewParser().Parse(strings.NewReader(src), "run.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sourcedPaths(f, "/kit/hosts/m0")
+	want := []string{"/kit/lib/host.sh", "/kit/lib/checked.sh", "/opt/abs.sh", "/kit/hosts/m0/literal.sh"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sourcedPaths = %q, want %q", got, want)
+	}
+}
