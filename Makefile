@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin/restorekit
 EXAMPLE ?= examples/three-masters.yaml
 FUZZTIME ?= 30s
-BENCHCOUNT ?= 5
+BENCHCOUNT ?= 6
 BENCHSTAT := v0.0.0-20260908200009-22c9c6c9d4da
 
 .PHONY: help build kit test fuzz e2e golden verify bench clean
