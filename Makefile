@@ -3,7 +3,7 @@ GO ?= go
 BIN := bin/restorekit
 EXAMPLE ?= examples/three-masters.yaml
 FUZZTIME ?= 30s
-BENCHCOUNT ?= 5
+BENCHCOUNT ?= 6
 BENCHSTAT := v0.0.0-20260908200009-22c9c6c9d4da
 
 .PHONY: help build kit test fuzz e2e golden verify bench clean
@@ -34,7 +34,7 @@ verify: ## gofmt, go vet and go mod tidy must leave nothing to change
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 
-bench: ## benchmarks (medians of $(BENCHCOUNT) runs): lint vs shellcheck, build per example, include-backup memory, recover.sh wall time
+bench: ## benchmarks (medians of $(BENCHCOUNT) runs): lint, and build on the 5-master example with ShellCheck cache cold and warm, vs shellcheck alone; build per example, include-backup memory, recover.sh wall time
 	$(GO) test -run '^$$' -bench . -benchtime 3x -count $(BENCHCOUNT) -timeout 60m ./lint ./out ./e2e | tee bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT) bench.txt
 

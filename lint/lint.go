@@ -3,10 +3,9 @@ package lint
 import (
 	"fmt"
 	"io/fs"
-	"maps"
 	"os"
+	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"mvdan.cc/sh/v3/syntax"
@@ -27,6 +26,11 @@ type Options struct {
 	Inventories []string
 	// ToolVersion is passed to render for a templates directory.
 	ToolVersion string
+	// CacheDir keeps ShellCheck's findings by the content they were found in, the
+	// files it sources and ShellCheck's version and options, so that an unchanged
+	// script is not checked again ("" checks every script). A cache that cannot be
+	// read or written is passed over.
+	CacheDir string
 }
 
 // Source is one script to lint.
@@ -37,51 +41,19 @@ type Source struct {
 	Template string
 	Role     Role
 	Data     []byte
-	// Path is the file on disk holding Data, if there is one.
+	// Path is the file on disk holding Data, if there is one: the files it sources
+	// are then read from beside it when they are not among the sources linted.
 	Path string
-	// Root groups the sources of one kit; KitPath is the source's path inside it ("" for
-	// a script given alone). Library is true for a script the kit's others source
-	// (lib/host.sh), and Sources are the KitPaths of the libraries a script sources:
-	// their functions count as defined in it, and ShellCheck follows them.
-	Root    string
-	KitPath string
-	Library bool
-	Sources []string
 }
 
-// kitSource is a script of a kit rooted at root, with its role, and the library its
-// place in the kit implies: host scripts source the kit's host library.
-func kitSource(root, kitPath, name, template string, data []byte, hasLib bool) Source {
-	src := Source{Name: name, Template: template, Role: RoleFor(kitPath), Data: data, Root: root, KitPath: kitPath}
-	switch {
-	case kitPath == render.HostLibPath:
-		src.Library = true
-	case src.Role == RoleHost && hasLib:
-		src.Sources = []string{render.HostLibPath}
-	}
-	return src
-}
-
-// hasHostLib reports whether a kit's file names include the host library.
-func hasHostLib(names []string) bool {
-	for _, n := range names {
-		if n == render.HostLibPath {
-			return true
-		}
-	}
-	return false
-}
-
-// Check lints every script (*.sh) of an in-memory kit; each script's role comes
-// from where render says it runs.
+// Check lints every script (*.sh) of an in-memory kit; each script's role is where
+// render says it runs.
 func Check(kit *render.Kit, opts Options) ([]Finding, error) {
 	var srcs []Source
 	for _, f := range kit.Files {
-		if !f.IsScript() {
-			continue
+		if f.IsScript() {
+			srcs = append(srcs, Source{Name: f.Name, Template: f.Template, Role: roleOf(f), Data: f.Data})
 		}
-		srcs = append(srcs, Source{Name: f.Name, Template: f.Template, Role: roleOf(f), Data: f.Data,
-			Root: kit.Name, KitPath: f.Name, Library: f.Library, Sources: f.Sources})
 	}
 	return Files(srcs, opts)
 }
@@ -95,60 +67,21 @@ func Files(srcs []Source, opts Options) ([]Finding, error) {
 	}
 	var findings []Finding
 	var scripts []*Script
-	var parsed []Source
-	// Libraries first: the scripts that source them need their functions.
-	libFuncs := map[string]map[string]*syntax.FuncDecl{} // Root + "\x00" + KitPath -> functions
-	order := make([]Source, 0, len(srcs))
-	for _, src := range srcs {
-		if src.Library {
-			order = append(order, src)
-		}
-	}
-	for _, src := range srcs {
-		if !src.Library {
-			order = append(order, src)
-		}
-	}
-	for _, src := range order {
+	var fromDisk []bool
+	named := make([]Source, len(srcs))
+	for i, src := range srcs {
 		if src.Name == "" {
 			src.Name = "(unnamed script)"
 		}
-		imported := map[string]*syntax.FuncDecl{}
-		for _, lib := range src.Sources {
-			for name, fn := range libFuncs[src.Root+"\x00"+lib] {
-				imported[name] = fn
-			}
-		}
-		s, perr := parseScript(src.Name, src.Template, src.Role, src.Data, imported)
+		named[i] = src
+		s, perr := parseScript(src.Name, src.Template, src.Role, src.Data)
 		if perr != nil {
 			findings = append(findings, *perr)
-			continue // ShellCheck would only repeat the parse error
+			continue // ShellCheck skips it too: it would only repeat the parse error
 		}
-		s.Library = src.Library
-		if src.Library {
-			libFuncs[src.Root+"\x00"+src.KitPath] = s.Funcs
-		}
-		scripts, parsed = append(scripts, s), append(parsed, src)
+		scripts, fromDisk = append(scripts, s), append(fromDisk, src.Path != "")
 	}
-	// A library may call what every script that sources it defines (the callbacks
-	// usage and show_plan of the host library).
-	for i, s := range scripts {
-		if !s.Library {
-			continue
-		}
-		var callbacks map[string]*syntax.FuncDecl
-		for j, o := range scripts {
-			if parsed[j].Root != parsed[i].Root || !slices.Contains(parsed[j].Sources, parsed[i].KitPath) {
-				continue
-			}
-			if callbacks == nil {
-				callbacks = maps.Clone(o.Funcs)
-				continue
-			}
-			maps.DeleteFunc(callbacks, func(name string, _ *syntax.FuncDecl) bool { return o.Funcs[name] == nil })
-		}
-		s.Imported = callbacks
-	}
+	linkSources(scripts, fromDisk)
 	// ShellCheck runs in its own processes while the rules run here.
 	type result struct {
 		findings []Finding
@@ -156,7 +89,7 @@ func Files(srcs []Source, opts Options) ([]Finding, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		fs, err := runShellCheck(parsed, opts.ShellCheck)
+		fs, err := runShellCheck(named, opts)
 		done <- result{fs, err}
 	}()
 	for _, s := range scripts {
@@ -169,6 +102,74 @@ func Files(srcs []Source, opts Options) ([]Finding, error) {
 	findings = append(findings, sc.findings...)
 	SortFindings(findings)
 	return findings, nil
+}
+
+// linkSources gives each script the functions of the files it sources: scripts
+// among those linted, else files on disk beside a script that came from disk
+// (fromDisk[i] for scripts[i]); and each script that others source the functions
+// all of them define.
+func linkSources(scripts []*Script, fromDisk []bool) {
+	abs := make([]string, len(scripts))
+	byPath := map[string]*Script{}
+	for i, s := range scripts {
+		if p, err := filepath.Abs(s.Name); err == nil {
+			abs[i] = filepath.ToSlash(p)
+			byPath[abs[i]] = s
+		}
+	}
+	callers := map[*Script][]*Script{}
+	for i, s := range scripts {
+		if abs[i] == "" {
+			continue
+		}
+		seen := map[string]bool{abs[i]: true}
+		direct := sourcedPaths(s.File, path.Dir(abs[i]))
+		for _, p := range direct {
+			if lib := byPath[p]; lib != nil && lib != s {
+				callers[lib] = append(callers[lib], s)
+			}
+		}
+		queue := direct
+		for len(queue) > 0 {
+			p := queue[0]
+			queue = queue[1:]
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			lib := byPath[p]
+			if lib == nil && fromDisk[i] {
+				if data, err := os.ReadFile(filepath.FromSlash(p)); err == nil {
+					lib, _ = parseScript(p, "", s.Role, data)
+				}
+			}
+			if lib == nil {
+				continue
+			}
+			if s.SourcedFuncs == nil {
+				s.SourcedFuncs = map[string]*syntax.FuncDecl{}
+			}
+			for name, fn := range lib.Funcs {
+				s.SourcedFuncs[name] = fn
+			}
+			queue = append(queue, sourcedPaths(lib.File, path.Dir(p))...)
+		}
+		if s.SourcedFuncs != nil {
+			s.findCalls()
+		}
+	}
+	for lib, cs := range callers {
+		lib.CallerFuncs = map[string]*syntax.FuncDecl{}
+		for name, fn := range cs[0].Funcs {
+			every := true
+			for _, c := range cs[1:] {
+				every = every && c.Funcs[name] != nil
+			}
+			if every {
+				lib.CallerFuncs[name] = fn
+			}
+		}
+	}
 }
 
 // Paths lints what a person names on the command line: kit directories (every *.sh
@@ -233,9 +234,7 @@ func Paths(paths []string, opts Options) ([]Finding, error) {
 
 // dirSources reads every *.sh below a kit directory.
 func dirSources(dir string) ([]Source, error) {
-	type file struct{ path, rel string }
-	var files []file
-	var rels []string
+	var srcs []Source
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -247,25 +246,18 @@ func dirSources(dir string) ([]Source, error) {
 		if err != nil {
 			return err
 		}
-		files = append(files, file{p, filepath.ToSlash(rel)})
-		rels = append(rels, filepath.ToSlash(rel))
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		srcs = append(srcs, Source{Name: p, Role: RoleFor(filepath.ToSlash(rel)), Data: data, Path: p})
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if len(files) == 0 {
+	if len(srcs) == 0 {
 		return nil, fmt.Errorf("%s: no scripts (*.sh) to lint", dir)
-	}
-	var srcs []Source
-	for _, f := range files {
-		data, err := os.ReadFile(f.path)
-		if err != nil {
-			return nil, err
-		}
-		src := kitSource(dir, f.rel, f.path, "", data, hasHostLib(rels))
-		src.Path = f.path
-		srcs = append(srcs, src)
 	}
 	return srcs, nil
 }

@@ -236,7 +236,7 @@ func TestUnwrap(t *testing.T) {
 		{"run() { \"$@\"; }\nrun rm x", []string{"", "run", "rm"}},
 		{"step() { local s=$1; shift; \"$@\"; }\nstep 8 systemctl restart kubelet.service", []string{"shift", "", "step", "systemctl"}},
 	} {
-		s, perr := parseScript("t.sh", "", RoleHost, []byte(tc.src), nil)
+		s, perr := parseScript("t.sh", "", RoleHost, []byte(tc.src))
 		if perr != nil {
 			t.Fatalf("%q: %v", tc.src, perr)
 		}

@@ -113,7 +113,7 @@ const ParseRuleName = "parse"
 
 // runRules parses a script and runs the given rules on it.
 func runRules(name, template string, role Role, src []byte, rules []*Rule) []Finding {
-	s, perr := parseScript(name, template, role, src, nil)
+	s, perr := parseScript(name, template, role, src)
 	if perr != nil {
 		return []Finding{*perr}
 	}

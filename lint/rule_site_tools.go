@@ -8,8 +8,9 @@ import (
 // SiteToolsRule wants every command a script runs to exist where it runs.
 var SiteToolsRule = &Rule{
 	Name: "site-tools",
-	Doc: `Every command a script runs is a bash builtin, a function the script defines, or
-a tool the site is known to have where the script runs. Host scripts (RHEL CoreOS):
+	Doc: `Every command a script runs is a bash builtin, a function the script defines or
+sources (or, in a file other scripts source, that every one of them defines), or a
+tool the site is known to have where the script runs. Host scripts (RHEL CoreOS):
 coreutils 8.22 (the older of the two sites), hostname, crictl, systemctl, journalctl,
 sha256sum, tar, gzip, grep, sed, awk, find, xargs, logger, flock, ps, sudo, bash and
 /usr/local/bin/cluster-restore.sh, by absolute path only (sudo resets PATH). The
@@ -87,7 +88,7 @@ func checkSiteTools(p *Pass) {
 				continue
 			}
 			p.Reportf(c.NameWord.Pos(), "command name %s is computed at run time: site-tools cannot check it", p.source(c.NameWord))
-		case p.Funcs[name] != nil, p.Imported[name] != nil:
+		case p.Funcs[name] != nil, p.SourcedFuncs[name] != nil, p.CallerFuncs[name] != nil:
 		case path.Base(name) == "cluster-restore.sh" && name != ClusterRestore:
 			p.Reportf(c.NameWord.Pos(), "call cluster-restore.sh as %s: sudo resets PATH", ClusterRestore)
 		case !allowedTool(name, p.Role):

@@ -12,19 +12,21 @@ var StrictModeRule = &Rule{
 	Doc: `Scripts start with a bash shebang (#!/bin/bash or #!/usr/bin/env bash) and run
 set -euo pipefail as their first statement, so a failing step stops the script instead
 of carrying on against a half-changed host. Equivalent spellings (set -e -u -o
-pipefail, set -o errexit -o nounset -o pipefail) are accepted.`,
+pipefail, set -o errexit -o nounset -o pipefail) are accepted. A library, which scripts
+source and nobody runs (lib/host.sh), starts with "# shellcheck shell=bash" instead.`,
 	Severity: SeverityError,
 	Check:    checkStrictMode,
 }
 
+// libraryMarker is the first line of a library: ShellCheck's way of naming the shell of
+// a file that has no shebang because it is sourced, not run.
+const libraryMarker = "# shellcheck shell=bash"
+
 func checkStrictMode(p *Pass) {
 	first, _, _ := strings.Cut(string(p.Src), "\n")
-	if p.Library {
-		// A library runs in the shell of the script that sources it, under its strict
-		// mode; it only says which shell it is written for.
-		if first != "# shellcheck shell=bash" {
-			p.Reportf(syntax.NewPos(0, 1, 1), "a library starts with # shellcheck shell=bash (it is sourced, never run)")
-		}
+	if first == libraryMarker {
+		// A library runs in the shell of the script that sources it, under that
+		// script's strict mode.
 		return
 	}
 	switch {

@@ -20,12 +20,14 @@ type Script struct {
 	Src      []byte
 	File     *syntax.File
 
-	// Funcs are the functions the script defines, by name; Imported those of the
-	// libraries it sources (defined in another file: positions are that file's).
-	Funcs    map[string]*syntax.FuncDecl
-	Imported map[string]*syntax.FuncDecl
-	// Library is true for a script that is sourced, not run.
-	Library bool
+	// Funcs are the functions the script defines, by name.
+	Funcs map[string]*syntax.FuncDecl
+	// SourcedFuncs are the functions the files it sources define (followed as
+	// ShellCheck follows them, see sourcedPaths), by name.
+	SourcedFuncs map[string]*syntax.FuncDecl
+	// CallerFuncs are, for a file other scripts source, the functions every one of
+	// them defines, by name: the library may call them back.
+	CallerFuncs map[string]*syntax.FuncDecl
 	// Assigns are every assignment to each variable, in source order.
 	Assigns map[string][]*syntax.Assign
 	// Calls are the commands the script runs, wrappers (sudo, env, timeout, pass-through
@@ -48,8 +50,7 @@ type Call struct {
 }
 
 // parseScript parses src; a parse error comes back as the file's one finding.
-// imported are the functions of the libraries it sources.
-func parseScript(name, template string, role Role, src []byte, imported map[string]*syntax.FuncDecl) (*Script, *Finding) {
+func parseScript(name, template string, role Role, src []byte) (*Script, *Finding) {
 	f, err := render.NewParser().Parse(bytes.NewReader(src), name)
 	if err != nil {
 		fd := Finding{File: name, Template: template, Line: 1, Col: 1, Severity: SeverityError, Rule: ParseRuleName, Message: err.Error()}
@@ -65,7 +66,7 @@ func parseScript(name, template string, role Role, src []byte, imported map[stri
 		return nil, &fd
 	}
 	s := &Script{Name: name, Template: template, Role: role, Src: src, File: f,
-		Funcs: map[string]*syntax.FuncDecl{}, Imported: imported, Assigns: map[string][]*syntax.Assign{}}
+		Funcs: map[string]*syntax.FuncDecl{}, Assigns: map[string][]*syntax.Assign{}}
 	syntax.Walk(f, func(n syntax.Node) bool {
 		switch n := n.(type) {
 		case *syntax.FuncDecl:
@@ -77,24 +78,30 @@ func parseScript(name, template string, role Role, src []byte, imported map[stri
 		}
 		return true
 	})
+	s.findCalls()
+	return s, nil
+}
+
+// findCalls lists the commands the script runs, through the pass-through functions
+// it defines or sources.
+func (s *Script) findCalls() {
 	passThrough := map[string]int{}
-	for name, fn := range imported {
-		if skip, ok := runsArgs(fn); ok {
-			passThrough[name] = skip
+	for _, funcs := range []map[string]*syntax.FuncDecl{s.SourcedFuncs, s.Funcs} {
+		for name, fn := range funcs {
+			if skip, ok := runsArgs(fn); ok {
+				passThrough[name] = skip
+			} else {
+				delete(passThrough, name) // the script's own definition wins
+			}
 		}
 	}
-	for name, fn := range s.Funcs {
-		if skip, ok := runsArgs(fn); ok {
-			passThrough[name] = skip
-		}
-	}
-	syntax.Walk(f, func(n syntax.Node) bool {
+	s.Calls = nil
+	syntax.Walk(s.File, func(n syntax.Node) bool {
 		if c, ok := n.(*syntax.CallExpr); ok && len(c.Args) > 0 {
 			s.Calls = append(s.Calls, s.unwrap(c, passThrough)...)
 		}
 		return true
 	})
-	return s, nil
 }
 
 // runsArgs reports whether a function runs its arguments as a command ("$@"), as a

@@ -62,7 +62,7 @@ func templateSources(dir string, opts Options) ([]Source, []Finding, error) {
 		for _, f := range kit.Files {
 			if f.IsScript() {
 				srcs = append(srcs, Source{Name: path.Join(kit.Name, f.Name), Template: path.Join(filepath.ToSlash(dir), f.Template),
-					Role: roleOf(f), Data: f.Data, Root: invPath, KitPath: f.Name, Library: f.Library, Sources: f.Sources})
+					Role: roleOf(f), Data: f.Data})
 			}
 		}
 	}

@@ -167,7 +167,7 @@ func TestHostScriptHeaders(t *testing.T) {
 
 // TestHostScriptsPassShellcheck: every host script, and the library it sources, is clean
 // under ShellCheck following the source as a person would run it over the kit
-// (shellcheck -x).
+// (shellcheck -x -P SCRIPTDIR).
 func TestHostScriptsPassShellcheck(t *testing.T) {
 	if _, err := exec.LookPath("shellcheck"); err != nil {
 		t.Skip("shellcheck not on PATH")
@@ -190,7 +190,7 @@ func TestHostScriptsPassShellcheck(t *testing.T) {
 			}
 			t.Run(ex+"/"+f.Name, func(t *testing.T) {
 				t.Parallel()
-				cmd := exec.Command("shellcheck", "-x", "-s", "bash", filepath.FromSlash(f.Name))
+				cmd := exec.Command("shellcheck", "-x", "-P", "SCRIPTDIR", "-s", "bash", filepath.FromSlash(f.Name))
 				cmd.Dir = dir
 				if out, err := cmd.CombinedOutput(); err != nil {
 					t.Errorf("%s/%s: shellcheck: %v\n%s", ex, f.Name, err, out)

@@ -17,6 +17,7 @@ type buildOptions struct {
 	renderOptions
 	IncludeBackup bool
 	ShellCheck    string
+	NoCache       bool
 }
 
 func newBuildCmd(streams IOStreams) *cobra.Command {
@@ -46,6 +47,7 @@ the kit.`,
 	o.bind(cmd)
 	cmd.Flags().BoolVar(&o.IncludeBackup, "include-backup", false, "copy the backup pair from backup.localDir into the kit")
 	cmd.Flags().StringVar(&o.ShellCheck, "shellcheck", "auto", "run ShellCheck in the lint stage: auto (when installed), always, never")
+	cmd.Flags().BoolVar(&o.NoCache, "no-cache", false, "run ShellCheck on every script, neither reading nor writing its cache of findings")
 	return cmd
 }
 
@@ -88,7 +90,7 @@ func runBuild(streams IOStreams, o buildOptions) error {
 	fmt.Fprintf(w, "ok (%s)\n", countOf(len(kit.Files), "file"))
 
 	stage(3, "lint")
-	findings, err := lint.Check(kit, lint.Options{ShellCheck: sc})
+	findings, err := lint.Check(kit, lint.Options{ShellCheck: sc, CacheDir: shellCheckCache(o.NoCache)})
 	if err != nil {
 		fmt.Fprintln(w, "failed")
 		return failed(err)

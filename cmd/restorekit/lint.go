@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,7 @@ type lintFlags struct {
 	shellcheck  string
 	inventories []string
 	listRules   bool
+	noCache     bool
 }
 
 func newLintCmd(streams IOStreams) *cobra.Command {
@@ -39,7 +41,13 @@ the rendered file and its template).
 
 Every script is parsed as bash (a parse error stops the other rules for that file) and
 judged by restorekit's rules (--list-rules describes them) and, when shellcheck is on
-PATH, by ShellCheck (-f json1 -s bash; findings named SC1234).
+PATH, by ShellCheck (-f json1 -s bash -x; findings named SC1234). ShellCheck runs once
+per distinct script content, several at a time; a script that sources another (source
+"$dir/lib/host.sh" under "# shellcheck source=../../lib/host.sh") is checked knowing the
+definitions of the sourced file, whose own findings are reported once, against it.
+Findings are cached by script content, sourced files, ShellCheck version and options in
+$XDG_CACHE_HOME/restorekit/shellcheck (~/.cache/restorekit/shellcheck); --no-cache runs
+ShellCheck on every script without reading or writing the cache.
 
 --fail-on defaults to warning: kits ship clean, so a warning fails the run too (info,
 such as ShellCheck's style notes, does not). Exit status: 0 no finding at or above
@@ -58,6 +66,7 @@ could not run.`,
 	f.StringVar(&fl.shellcheck, "shellcheck", "auto", "run ShellCheck: auto (when on PATH), always or never")
 	f.StringArrayVarP(&fl.inventories, "inventory", "i", nil, "render templates directories with this inventory (repeatable; default: the example inventories)")
 	f.BoolVar(&fl.listRules, "list-rules", false, "describe every rule and exit")
+	f.BoolVar(&fl.noCache, "no-cache", false, "run ShellCheck on every script, neither reading nor writing its cache of findings")
 	return cmd
 }
 
@@ -87,6 +96,7 @@ func runLint(streams IOStreams, fl lintFlags, args []string) error {
 	}
 	opts.Inventories = fl.inventories
 	opts.ToolVersion = toolVersion()
+	opts.CacheDir = shellCheckCache(fl.noCache)
 	if opts.ShellCheck == lint.ShellCheckAuto && lint.ShellCheckPath() == "" {
 		fmt.Fprintln(streams.ErrOut, "restorekit: shellcheck not found on PATH; only restorekit's own rules ran")
 	}
@@ -115,6 +125,19 @@ func runLint(streams IOStreams, fl lintFlags, args []string) error {
 		return silentFailure
 	}
 	return nil
+}
+
+// shellCheckCache is where ShellCheck's findings are cached: under the user's cache
+// directory, or nowhere with --no-cache or when there is none (no $HOME).
+func shellCheckCache(noCache bool) string {
+	if noCache {
+		return ""
+	}
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "restorekit", "shellcheck")
 }
 
 // countFindings says "3 findings (1 error, 2 warnings)".

@@ -92,8 +92,7 @@ if [[ ${host_lib_sum%% *} != "$HOST_LIB_SHA256" ]]; then
   printf '%s\n' "${SCRIPT_NAME}: ERROR: ${HOST_LIB} has sha256 ${host_lib_sum%% *}, but this script was rendered with ${HOST_LIB_SHA256}: it is not this kit's library (changed, damaged or from another kit). Copy the kit's lib/host.sh again. Nothing was changed." >&2
   exit 2
 fi
-# shellcheck source-path=SCRIPTDIR/../..
-# shellcheck source=lib/host.sh
+# shellcheck source=../../lib/host.sh
 source "$HOST_LIB"
 
 usage() {
