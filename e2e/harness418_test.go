@@ -296,7 +296,7 @@ func TestSimulatedRestore418(t *testing.T) {
 	if got := strings.Join(seq, ", "); got != "api-back-after-restore, revision-blocked, guard-off, revision-unblocked, revision etcd 4, etcd-members-back, cluster-stable, guard-on" {
 		t.Errorf("events: %s", got)
 	}
-	assertControlPlaneUntouched(t, c)
+	assertRestored418(t, c)
 	// Forcing a revision still works as in 4.5 (the troubleshooting path).
 	wantOC("etcd.operator.openshift.io/cluster patched\n", "patch", "etcd", "cluster", "--type=merge", "-p", `{"spec":{"forceRedeploymentReason":"recovery-1"}}`)
 	waitFor(t, 20*time.Second, "the forced revision 5", func() bool {
@@ -467,7 +467,10 @@ func TestSimulatedSingleNode418(t *testing.T) {
 	if _, ok := c.HasEvent("revision-blocked"); ok {
 		t.Errorf("single-node: the revision controller must not be held back")
 	}
-	assertControlPlaneUntouched(t, c)
+	if out, _ := c.OC("-n", "openshift-etcd", "get", "pods", "-l", "k8s-app=etcd", "--no-headers"); len(strings.Fields(out)) != 5 || !strings.Contains(out, " 5/5 ") {
+		t.Errorf("one etcd pod, 5/5 Running:\n%s", out)
+	}
+	assertRestored418(t, c)
 }
 
 // waitFor polls cond every 100ms until it holds or the timeout passes.
@@ -479,4 +482,47 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		}
 	}
 	t.Fatalf("timed out after %s waiting for %s", timeout, what)
+}
+
+// TestSimulatedGuardTooEarly418 checks the consequence of turning the quorum guard
+// back on before the etcd operator has created its post-restore revision: the
+// revision controller's precondition fails again, the revision never comes, the other
+// members never rejoin, and etcd stays Degraded until the guard goes off again.
+func TestSimulatedGuardTooEarly418(t *testing.T) {
+	tm := Timing{StopDelay: 300 * time.Millisecond, StartDelay: 200 * time.Millisecond, APIEOF: time.Second,
+		RevisionDelay: 1500 * time.Millisecond, NodeDelay: 300 * time.Millisecond, Settle: 100 * time.Millisecond}
+	c := NewCluster(t, ClusterConfig{Masters: 3, Version: "4.18.7", Timing: tm})
+	for _, h := range c.Others() {
+		if out, err := c.SSH(h, "sudo /usr/local/bin/disable-etcd.sh"); err != nil {
+			t.Fatal(err, out)
+		}
+	}
+	c.CopyBackup(c.Recovery())
+	if out, err := c.SSH(c.Recovery(), "sudo /usr/local/bin/cluster-restore.sh /home/core/backup"); err != nil {
+		t.Fatal(err, out)
+	}
+	waitFor(t, 20*time.Second, "the API", func() bool { _, err := c.OC("whoami"); return err == nil })
+	for _, p := range []string{`{"spec":{"unsupportedConfigOverrides":{"useUnsupportedUnsafeNonHANonProductionUnstableEtcd":true}}}`, `{"spec":{"unsupportedConfigOverrides":null}}`} {
+		if out, err := c.OC("patch", "etcd/cluster", "--type=merge", "-p", p); err != nil {
+			t.Fatal(err, out)
+		}
+	}
+	time.Sleep(2 * tm.RevisionDelay)
+	out, _ := c.OC("get", "etcd", "cluster", "-o", `jsonpath={.status.latestAvailableRevision} {range .status.conditions[?(@.type=="RevisionControllerDegraded")]}{.status}{end}`)
+	if out != "3 True" {
+		t.Errorf("guard on too early: want no new revision and RevisionControllerDegraded, got %q", out)
+	}
+	if out, err := c.OC("adm", "wait-for-stable-cluster", "--minimum-stable-period=1s", "--timeout=4s"); err == nil || !strings.Contains(out, "clusteroperators/etcd is still degraded after") {
+		t.Errorf("the cluster cannot become stable: %v\n%s", err, out)
+	}
+	if _, ok := c.HasEvent("etcd-members-back"); ok {
+		t.Errorf("the members rejoined although the revision was held back")
+	}
+	// Off again: the revision comes and the cluster settles.
+	if out, err := c.OC("patch", "etcd/cluster", "--type=merge", "-p", `{"spec":{"unsupportedConfigOverrides":{"useUnsupportedUnsafeNonHANonProductionUnstableEtcd":true}}}`); err != nil {
+		t.Fatal(err, out)
+	}
+	if out, err := c.OC("adm", "wait-for-stable-cluster", "--minimum-stable-period=1s", "--timeout=30s"); err != nil {
+		t.Errorf("after the guard went off again: %v\n%s", err, out)
+	}
 }

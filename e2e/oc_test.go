@@ -752,7 +752,8 @@ func (o *fakeOC) get(a ocArgs) int {
 	if res == "pods" || res == "pod" || res == "po" {
 		running := 0
 		for _, it := range items {
-			if jget(it, "status", "phase") == "Running" && strings.HasPrefix(jget(it, "metadata", "name"), "etcd-") {
+			labels, _ := it["metadata"].(map[string]any)["labels"].(map[string]any)
+			if jget(it, "status", "phase") == "Running" && labels["k8s-app"] == "etcd" {
 				running++
 			}
 		}
