@@ -57,8 +57,11 @@ type Timing struct {
 	StartDelay      time.Duration // a static pod runs this long after the kubelet picked it up
 	KubeletActivate time.Duration // kubelet.service is "activating" this long after a restart
 	APIEOF          time.Duration // oc sees "Unable to connect to the server: EOF" this long after the recovery host's kubelet restart
-	RevisionDelay   time.Duration // an operator creates the new revision this long after a patch
+	RevisionDelay   time.Duration // an operator creates the new revision this long after a patch (4.18+: or after the API came back from a restore)
 	NodeDelay       time.Duration // each node reaches the new revision this much after the previous one
+	// Settle (4.18+) is how long each cluster operator the restore upset takes to
+	// become stable again, one after the other, once every etcd member is back.
+	Settle time.Duration
 }
 
 // FastTiming is the timing the scenarios use: short, but every wait is exercised.
@@ -69,14 +72,31 @@ var FastTiming = Timing{
 	APIEOF:          2 * time.Second,
 	RevisionDelay:   1 * time.Second,
 	NodeDelay:       700 * time.Millisecond,
+	Settle:          300 * time.Millisecond,
 }
 
 // ClusterConfig describes a simulated cluster.
 type ClusterConfig struct {
-	Name     string // cluster name (default "sim")
-	Masters  int    // number of masters (default 3)
-	Version  string // the release the cluster reports (default "4.5.2")
-	Proxy    *SimProxy
+	Name    string // cluster name (default "sim")
+	Masters int    // number of masters (default 3; 1 is single-node OpenShift, 4.18+)
+	// Version is the release the cluster reports (default "4.5.2"). It also selects
+	// the model: before 4.18 the 4.5 hosts and API; 4.18.0 and later the 4.18+ hosts
+	// (disable-etcd.sh, the 4.18+ cluster-restore.sh, a kubelet that picks up
+	// manifests by itself, guard pods) and API (the etcd operator's own post-restore
+	// revision, cluster operators, the quorum guard, wait-for-stable-cluster).
+	Version string
+	Proxy   *SimProxy
+	// AutomatedBackup (4.18 to 4.20): the AutomatedEtcdBackup feature gate is on, so
+	// the etcd pod also runs the etcd-backup-server container.
+	AutomatedBackup bool
+	// OCClientVersion is what the workstation's oc reports as its client version
+	// (default: 4.5.2 for 4.5 clusters, the cluster's version from 4.18). Before 4.10
+	// it lacks `oc adm wait-for-stable-cluster`.
+	OCClientVersion string
+	// Topology is the Infrastructure's status.controlPlaneTopology (default
+	// HighlyAvailable, SingleReplica with one master); set DualReplica,
+	// HighlyAvailableArbiter or External to test refusals.
+	Topology string
 	JumpHost bool // reach the masters only through a further sshd
 	// ShortHostnames gives masters node names like master-0.sim.example.test whose
 	// `hostname` is master-0 (the inventory then needs masters[].hostname).
@@ -109,6 +129,9 @@ type Host struct {
 	// Originals maps the sha256 of every file the procedure may move (manifests, etcd
 	// data) to its path relative to Root at the start.
 	Originals map[string]string
+	// PodsAtStart is each static pod's kubelet state at the start (start time,
+	// manifest inode, kind): a pod whose state is the same at the end never restarted.
+	PodsAtStart map[string]string
 }
 
 // Cluster is a running simulated control plane plus the workstation side.
@@ -132,6 +155,7 @@ type Cluster struct {
 	QuarantineDir string
 
 	stuckRollouts []string
+	neverStable   []string
 	closeOnce     sync.Once
 }
 
@@ -179,6 +203,18 @@ func NewCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 	}
 	if cfg.Version == "" {
 		cfg.Version = "4.5.2"
+	}
+	if cfg.OCClientVersion == "" {
+		cfg.OCClientVersion = "4.5.2"
+		if releaseMinor(cfg.Version) >= 18 {
+			cfg.OCClientVersion = cfg.Version
+		}
+	}
+	if cfg.Topology == "" {
+		cfg.Topology = "HighlyAvailable"
+		if cfg.Masters == 1 {
+			cfg.Topology = "SingleReplica"
+		}
 	}
 	base := os.Getenv("RESTOREKIT_E2E_DIR")
 	if base == "" {
@@ -270,7 +306,7 @@ func unusedUID(t testing.TB) int {
 // newHost lays out a host's directories, account files, keys and sshd config.
 func (c *Cluster) newHost(name, hostname, addr, pubKey string, master bool) *Host {
 	t := c.t
-	h := &Host{Name: name, Hostname: hostname, Addr: addr, Dir: filepath.Join(c.Dir, hostname), Originals: map[string]string{}}
+	h := &Host{Name: name, Hostname: hostname, Addr: addr, Dir: filepath.Join(c.Dir, hostname), Originals: map[string]string{}, PodsAtStart: map[string]string{}}
 	h.Root = filepath.Join(h.Dir, "root")
 	h.State = filepath.Join(h.Root, simStateDir)
 	h.SSHDLog = filepath.Join(h.Dir, "sshd.log")
@@ -366,7 +402,13 @@ func (c *Cluster) populateMaster(h *Host) {
 	install := func(src, dst string) {
 		writeFile(t, filepath.Join(h.Root, dst), readFile(t, filepath.Join(fakes, src)), 0o755)
 	}
-	install("cluster-restore.sh", "usr/local/bin/cluster-restore.sh")
+	if c.Is418() {
+		install("cluster-restore-4.18.sh", "usr/local/bin/cluster-restore.sh")
+		install("disable-etcd.sh", "usr/local/bin/disable-etcd.sh")
+		install("etcdutl", "usr/local/sbin/etcdutl")
+	} else {
+		install("cluster-restore.sh", "usr/local/bin/cluster-restore.sh")
+	}
 	for _, f := range []string{"crictl", "systemctl", "mv", "sleep", "sim-lib.bash"} {
 		install(f, "usr/local/sbin/"+f)
 	}
@@ -381,9 +423,17 @@ func (c *Cluster) populateMaster(h *Host) {
 		writeFile(t, filepath.Join(res, p.Pod+"-pod.yaml"), podManifest(p.Pod, h.Name, p.Revision, "original"), 0o644)
 	}
 	scripts := filepath.Join(h.Root, "etc/kubernetes/static-pod-resources/etcd-certs/configmaps/etcd-scripts")
-	writeFile(t, filepath.Join(scripts, "etcd.env"), fmt.Sprintf("export NODE_%s_ETCD_NAME=%q\nexport NODE_%s_IP=%q\n",
-		envName(h.Name), h.Name, envName(h.Name), h.Addr), 0o644)
-	writeFile(t, filepath.Join(scripts, "etcd-common-tools"), `# Paths the cluster-etcd-operator's scripts use (simulated copy).
+	env := fmt.Sprintf("export NODE_%s_ETCD_NAME=%q\nexport NODE_%s_IP=%q\n", envName(h.Name), h.Name, envName(h.Name), h.Addr)
+	if c.Is418() {
+		env += "export ETCD_IMAGE=\"quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:" + sha256Hex([]byte("etcd "+c.Config.Version)) + "\"\n"
+	}
+	writeFile(t, filepath.Join(scripts, "etcd.env"), env, 0o644)
+	if c.Is418() {
+		writeFile(t, filepath.Join(scripts, "etcd-common-tools"), readFile(t, filepath.Join(fakes, "etcd-common-tools")), 0o644)
+		writeFile(t, filepath.Join(h.Root, "etc/kubernetes/static-pod-resources/etcd-certs/configmaps/restore-etcd-pod/pod.yaml"),
+			restorePodManifest(h.Name), 0o644)
+	} else {
+		writeFile(t, filepath.Join(scripts, "etcd-common-tools"), `# Paths the cluster-etcd-operator's scripts use (simulated copy).
 ASSET_DIR="/home/core/assets"
 CONFIG_FILE_DIR="/etc/kubernetes"
 MANIFEST_DIR="${CONFIG_FILE_DIR}/manifests"
@@ -391,10 +441,17 @@ ETCD_DATA_DIR="/var/lib/etcd"
 ETCD_DATA_DIR_BACKUP="/var/lib/etcd-backup"
 MANIFEST_STOPPED_DIR="${ASSET_DIR}/manifests-stopped"
 `, 0o644)
+	}
 	member := filepath.Join(h.Root, etcdDataDir, "member")
 	writeFile(t, filepath.Join(member, "snap", "db"), strings.Repeat("etcd data of "+h.Name+" before the outage\n", 400), 0o600)
 	writeFile(t, filepath.Join(member, "wal", "0000000000000000-0000000000000000.wal"), "wal of "+h.Name+"\n", 0o600)
 	writeFile(t, filepath.Join(member, "snap", "0000000000000002-0000000000019a3c.snap"), "raft snapshot of "+h.Name+"\n", 0o600)
+	if c.Is418() {
+		// Written by the etcd-rev container of 4.18+ etcd pods.
+		writeFile(t, filepath.Join(h.Root, etcdDataDir, "revision.json"), fmt.Sprintf(
+			`{"clusterId":"%d","raftIndex":{"https://%s:2379":104857},"maxRaftIndex":104857,"created":"2020-08-04T18:40:21Z"}`+"\n",
+			uint64(0x5d3e7a1c), h.Addr), 0o644)
+	}
 
 	for _, d := range []string{"pods", "gone"} {
 		mustMkdir(t, filepath.Join(h.State, d), 0o755)
@@ -407,7 +464,9 @@ MANIFEST_STOPPED_DIR="${ASSET_DIR}/manifests-stopped"
 			t.Fatal(err)
 		}
 		ino := fi.Sys().(*syscall.Stat_t).Ino
-		writeFile(t, filepath.Join(h.State, "pods", p.Pod), fmt.Sprintf("%d %d original\n", now-int64(time.Hour), ino), 0o644)
+		state := fmt.Sprintf("%d %d original\n", now-int64(time.Hour), ino)
+		writeFile(t, filepath.Join(h.State, "pods", p.Pod), state, 0o644)
+		h.PodsAtStart[p.Pod] = state
 	}
 	c.writeHostConfig(h, "")
 
@@ -445,8 +504,12 @@ metadata:
 // (fault injection: SIM_STUCK=etcd, SIM_RESTORE_FAIL=late).
 func (c *Cluster) writeHostConfig(h *Host, extra string) {
 	tm := c.Config.Timing
-	cfg := fmt.Sprintf("SIM_HOST=%s\nSIM_STOP_DELAY_MS=%d\nSIM_START_DELAY_MS=%d\nSIM_KUBELET_ACTIVATE_MS=%d\n%s",
-		h.Name, tm.StopDelay.Milliseconds(), tm.StartDelay.Milliseconds(), tm.KubeletActivate.Milliseconds(), extra)
+	release := fmt.Sprintf("SIM_MINOR=%d\n", c.minor())
+	if c.Is418() {
+		release += fmt.Sprintf("SIM_KUBELET_WATCH=1\nSIM_BACKUP_SERVER=%d\nSIM_GUARDS=%d\n", b2i(c.Config.AutomatedBackup), b2i(c.Config.Masters != 1))
+	}
+	cfg := fmt.Sprintf("SIM_HOST=%s\nSIM_STOP_DELAY_MS=%d\nSIM_START_DELAY_MS=%d\nSIM_KUBELET_ACTIVATE_MS=%d\n%s%s",
+		h.Name, tm.StopDelay.Milliseconds(), tm.StartDelay.Milliseconds(), tm.KubeletActivate.Milliseconds(), release, extra)
 	writeFile(c.t, filepath.Join(h.State, "config"), cfg, 0o644)
 }
 
@@ -462,10 +525,17 @@ func (c *Cluster) writeBackup() {
 	t := c.t
 	c.BackupDir = filepath.Join(c.Work, "backup")
 	mustMkdir(t, c.BackupDir, 0o755)
-	const ts = "2020-08-04_184021"
+	ts := "2020-08-04_184021"
+	if c.Is418() {
+		ts = "2025-03-04_101530"
+	}
 	var snap bytes.Buffer
 	for i := 0; snap.Len() < 64<<10; i++ {
 		fmt.Fprintf(&snap, "etcd snapshot %s record %06d\n", ts, i)
+	}
+	if c.Is418() {
+		// What the simulated etcdutl checks (snapshot status).
+		fmt.Fprintf(&snap, "%s%s\n", snapshotTrailer, sha256Hex(snap.Bytes()))
 	}
 	var tgz bytes.Buffer
 	zw := gzip.NewWriter(&tgz)
@@ -524,13 +594,107 @@ type simFile struct {
 	StopDelayMs   int64     `json:"stopDelayMs"`
 	StartDelayMs  int64     `json:"startDelayMs"`
 	StuckRollouts []string  `json:"stuckRollouts"` // operators whose last node never moves
+	// 4.18+
+	Minor           int      `json:"minor"`
+	AutomatedBackup bool     `json:"automatedBackup"`
+	Topology        string   `json:"topology"`
+	OCClient        string   `json:"ocClient"`
+	SettleMs        int64    `json:"settleMs"`
+	NeverStable     []string `json:"neverStable"` // cluster operators that never settle after the restore
 }
 
 type simHost struct {
 	Name  string   `json:"name"`
+	Addr  string   `json:"addr"`
 	Root  string   `json:"root"`
 	State string   `json:"state"`
 	Stuck []string `json:"stuck"`
+}
+
+// Is418 says whether the cluster runs the 4.18+ model (Version 4.18.0 or later).
+func (c *Cluster) Is418() bool { return c.minor() >= 18 }
+
+// minor is the model's minor release: 5 for every release before 4.18.
+func (c *Cluster) minor() int {
+	if m := releaseMinor(c.Config.Version); m >= 18 {
+		return m
+	}
+	return 5
+}
+
+// releaseMinor is the minor of a 4.y.z release (5.x counts as beyond 4.y), or 0.
+func releaseMinor(v string) int {
+	f := strings.SplitN(v, ".", 3)
+	if len(f) < 2 {
+		return 0
+	}
+	major, err1 := strconv.Atoi(f[0])
+	minor, err2 := strconv.Atoi(f[1])
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	if major > 4 {
+		return 100
+	}
+	return minor
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// snapshotTrailer starts the last line of a simulated 4.18+ snapshot.
+const snapshotTrailer = "restorekit-sim end of snapshot sha256="
+
+// restorePodManifest is the host's restore-etcd pod (etcd-certs/configmaps/restore-etcd-pod/pod.yaml),
+// which the 4.18+ cluster-restore.sh installs as etcd-pod.yaml.
+func restorePodManifest(node string) string {
+	return "# restorekit-sim: restore-etcd\napiVersion: v1\nkind: Pod\nmetadata:\n  name: etcd\n  namespace: openshift-etcd\n  labels:\n    app: etcd\n    k8s-app: etcd\n    etcd: \"true\"\n# restore pod for " + node + "\n"
+}
+
+// NeverStable names cluster operators (4.18+) that stay Degraded from the restore on:
+// the cluster never becomes stable.
+func (c *Cluster) NeverStable(ops ...string) {
+	c.neverStable = ops
+	c.writeSimFile()
+}
+
+// PutInEtcdDir adds an entry to a host's /var/lib/etcd (a directory when name ends
+// in "/"), recorded as an original unless it is an etcd_perf* file: on the recovery
+// host anything but member/, revision.json and etcd_perf* makes the 4.18+
+// cluster-restore.sh stop.
+func (c *Cluster) PutInEtcdDir(h *Host, name string) {
+	t := c.t
+	p := filepath.Join(h.Root, etcdDataDir, name)
+	if strings.HasSuffix(name, "/") {
+		name = strings.TrimSuffix(name, "/")
+		p = filepath.Join(h.Root, etcdDataDir, name, "left-here")
+	}
+	body := "left in /var/lib/etcd of " + h.Name + ": " + name + "\n"
+	writeFile(t, p, body, 0o600)
+	if !strings.HasPrefix(name, "etcd_perf") {
+		// fio's leftovers the real script deletes; the rest must never be lost.
+		rel, _ := filepath.Rel(h.Root, p)
+		h.Originals[sha256Hex([]byte(body))] = rel
+	}
+}
+
+// CorruptSnapshot damages the workstation's backup snapshot (its recorded sha256
+// follows): the 4.18+ cluster-restore.sh's integrity check fails on it.
+func (c *Cluster) CorruptSnapshot() {
+	for i, b := range c.Backup {
+		if !strings.HasPrefix(b.Name, "snapshot") {
+			continue
+		}
+		p := filepath.Join(c.BackupDir, b.Name)
+		data := []byte(readFile(c.t, p))
+		data[len(data)/2] ^= 0x20
+		writeFile(c.t, p, string(data), 0o644)
+		c.Backup[i].SHA256 = sha256Hex(data)
+	}
 }
 
 // Recovery is the recovery host: the first master.
@@ -551,9 +715,11 @@ func (c *Cluster) writeSimFile() {
 		Version: c.Config.Version, Proxy: c.Config.Proxy, Recovery: c.Recovery().Name, OCState: c.OCState,
 		APIEOFMs: tm.APIEOF.Milliseconds(), RevisionMs: tm.RevisionDelay.Milliseconds(), NodeMs: tm.NodeDelay.Milliseconds(),
 		StopDelayMs: tm.StopDelay.Milliseconds(), StartDelayMs: tm.StartDelay.Milliseconds(), StuckRollouts: c.stuckRollouts,
+		Minor: c.minor(), AutomatedBackup: c.Config.AutomatedBackup, Topology: c.Config.Topology, OCClient: c.Config.OCClientVersion,
+		SettleMs: tm.Settle.Milliseconds(), NeverStable: c.neverStable,
 	}
 	for _, h := range c.Hosts {
-		sh := simHost{Name: h.Name, Root: h.Root, State: h.State}
+		sh := simHost{Name: h.Name, Addr: h.Addr, Root: h.Root, State: h.State}
 		cfg, _ := os.ReadFile(filepath.Join(h.State, "config"))
 		for _, line := range strings.Split(string(cfg), "\n") {
 			if v, ok := strings.CutPrefix(line, "SIM_STUCK="); ok {

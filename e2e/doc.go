@@ -18,4 +18,41 @@
 // Environment: RESTOREKIT_E2E_KEEP=1 keeps a failed test's directory for a post-mortem;
 // RESTOREKIT_E2E_FAKE_SUDO=1 uses the fake sudo (testdata/fakes/sudo, the ssh user then
 // being uid 0 in the simulated hosts) even when /usr/bin/sudo exists.
+//
+// Releases. ClusterConfig.Version (default 4.5.2) is the release the cluster reports
+// and selects the model. Before 4.18: the 4.5 hosts (testdata/fakes/cluster-restore.sh,
+// a kubelet that starts manifests only on `systemctl restart kubelet`) and API. From
+// 4.18.0 (4.18 to 4.22 modelled; the minor picks the differences):
+//   - testdata/fakes/disable-etcd.sh and cluster-restore-4.18.sh (installed as
+//     /usr/local/bin/cluster-restore.sh) model bindata/etcd/disable-etcd.sh and
+//     cluster-restore.sh of openshift/cluster-etcd-operator, release-4.18 to
+//     release-4.22; they source the host's etcd.env and etcd-common-tools (the
+//     simulated copy of bindata/etcd/etcd-common-tools, testdata/fakes/etcd-common-tools,
+//     whose dl_etcdctl stands in for the podman route and uses testdata/fakes/etcdutl,
+//     which accepts a snapshot only with its sha256 trailer).
+//   - The etcd pod's containers are those of pod.gotpl.yaml (etcdctl etcd etcd-metrics
+//     etcd-readyz etcd-rev, plus etcd-backup-server on 4.18-4.20 with
+//     ClusterConfig.AutomatedBackup); the restore pod's are etcd and etcd-readyz. Guard
+//     pods (<operand>-guard-<node>, container "guard") and the operators' containers
+//     run beside them (not on single-node): only exact-name filters tell them apart.
+//   - The kubelet picks up manifests by itself; /var/lib/etcd holds revision.json.
+//   - The fake oc (oc418_test.go) models the etcd operator's post-restore revision,
+//     held back by its quorum precondition unless the quorum guard is off
+//     (unsupportedConfigOverrides) or the cluster is single-node; the members
+//     rejoining; cluster operators (oc get clusteroperators); the Infrastructure's
+//     controlPlaneTopology; `oc adm wait-for-stable-cluster` (absent from clients before
+//     4.10, ClusterConfig.OCClientVersion). ClusterConfig.Masters 1 is single-node.
+//
+// Faults: SetFault(h, "SIM_STUCK=etcd") (etcd never stops: disable-etcd.sh and
+// cluster-restore.sh wait forever, as the real ones do), SetFault(h,
+// "SIM_RESTORE_FAIL=early|late"), PutInEtcdDir (an entry cluster-restore.sh refuses),
+// CorruptSnapshot, NeverStable (operators that never settle), StuckRollouts,
+// SetOCClientVersion, StopSSHD. The model's events (Cluster.Events) record what
+// happened for the scenarios' order checks: api-back-after-restore,
+// post-restore-revision-requested etcd, revision-blocked etcd <why>,
+// revision-unblocked etcd, revision <op> <n>, node-at-revision <op> <node> <n>,
+// rollout-complete <op> <n>, member-archived <node> <path>, etcd-members-back <n>,
+// cluster-stable, guard-off, guard-on, patch <op> "<reason>", patch-spec <op> <spec>,
+// patch-no-change <op> "<reason>", wait-for-stable start|stable|timeout,
+// clusteroperators-shown unstable=<names>, etcd-pods-running <n>, api-down <msg>.
 package e2e

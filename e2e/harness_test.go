@@ -222,7 +222,8 @@ func TestFakesShellcheck(t *testing.T) {
 		t.Skip("e2e: skipped: shellcheck is not installed")
 	}
 	files := []string{"testdata/ns-init.sh"}
-	for _, f := range []string{"crictl", "systemctl", "cluster-restore.sh", "sudo", "mv", "sleep", "sim-lib.bash"} {
+	for _, f := range []string{"crictl", "systemctl", "cluster-restore.sh", "sudo", "mv", "sleep", "sim-lib.bash",
+		"cluster-restore-4.18.sh", "disable-etcd.sh", "etcd-common-tools", "etcdutl"} {
 		files = append(files, filepath.Join("testdata/fakes", f))
 	}
 	cmd := exec.Command("shellcheck", append([]string{"-x", "-P", "testdata/fakes", "-s", "bash"}, files...)...)

@@ -45,6 +45,10 @@ type opState struct {
 	NodeAt      map[string]int64 `json:"nodeAt"`
 	CompletedAt int64            `json:"completedAt"` // all nodes at Latest after the last patch
 	Patches     []patchRecord    `json:"patches"`
+	// 4.18+ (etcd): the spec as merge patches left it, and why the revision
+	// controller's quorum precondition holds a pending revision back.
+	Spec    map[string]any `json:"spec,omitempty"`
+	Blocked string         `json:"blocked,omitempty"`
 }
 
 type patchRecord struct {
@@ -159,7 +163,7 @@ func parseOCArgs(args []string) (ocArgs, error) {
 			a.noHeaders = true
 		case flag == "-A" || flag == "--all-namespaces":
 			a.allNS = true
-		case flag == "--insecure-skip-tls-verify" || flag == "--show-server" || flag == "--short" || flag == "-q" || flag == "--quiet":
+		case flag == "--insecure-skip-tls-verify" || flag == "--show-server" || flag == "--short" || flag == "-q" || flag == "--quiet" || flag == "--client":
 			a.rest = append(a.rest, arg)
 		case strings.HasPrefix(arg, "-") && arg != "-" && len(pos) >= 1 && pos[0] == "auth":
 			a.rest = append(a.rest, arg)
@@ -196,16 +200,40 @@ func (o *fakeOC) fail(format string, a ...any) int {
 }
 
 func (o *fakeOC) run(args []string) int {
+	// `oc adm` has flags of its own: hand it everything after the word.
+	for i := 0; i < len(args); i++ {
+		if args[i] == "--kubeconfig" || args[i] == "--request-timeout" {
+			i++
+			continue
+		}
+		if strings.HasPrefix(args[i], "-") {
+			continue
+		}
+		if args[i] == "adm" {
+			if o.sim.Minor >= 18 {
+				o.advance418()
+			}
+			return o.adm(args[i+1:])
+		}
+		break
+	}
 	a, err := parseOCArgs(args)
 	if err != nil {
 		return o.fail("error: %v\nSee 'oc --help' for usage.", err)
 	}
-	o.advanceRollouts()
+	if o.sim.Minor >= 18 {
+		o.advance418()
+	} else {
+		o.advanceRollouts()
+	}
 	switch a.verb {
 	case "version":
-		fmt.Fprintf(o.stdout, "Client Version: 4.5.2\n")
+		fmt.Fprintf(o.stdout, "Client Version: %s\n", o.sim.OCClient)
+		if contains(a.rest, "--client") {
+			return 0
+		}
 		if msg := o.apiDown(); msg == "" {
-			fmt.Fprintf(o.stdout, "Server Version: %s\nKubernetes Version: v1.18.3+2fbd7c7\n", o.sim.Version)
+			fmt.Fprintf(o.stdout, "Server Version: %s\nKubernetes Version: %s\n", o.sim.Version, o.kubeVersion())
 		}
 		return 0
 	case "whoami":
@@ -254,8 +282,19 @@ func contains(list []string, s string) bool {
 
 // ---- the API's availability ----
 
+// kubeVersion is the Kubernetes version of the simulated release.
+func (o *fakeOC) kubeVersion() string {
+	if o.sim.Minor >= 18 {
+		return fmt.Sprintf("v1.%d.6", o.sim.Minor+13)
+	}
+	return "v1.18.3+2fbd7c7"
+}
+
 // apiDown says why the API does not answer now, or "".
 func (o *fakeOC) apiDown() string {
+	if o.sim.Minor >= 18 {
+		return o.apiDown418()
+	}
 	var rec *simHost
 	for i := range o.sim.Hosts {
 		if o.sim.Hosts[i].Name == o.sim.Recovery {
@@ -298,6 +337,10 @@ func (o *fakeOC) pod(h simHost, pod string) podState {
 		_ = syscall.Flock(int(lock.Fd()), syscall.LOCK_EX)
 		defer lock.Close()
 	}
+	now := time.Now().UnixNano()
+	if o.sim.Minor >= 18 {
+		o.kubeletWatch(h, pod, now)
+	}
 	path := filepath.Join(h.State, "pods", pod)
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -309,7 +352,6 @@ func (o *fakeOC) pod(h simHost, pod string) podState {
 	}
 	started, _ := strconv.ParseInt(f[0], 10, 64)
 	inode, kind := f[1], f[2]
-	now := time.Now().UnixNano()
 	if manifestInode(filepath.Join(h.Root, manifestsDir, pod+"-pod.yaml")) != inode && !contains(h.Stuck, pod) {
 		gonePath := filepath.Join(h.State, "gone", pod)
 		gone := readInt(gonePath)
@@ -318,7 +360,11 @@ func (o *fakeOC) pod(h simHost, pod string) podState {
 			_ = os.WriteFile(gonePath, []byte(strconv.FormatInt(now, 10)+"\n"), 0o644)
 		}
 		if now-gone >= o.sim.StopDelayMs*int64(time.Millisecond) {
-			stopPod(h, pod, started, kind, now)
+			o.stopPod(h, pod, started, kind, now)
+			if o.sim.Minor >= 18 {
+				o.kubeletWatch(h, pod, now)
+				return o.readPod(h, pod, now)
+			}
 			return podState{}
 		}
 	}
@@ -336,10 +382,19 @@ func manifestInode(path string) string {
 	return strconv.FormatUint(fi.Sys().(*syscall.Stat_t).Ino, 10)
 }
 
-func containersOf(pod, kind string) []string {
+// containersOf lists a static pod's containers as sim_containers does.
+func (o *fakeOC) containersOf(pod, kind string) []string {
 	switch {
+	case pod == "etcd" && kind == "restore" && o.sim.Minor >= 18:
+		return []string{"etcd", "etcd-readyz"}
 	case pod == "etcd" && kind == "restore":
 		return []string{"etcd"}
+	case pod == "etcd" && o.sim.Minor >= 18:
+		c := []string{"etcdctl", "etcd", "etcd-metrics", "etcd-readyz", "etcd-rev"}
+		if o.sim.AutomatedBackup && o.sim.Minor <= 20 {
+			c = append(c, "etcd-backup-server")
+		}
+		return c
 	case pod == "etcd":
 		return []string{"etcdctl", "etcd", "etcd-metrics"}
 	case pod == "kube-apiserver":
@@ -352,9 +407,9 @@ func containersOf(pod, kind string) []string {
 	return []string{pod}
 }
 
-func stopPod(h simHost, pod string, started int64, kind string, now int64) {
+func (o *fakeOC) stopPod(h simHost, pod string, started int64, kind string, now int64) {
 	var lines string
-	for _, c := range containersOf(pod, kind) {
+	for _, c := range o.containersOf(pod, kind) {
 		id := sha256Hex([]byte(fmt.Sprintf("%s/%s/%s/%d", h.Name, pod, c, started)))
 		lines += fmt.Sprintf("%s %s %s %d\n", id, c, pod, now)
 	}
@@ -405,22 +460,42 @@ func (o *fakeOC) advanceRollouts() {
 	for _, op := range sortedKeys(operatorInfo) {
 		s := o.loadOp(op)
 		changed := false
-		if s.Pending && o.now >= s.PatchedAt+o.sim.RevisionMs*int64(time.Millisecond) {
+		due := s.PatchedAt + o.sim.RevisionMs*int64(time.Millisecond)
+		if s.Pending && o.now >= due && op == "etcd" && o.sim.Minor >= 18 {
+			// The etcd operator's revision controller creates a revision only when
+			// its quorum precondition holds.
+			revAt, why := o.quorumSafe(s, due)
+			if why != "" {
+				if s.Blocked == "" {
+					o.event("revision-blocked etcd %s", why)
+				}
+				s.Blocked = why
+				o.saveOp(op, s)
+				continue
+			}
+			if s.Blocked != "" {
+				o.event("revision-unblocked etcd")
+			}
+			s.Blocked = ""
+			due = revAt
+		}
+		if s.Pending && o.now >= due {
 			s.Pending = false
 			s.Latest++
-			s.RevisionAt = s.PatchedAt + o.sim.RevisionMs*int64(time.Millisecond)
+			s.RevisionAt = due
 			s.CompletedAt = 0
 			changed = true
 			o.event("revision %s %d", op, s.Latest)
 		}
 		if s.RevisionAt != 0 && s.CompletedAt == 0 {
 			all := true
-			for i, h := range o.sim.Hosts {
+			order := o.rolloutOrder()
+			for i, h := range order {
 				if s.Nodes[h.Name] >= s.Latest {
 					continue
 				}
 				at := s.RevisionAt + int64(i+1)*o.sim.NodeMs*int64(time.Millisecond)
-				stuck := contains(o.sim.StuckRollouts, op) && i == len(o.sim.Hosts)-1
+				stuck := contains(o.sim.StuckRollouts, op) && i == len(order)-1
 				if o.now < at || stuck {
 					all = false
 					continue
@@ -467,6 +542,9 @@ func (o *fakeOC) install(h simHost, op string, rev int, at int64) {
 	_ = os.Rename(tmp, manifest)
 	if op == "etcd" {
 		member := filepath.Join(h.Root, etcdDataDir, "member")
+		if o.sim.Minor >= 18 {
+			o.archiveStaleMember(h, at)
+		}
 		if _, err := os.Stat(member); err != nil {
 			_ = os.MkdirAll(filepath.Join(member, "snap"), 0o700)
 			_ = os.MkdirAll(filepath.Join(member, "wal"), 0o700)
@@ -477,7 +555,7 @@ func (o *fakeOC) install(h simHost, op string, rev int, at int64) {
 		f := strings.Fields(string(b))
 		if len(f) == 3 {
 			started, _ := strconv.ParseInt(f[0], 10, 64)
-			stopPod(h, pod, started, f[2], at)
+			o.stopPod(h, pod, started, f[2], at)
 		}
 	}
 	started := at + o.sim.StartDelayMs*int64(time.Millisecond)
@@ -492,34 +570,8 @@ func (o *fakeOC) patchOp(a ocArgs) int {
 	if a.name != "cluster" {
 		return o.fail("Error from server (NotFound): %s.operator.openshift.io %q not found", op, a.name)
 	}
-	var reason string
-	var hasReason bool
 	switch a.patchType {
-	case "merge":
-		var p struct {
-			Spec map[string]any `json:"spec"`
-		}
-		if err := json.Unmarshal([]byte(a.patch), &p); err != nil {
-			return o.fail("error: unable to parse %q: %v", a.patch, err)
-		}
-		if v, ok := p.Spec["forceRedeploymentReason"].(string); ok {
-			reason, hasReason = v, true
-		}
-	case "json":
-		var ops []struct {
-			Op, Path string
-			Value    any
-		}
-		if err := json.Unmarshal([]byte(a.patch), &ops); err != nil {
-			return o.fail("error: unable to parse %q: %v", a.patch, err)
-		}
-		for _, p := range ops {
-			if (p.Op == "replace" || p.Op == "add") && p.Path == "/spec/forceRedeploymentReason" {
-				if v, ok := p.Value.(string); ok {
-					reason, hasReason = v, true
-				}
-			}
-		}
+	case "merge", "json":
 	case "", "strategic":
 		return o.fail("Error from server (UnsupportedMediaType): the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
 	default:
@@ -527,20 +579,29 @@ func (o *fakeOC) patchOp(a ocArgs) int {
 	}
 	s := o.loadOp(op)
 	full := operatorInfo[op].Group + "/cluster"
-	if !hasReason || reason == s.Reason {
+	oldReason := s.Reason
+	changed, err := o.applySpecPatch(s, a.patchType, a.patch)
+	if err != nil {
+		return o.fail("error: unable to parse %q: %v", a.patch, err)
+	}
+	if !changed {
 		// Like the real API: the same value again is no change, so no new revision.
-		s.Patches = append(s.Patches, patchRecord{Reason: reason, At: o.now})
+		s.Patches = append(s.Patches, patchRecord{Reason: s.Reason, At: o.now})
 		o.saveOp(op, s)
-		o.event("patch-no-change %s %q", op, reason)
+		o.event("patch-no-change %s %q", op, s.Reason)
 		fmt.Fprintf(o.stdout, "%s patched (no change)\n", full)
 		return 0
 	}
-	s.Reason = reason
-	s.Pending = true
-	s.PatchedAt = o.now
-	s.Patches = append(s.Patches, patchRecord{Reason: reason, At: o.now, Accepted: true})
+	if s.Reason != oldReason {
+		s.Pending = true
+		s.PatchedAt = o.now
+		s.Patches = append(s.Patches, patchRecord{Reason: s.Reason, At: o.now, Accepted: true})
+		o.event("patch %s %q", op, s.Reason)
+	} else {
+		b, _ := json.Marshal(s.Spec)
+		o.event("patch-spec %s %s", op, b)
+	}
 	o.saveOp(op, s)
-	o.event("patch %s %q", op, reason)
 	fmt.Fprintf(o.stdout, "%s patched\n", full)
 	return 0
 }
@@ -575,6 +636,14 @@ func (o *fakeOC) get(a ocArgs) int {
 		table = func(m map[string]any) []string {
 			return []string{"version", o.sim.Version, "True", "False", "10d", "Cluster version is " + o.sim.Version}
 		}
+	case res == "clusteroperators" || res == "clusteroperator" || res == "co" || strings.HasPrefix(res, "clusteroperators."):
+		items = o.clusterOperators()
+		header = []string{"NAME", "VERSION", "AVAILABLE", "PROGRESSING", "DEGRADED", "SINCE", "MESSAGE"}
+		table = o.coRow
+	case res == "infrastructure" || res == "infrastructures" || strings.HasPrefix(res, "infrastructure."):
+		items = []map[string]any{o.infrastructure()}
+		header = []string{"NAME", "AGE"}
+		table = func(m map[string]any) []string { return []string{"cluster", "120d"} }
 	case res == "proxy" || res == "proxies" || strings.HasPrefix(res, "proxy."):
 		items = []map[string]any{o.proxy()}
 		header = []string{"NAME", "AGE"}
@@ -683,11 +752,21 @@ func (o *fakeOC) get(a ocArgs) int {
 	if res == "pods" || res == "pod" || res == "po" {
 		running := 0
 		for _, it := range items {
-			if jget(it, "status", "phase") == "Running" && strings.HasPrefix(jget(it, "metadata", "name"), "etcd-") {
+			labels, _ := it["metadata"].(map[string]any)["labels"].(map[string]any)
+			if jget(it, "status", "phase") == "Running" && labels["k8s-app"] == "etcd" {
 				running++
 			}
 		}
 		o.event("etcd-pods-running %d", running)
+	}
+	if table != nil && len(header) == 7 && header[6] == "MESSAGE" {
+		var unstable []string
+		for _, it := range items {
+			if unstableReason(it) != "" {
+				unstable = append(unstable, jget(it, "metadata", "name"))
+			}
+		}
+		o.event("clusteroperators-shown unstable=%s", strings.Join(unstable, ","))
 	}
 	if op, ok := canonicalOperator(res); ok {
 		s := o.loadOp(op)
@@ -825,18 +904,33 @@ func (o *fakeOC) etcdPods() []map[string]any {
 		// restore the restored one; members rolled out by the operator join either.
 		member := p.loaded && p.kind != "restore-failed" && (p.kind == "rollout" || restored == (p.kind == "restore"))
 		if member {
-			phase, shown, ready := "Running", "Running", "3/3"
-			if p.kind == "restore" {
-				ready = "1/1"
-			}
+			n := len(o.containersOf("etcd", p.kind))
+			phase, shown, ready := "Running", "Running", fmt.Sprintf("%d/%d", n, n)
 			if p.pending {
-				phase, shown, ready = "Pending", "Pending", "0/3"
+				phase, shown, ready = "Pending", "Pending", fmt.Sprintf("0/%d", n)
 			}
 			pods = append(pods, map[string]any{"apiVersion": "v1", "kind": "Pod",
 				"metadata": map[string]any{"name": "etcd-" + h.Name, "namespace": "openshift-etcd",
 					"labels": map[string]any{"app": "etcd", "etcd": "true", "k8s-app": "etcd", "revision": strconv.Itoa(s.Nodes[h.Name])}},
-				"spec":   map[string]any{"nodeName": h.Name},
-				"status": map[string]any{"phase": phase}, "_shown": shown, "_ready": ready})
+				"spec": map[string]any{"nodeName": h.Name},
+				"status": map[string]any{"phase": phase, "conditions": []any{map[string]any{"type": "Ready", "status": map[bool]string{true: "True", false: "False"}[!p.pending]}},
+					"containerStatuses": o.containerStatuses(p)}, "_shown": shown, "_ready": ready})
+		}
+	}
+	if o.sim.Minor >= 18 && !o.singleNode() {
+		// library-go's guard pods: ready while the node's etcd is a healthy member.
+		_, healthy := o.members()
+		for _, h := range o.sim.Hosts {
+			ready := "0/1"
+			if healthy[h.Name] {
+				ready = "1/1"
+			}
+			pods = append(pods, map[string]any{"apiVersion": "v1", "kind": "Pod",
+				"metadata": map[string]any{"name": "etcd-guard-" + h.Name, "namespace": "openshift-etcd",
+					"labels": map[string]any{"app": "guard"}},
+				"spec":   map[string]any{"nodeName": h.Name, "containers": []any{map[string]any{"name": "guard"}}},
+				"status": map[string]any{"phase": "Running", "containerStatuses": []any{map[string]any{"name": "guard", "ready": ready == "1/1"}}},
+				"_shown": "Running", "_ready": ready})
 		}
 	}
 	for _, h := range o.sim.Hosts {
@@ -886,20 +980,49 @@ func (o *fakeOC) operatorObject(op string) map[string]any {
 		cond["message"] = strings.Join(parts, "; ")
 	}
 	info := operatorInfo[op]
+	conds := []any{
+		map[string]any{"type": "NodeControllerDegraded", "status": "False", "reason": "MasterNodesReady"},
+		cond,
+		map[string]any{"type": "StaticPodsAvailable", "status": "True", "message": fmt.Sprintf("%d nodes are active; %s", len(o.sim.Hosts), cond["message"])},
+	}
 	return map[string]any{
 		"apiVersion": "operator.openshift.io/v1", "kind": info.Kind,
 		"metadata": map[string]any{"name": "cluster"},
-		"spec":     map[string]any{"managementState": "Managed", "forceRedeploymentReason": s.Reason},
+		"spec":     specOf(s),
 		"status": map[string]any{
 			"latestAvailableRevision": s.Latest,
 			"nodeStatuses":            nodes,
-			"conditions": []any{
-				map[string]any{"type": "NodeControllerDegraded", "status": "False", "reason": "MasterNodesReady"},
-				cond,
-				map[string]any{"type": "StaticPodsAvailable", "status": "True", "message": fmt.Sprintf("%d nodes are active; %s", len(o.sim.Hosts), cond["message"])},
-			},
+			"conditions":              append(conds, o.conditions418(op, s)...),
 		},
 	}
+}
+
+// containerStatuses of an etcd pod: every container ready once it runs.
+func (o *fakeOC) containerStatuses(p podState) []any {
+	var out []any
+	for _, c := range o.containersOf("etcd", p.kind) {
+		out = append(out, map[string]any{"name": c, "ready": !p.pending, "started": !p.pending})
+	}
+	return out
+}
+
+// conditions418 are the etcd operator's further 4.18+ conditions: the revision
+// controller held back by its quorum precondition, and an override set.
+func (o *fakeOC) conditions418(op string, s *opState) []any {
+	if op != "etcd" || o.sim.Minor < 18 {
+		return nil
+	}
+	rev := map[string]any{"type": "RevisionControllerDegraded", "status": "False"}
+	if s.Blocked != "" {
+		rev = map[string]any{"type": "RevisionControllerDegraded", "status": "True", "reason": "Error", "message": s.Blocked}
+	}
+	up := map[string]any{"type": "UnsupportedConfigOverridesUpgradeable", "status": "True", "reason": "NoUnsupportedConfigOverrides"}
+	if ov, ok := s.Spec["unsupportedConfigOverrides"].(map[string]any); ok && len(ov) > 0 {
+		keys := sortedKeys(ov)
+		up = map[string]any{"type": "UnsupportedConfigOverridesUpgradeable", "status": "False", "reason": "UnsupportedConfigOverridesSet",
+			"message": "setting: [" + strings.Join(keys, " ") + "]"}
+	}
+	return []any{rev, up}
 }
 
 // TestFakeOCCommandLine checks the fake oc reads command lines the way oc does.

@@ -5,13 +5,20 @@
 # State lives under $SIM (per host, since /var/lib is bind-mounted per host):
 #   config          shell variables: SIM_HOST, SIM_STOP_DELAY_MS, SIM_START_DELAY_MS,
 #                   SIM_KUBELET_ACTIVATE_MS, SIM_STUCK (pods that never stop),
-#                   SIM_RESTORE_FAIL (empty, "early" or "late")
+#                   SIM_RESTORE_FAIL (empty, "early" or "late"), SIM_MINOR (the
+#                   release's minor: 5 models 4.5, 18 and later the 4.18+ hosts),
+#                   SIM_BACKUP_SERVER (1: the etcd pod also runs etcd-backup-server,
+#                   4.18 to 4.20 with automated backups), SIM_GUARDS (1: guard pods
+#                   run, multi-node 4.18+), SIM_KUBELET_WATCH (1: the kubelet starts
+#                   new manifests by itself, as a real one does; the 4.5 model starts
+#                   them only on a kubelet restart)
 #   commands.log    every command a fake received: UTC time, host, tool, argv
 #   pods/<pod>      a static pod the kubelet runs: "<started_ns> <manifest inode> <kind>"
 #   gone/<pod>      when the kubelet first noticed the pod's manifest had gone
 #   exited          containers that have stopped: "<id> <name> <pod> <finished_ns>"
 #   kubelet         "<restarted_ns>" of the last kubelet restart
 #   restored        written by cluster-restore.sh when it completed
+#   restore-started when the restore pod's etcd started (4.18+: the API's EOF window)
 SIM=/var/lib/restorekit-sim
 MANIFESTS=/etc/kubernetes/manifests
 SIM_HOST=unknown
@@ -20,6 +27,10 @@ SIM_START_DELAY_MS=0
 SIM_KUBELET_ACTIVATE_MS=0
 SIM_STUCK=
 SIM_RESTORE_FAIL=
+SIM_MINOR=5
+SIM_BACKUP_SERVER=0
+SIM_GUARDS=0
+SIM_KUBELET_WATCH=0
 # shellcheck source=/dev/null
 [[ -f $SIM/config ]] && . "$SIM/config"
 
@@ -42,11 +53,21 @@ sim_lock() {
   flock 9
 }
 
-# Containers of each static pod, as the kubelet names them.
+# Containers of each static pod, as the kubelet names them: 4.5, or for 4.18+ those
+# of pod.gotpl.yaml and restore-pod.yaml of cluster-etcd-operator's release branch
+# (etcd-backup-server is added by the periodic backup controller, 4.18 to 4.20).
 sim_containers() {
   case $1:$2 in
-    etcd:restore) echo "etcd" ;;
-    etcd:*) echo "etcdctl etcd etcd-metrics" ;;
+    etcd:restore)
+      if ((SIM_MINOR >= 18)); then echo "etcd etcd-readyz"; else echo "etcd"; fi ;;
+    etcd:*)
+      if ((SIM_MINOR >= 21)) || { ((SIM_MINOR >= 18)) && [[ $SIM_BACKUP_SERVER != 1 ]]; }; then
+        echo "etcdctl etcd etcd-metrics etcd-readyz etcd-rev"
+      elif ((SIM_MINOR >= 18)); then
+        echo "etcdctl etcd etcd-metrics etcd-readyz etcd-rev etcd-backup-server"
+      else
+        echo "etcdctl etcd etcd-metrics"
+      fi ;;
     kube-apiserver:*) echo "kube-apiserver kube-apiserver-cert-syncer kube-apiserver-cert-regeneration-controller kube-apiserver-insecure-readyz kube-apiserver-check-endpoints" ;;
     kube-controller-manager:*) echo "kube-controller-manager cluster-policy-controller kube-controller-manager-cert-syncer kube-controller-manager-recovery-controller" ;;
     kube-scheduler:*) echo "kube-scheduler kube-scheduler-cert-syncer kube-scheduler-recovery-controller" ;;
@@ -112,6 +133,45 @@ sim_sync() {
       sim_stop_pod "$pod"
     fi
   done
+  [[ $SIM_KUBELET_WATCH == 1 ]] || return 0
+  # A watching kubelet starts a manifest once the pod it replaces has stopped, and
+  # retries a crash-looping restore pod.
+  for m in "$MANIFESTS"/*-pod.yaml; do
+    [[ -f $m ]] || continue
+    pod=$(sim_pod_of_manifest "$m")
+    if [[ -f $SIM/pods/$pod ]]; then
+      read -r started inode kind <"$SIM/pods/$pod"
+      [[ $kind == restore-failed && $inode == "$(sim_inode "$m")" ]] || continue
+    fi
+    sim_start_pod "$pod" "$m" "$now"
+  done
+}
+
+# sim_start_pod POD MANIFEST NOW: the kubelet starts a static pod; a restore-etcd pod
+# restores the snapshot into an empty /var/lib/etcd (like restore-pod.yaml: it refuses
+# a non-empty data dir or a missing snapshot copy; from 4.18 it also copies
+# revision.json back and removes the snapshot copy).
+sim_start_pod() {
+  local pod=$1 m=$2 now=$3 inode kind
+  inode=$(sim_inode "$m")
+  kind=$(sim_kind_of_manifest "$m")
+  if [[ $kind == restore ]]; then
+    if [[ -n $(ls -A /var/lib/etcd 2>/dev/null) || ! -f /var/lib/etcd-backup/snapshot.db ]]; then
+      kind=restore-failed
+    else
+      mkdir -p /var/lib/etcd/member/snap /var/lib/etcd/member/wal
+      {
+        echo "restored member on $SIM_HOST from snapshot"
+        sha256sum </var/lib/etcd-backup/snapshot.db
+      } >/var/lib/etcd/member/snap/db
+      if ((SIM_MINOR >= 18)); then
+        [[ ! -f /var/lib/etcd-backup/revision.json ]] || cp /var/lib/etcd-backup/revision.json /var/lib/etcd/
+        rm -f /var/lib/etcd-backup/snapshot.db
+        echo "$((now + SIM_START_DELAY_MS * 1000000))" >"$SIM/restore-started"
+      fi
+    fi
+  fi
+  echo "$((now + SIM_START_DELAY_MS * 1000000)) $inode $kind" >"$SIM/pods/$pod"
 }
 
 # sim_kubelet_restart: pods without a manifest stop at once; every manifest present is
@@ -137,26 +197,14 @@ sim_kubelet_restart() {
       [[ $f == "$inode" ]] && continue
       sim_stop_pod "$pod"
     fi
-    kind=$(sim_kind_of_manifest "$m")
-    if [[ $kind == restore ]]; then
-      if [[ -n $(ls -A /var/lib/etcd 2>/dev/null) || ! -f /var/lib/etcd-backup/snapshot.db ]]; then
-        # The real restore pod refuses a non-empty data dir or a missing snapshot copy.
-        kind=restore-failed
-      else
-        mkdir -p /var/lib/etcd/member/snap /var/lib/etcd/member/wal
-        {
-          echo "restored member on $SIM_HOST from snapshot"
-          sha256sum </var/lib/etcd-backup/snapshot.db
-        } >/var/lib/etcd/member/snap/db
-      fi
-    fi
-    echo "$((now + SIM_START_DELAY_MS * 1000000)) $inode $kind" >"$SIM/pods/$pod"
+    sim_start_pod "$pod" "$m" "$now"
   done
   echo "$now" >"$SIM/kubelet"
 }
 
 # sim_running: "<id> <name> <pod> <kind> <started_ns>" for each running container,
-# operators included (they are not static pods and never stop here).
+# operators and (4.18+, multi-node) the guard pods included: they are not static pods
+# and never stop here.
 sim_running() {
   local f pod started inode kind now c
   now=$(sim_now)
@@ -172,4 +220,14 @@ sim_running() {
   done
   echo "$(sim_cid etcd-operator etcd-operator 0) etcd-operator etcd-operator operator 0"
   echo "$(sim_cid kube-apiserver-operator kube-apiserver-operator 0) kube-apiserver-operator kube-apiserver-operator operator 0"
+  if ((SIM_MINOR >= 18)); then
+    echo "$(sim_cid kube-controller-manager-operator kube-controller-manager-operator 0) kube-controller-manager-operator kube-controller-manager-operator operator 0"
+    echo "$(sim_cid kube-scheduler-operator kube-scheduler-operator-container 0) kube-scheduler-operator-container kube-scheduler-operator operator 0"
+  fi
+  if [[ $SIM_GUARDS == 1 ]]; then
+    # library-go's guard pods: <operand>-guard-<node>, one container named guard.
+    for pod in etcd kube-apiserver kube-controller-manager kube-scheduler; do
+      echo "$(sim_cid "$pod-guard" guard 0) guard $pod-guard guard 0"
+    done
+  fi
 }
