@@ -85,7 +85,7 @@ func TestRunFile(t *testing.T) {
 		check   check
 	}{
 		{name: "help", args: []string{"--help"}, code: 0,
-			want: []string{"Usage: bash ./demo-recovery-kit.run --list | --verify | --extract [DIR] | --help", "Exit codes: 0 done"}, check: onlyRun},
+			want: []string{"Usage: bash ./demo-recovery-kit.run --list | --verify [SIGNED] | --extract [DIR] [SIGNED] | --help", "Exit codes: 0 done"}, check: onlyRun},
 		{name: "no arguments", code: 2, want: []string{"Usage:", "say what to do"}, check: onlyRun},
 		{name: "unknown option", args: []string{"--frobnicate"}, code: 2, want: []string{"unknown option --frobnicate"}, check: onlyRun},
 		{name: "list", args: []string{"--list"}, code: 0,
