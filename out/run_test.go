@@ -11,11 +11,11 @@ import (
 )
 
 // minimalPath is a PATH holding only bash, the coreutils the .run file may use, tar and
-// gzip: the tools a site is promised to have.
-func minimalPath(t *testing.T) string {
+// gzip: the tools a site is promised to have; and the extra tools named.
+func minimalPath(t *testing.T, extra ...string) string {
 	t.Helper()
 	bin := t.TempDir()
-	for _, tool := range []string{"bash", "tail", "wc", "sha256sum", "mktemp", "mv", "rm", "dirname", "tar", "gzip"} {
+	for _, tool := range append([]string{"bash", "tail", "wc", "sha256sum", "mktemp", "mv", "rm", "dirname", "tar", "gzip"}, extra...) {
 		p, err := exec.LookPath(tool)
 		if err != nil {
 			t.Skipf("%s not installed", tool)
