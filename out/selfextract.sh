@@ -71,7 +71,7 @@ need_tools() {
     command -v "$tool" >/dev/null 2>&1 || die 3 "$tool not found on PATH (this file needs bash, coreutils, tar and gzip)"
   done
   if [[ -n $ALLOWED ]]; then
-    command -v ssh-keygen >/dev/null 2>&1 || die 3 "ssh-keygen not found on PATH (--allowed-signers needs OpenSSH's ssh-keygen, 8.2 or later)"
+    command -v ssh-keygen >/dev/null 2>&1 || die 3 "ssh-keygen not found on PATH (--allowed-signers needs OpenSSH's ssh-keygen)"
     command -v cp >/dev/null 2>&1 || die 3 "cp not found on PATH (this file needs bash, coreutils, tar and gzip)"
     [[ -f $ALLOWED && -r $ALLOWED ]] || die 2 "--allowed-signers $ALLOWED: no such readable file"
     if [[ -z $SIG ]]; then
@@ -115,6 +115,8 @@ check_signature() {
   fi
   if ! out=$(ssh-keygen -Y check-novalidate -n restorekit -s "$SIG" <"$sums" 2>&1); then
     case $out in
+      *"usage: ssh-keygen"* | *"Usage: ssh-keygen"* | *"Unsupported operation"*)
+        die 3 "this ssh-keygen cannot check signatures (-Y check-novalidate): it is too old; use a newer OpenSSH, or restorekit verify" ;;
       *"namespace does not match"*)
         die 1 "wrong namespace: $SIG is an SSH signature for another purpose, not a restorekit kit's (namespace restorekit); nothing was extracted" ;;
       *"incorrect signature"*)
