@@ -14,7 +14,7 @@ import (
 
 // Compare reports every file in which the kit directory dir differs from the rendered
 // kit: rendered files that are missing or differ (content or executable bit), and files
-// that are neither rendered, SHA256SUMS, nor a backup file the inventory records (with
+// that are neither rendered, SHA256SUMS, its signature, nor a backup file the inventory records (with
 // the digest it records). sums are the digests VerifySums computed; backup files are
 // judged by them instead of being read again (a file not among them is hashed here).
 func Compare(kit *render.Kit, dir string, sums []Sum) ([]Mismatch, error) {
@@ -64,7 +64,7 @@ func Compare(kit *render.Kit, dir string, sums []Sum) ([]Mismatch, error) {
 	}
 	for _, p := range present {
 		switch want, isBackup := recorded[p]; {
-		case rendered[p] || p == SumsFile:
+		case rendered[p] || p == SumsFile || p == SigFile:
 		case !isBackup:
 			bad = append(bad, Mismatch{Path: p, Kind: Extra, Detail: "the inventory does not render it"})
 		default:

@@ -175,7 +175,7 @@ func kitFiles(kit *render.Kit) ([]render.File, error) {
 		if err := checkName(f.Name); err != nil {
 			return nil, err
 		}
-		if f.Name == SumsFile || f.Name == BackupDir || strings.HasPrefix(f.Name, BackupDir+"/") {
+		if f.Name == SumsFile || f.Name == SigFile || f.Name == BackupDir || strings.HasPrefix(f.Name, BackupDir+"/") {
 			return nil, fmt.Errorf("kit file %s: name reserved for packaging", f.Name)
 		}
 		if seen[f.Name] {

@@ -1,6 +1,7 @@
 package out
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -20,6 +21,9 @@ type PackageOptions struct {
 	// ModTime is the time of every archive member; zero means DefaultEpoch. Callers
 	// pass SourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH")).
 	ModTime time.Time
+	// SignWith, when set, signs SHA256SUMS: SigFile in the kit directory and
+	// <kit>.SHA256SUMS.sig beside the archives, neither in an archive.
+	SignWith *SigningKey
 }
 
 // Result is what Package wrote.
@@ -29,13 +33,18 @@ type Result struct {
 	Files   int    // number of files in it, SHA256SUMS included
 	TarGz   Artifact
 	Run     Artifact
+	// Signature is <kit>.SHA256SUMS.sig beside the archives (the same bytes as
+	// SigFile in the kit directory); nil when the kit is not signed.
+	Signature *Artifact
 }
 
 // Package writes the kit directory <parentDir>/<kit.Name>, <kit.Name>.tar.gz and
-// <kit.Name>.run. All three are assembled under temporary names beside their targets
+// <kit.Name>.run, and with SignWith <kit.Name>.SHA256SUMS.sig. All are assembled under temporary names beside their targets
 // and renamed into place only when all are complete; on error none is left behind.
 func Package(kit *render.Kit, parentDir string, opts PackageOptions) (res *Result, err error) {
-	target, err := checkTargets(kit, parentDir, opts.Force, "", ".tar.gz", ".run")
+	// The signature's name is checked signed or not: an unsigned kit beside an old
+	// signature would look signed.
+	target, err := checkTargets(kit, parentDir, opts.Force, "", ".tar.gz", ".run", "."+SigFile)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +98,23 @@ func Package(kit *render.Kit, parentDir string, opts PackageOptions) (res *Resul
 		return nil, err
 	}
 	temps = append(temps, run.Path)
+	arts := []struct {
+		art  *Artifact
+		dest string
+	}{{&tgz, target + ".tar.gz"}, {&run, target + ".run"}}
+
+	// The signature, only now: the archives must not hold it.
+	var sig *Artifact
+	if opts.SignWith != nil {
+		if sig, err = signStaged(staged, target+"."+SigFile, opts.SignWith); err != nil {
+			return nil, err
+		}
+		temps = append(temps, sig.Path)
+		arts = append(arts, struct {
+			art  *Artifact
+			dest string
+		}{sig, target + "." + SigFile})
+	}
 
 	size, err := dirSize(staged)
 	if err != nil {
@@ -99,10 +125,7 @@ func Package(kit *render.Kit, parentDir string, opts PackageOptions) (res *Resul
 	if err := install(staged, target, opts.Force); err != nil {
 		return nil, err
 	}
-	for _, a := range []struct {
-		art  *Artifact
-		dest string
-	}{{&tgz, target + ".tar.gz"}, {&run, target + ".run"}} {
+	for _, a := range arts {
 		if !opts.Force {
 			if _, err := os.Lstat(a.dest); err == nil {
 				return nil, &ExistsError{Path: a.dest}
@@ -113,7 +136,46 @@ func Package(kit *render.Kit, parentDir string, opts PackageOptions) (res *Resul
 		}
 		a.art.Path = a.dest
 	}
-	return &Result{Dir: target, DirSize: size, Files: len(sums) + 1, TarGz: tgz, Run: run}, nil
+	files := len(sums) + 1
+	if sig != nil {
+		files++
+	} else if err := os.Remove(target + "." + SigFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// With --force, the signature of the kit just replaced is no longer this kit's.
+		return nil, err
+	}
+	return &Result{Dir: target, DirSize: size, Files: files, TarGz: tgz, Run: run, Signature: sig}, nil
+}
+
+// signStaged signs the staged kit's SHA256SUMS, writes the signature into the kit and
+// to a temporary file beside target, and returns that file.
+func signStaged(staged, target string, key *SigningKey) (*Artifact, error) {
+	sums, err := os.ReadFile(filepath.Join(staged, SumsFile))
+	if err != nil {
+		return nil, err
+	}
+	sig, err := SignSums(sums, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile(staged, SigFile, sig, modeFile); err != nil {
+		return nil, err
+	}
+	f, err := createTemp(target)
+	if err != nil {
+		return nil, err
+	}
+	hf := newHashingFile(f)
+	if _, err := hf.Write(sig); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	art, err := hf.finish(modeFile)
+	if err != nil {
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return &art, nil
 }
 
 // writeRun writes the self-extracting file for an archive to a temporary file beside
@@ -163,6 +225,8 @@ func dirSize(dir string) (int64, error) {
 
 // Opened is a kit opened for reading by OpenKit.
 type Opened struct {
+	// Path is the path OpenKit was given.
+	Path string
 	// Dir is the kit directory: the path given, or where an archive was unpacked.
 	Dir string
 	// Kind is "directory", "tar.gz" or "run".
@@ -190,14 +254,14 @@ func OpenKit(path string) (*Opened, error) {
 		return nil, err
 	}
 	if fi.IsDir() {
-		return &Opened{Dir: path, Kind: "directory"}, nil
+		return &Opened{Path: path, Dir: path, Kind: "directory"}, nil
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	o := &Opened{Kind: "tar.gz"}
+	o := &Opened{Path: path, Kind: "tar.gz"}
 	var payload io.Reader = f
 	if info, rerr := readRunHeader(f); rerr == nil {
 		// A .run: check the payload's digest in a first pass, then read it again.

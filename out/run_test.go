@@ -11,11 +11,11 @@ import (
 )
 
 // minimalPath is a PATH holding only bash, the coreutils the .run file may use, tar and
-// gzip: the tools a site is promised to have.
-func minimalPath(t *testing.T) string {
+// gzip: the tools a site is promised to have; and the extra tools named.
+func minimalPath(t *testing.T, extra ...string) string {
 	t.Helper()
 	bin := t.TempDir()
-	for _, tool := range []string{"bash", "tail", "wc", "sha256sum", "mktemp", "mv", "rm", "dirname", "tar", "gzip"} {
+	for _, tool := range append([]string{"bash", "tail", "wc", "sha256sum", "mktemp", "mv", "rm", "dirname", "tar", "gzip"}, extra...) {
 		p, err := exec.LookPath(tool)
 		if err != nil {
 			t.Skipf("%s not installed", tool)
@@ -85,7 +85,7 @@ func TestRunFile(t *testing.T) {
 		check   check
 	}{
 		{name: "help", args: []string{"--help"}, code: 0,
-			want: []string{"Usage: bash ./demo-recovery-kit.run --list | --verify | --extract [DIR] | --help", "Exit codes: 0 done"}, check: onlyRun},
+			want: []string{"Usage: bash ./demo-recovery-kit.run --list | --verify [SIGNED] | --extract [DIR] [SIGNED] | --help", "Exit codes: 0 done"}, check: onlyRun},
 		{name: "no arguments", code: 2, want: []string{"Usage:", "say what to do"}, check: onlyRun},
 		{name: "unknown option", args: []string{"--frobnicate"}, code: 2, want: []string{"unknown option --frobnicate"}, check: onlyRun},
 		{name: "list", args: []string{"--list"}, code: 0,

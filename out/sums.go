@@ -49,7 +49,7 @@ func ParseSums(data []byte) ([]Sum, error) {
 		if _, err := hex.DecodeString(digest); err != nil {
 			return nil, fmt.Errorf("%s:%d: %q is not a sha256 digest", SumsFile, i+1, digest)
 		}
-		if err := checkName(name); err != nil || name == SumsFile {
+		if err := checkName(name); err != nil || name == SumsFile || name == SigFile {
 			return nil, fmt.Errorf("%s:%d: %q is not a file of the kit", SumsFile, i+1, name)
 		}
 		if seen[name] {
@@ -84,7 +84,7 @@ func (m Mismatch) String() string {
 }
 
 // VerifySums checks every file listed in dir's SHA256SUMS and that no file of dir is
-// unlisted. It returns the digests it computed for the listed files it found (which
+// unlisted (but SHA256SUMS and its signature). It returns the digests it computed for the listed files it found (which
 // Compare takes) and the mismatches, sorted by path.
 func VerifySums(dir string) ([]Sum, []Mismatch, error) {
 	data, err := os.ReadFile(filepath.Join(dir, SumsFile))
@@ -102,7 +102,7 @@ func VerifySums(dir string) ([]Sum, []Mismatch, error) {
 	var bad []Mismatch
 	var found []Sum
 	buf := make([]byte, copyBuffer)
-	listed := map[string]bool{SumsFile: true}
+	listed := map[string]bool{SumsFile: true, SigFile: true}
 	for _, s := range sums {
 		listed[s.Path] = true
 		got, err := hashFile(filepath.Join(dir, filepath.FromSlash(s.Path)), buf)

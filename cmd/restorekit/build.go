@@ -18,12 +18,13 @@ type buildOptions struct {
 	IncludeBackup bool
 	ShellCheck    string
 	NoCache       bool
+	SignKey       string
 }
 
 func newBuildCmd(streams IOStreams) *cobra.Command {
 	var o buildOptions
 	cmd := &cobra.Command{
-		Use:   "build -i INVENTORY [-o DIR] [--force] [--include-backup] [--templates DIR] [--shellcheck auto|always|never]",
+		Use:   "build -i INVENTORY [-o DIR] [--force] [--include-backup] [--templates DIR] [--shellcheck auto|always|never] [--sign-key KEY]",
 		Short: "Validate, render, lint and package a recovery kit",
 		Long: `build runs every stage for one inventory: validate, render, lint (restorekit's
 rules, and ShellCheck when installed) and package. It prints one line per stage and
@@ -40,7 +41,17 @@ inventory with the same restorekit gives the same bytes.
 
 --include-backup copies the backup pair found in backup.localDir into backup/ in the kit
 (streamed and checked against the recorded sha256), so that recover.sh copies it from
-the kit.`,
+the kit.
+
+--sign-key KEY signs SHA256SUMS with an SSH key (OpenSSH's SSHSIG format, namespace
+"restorekit"), as "ssh-keygen -Y sign -f KEY -n restorekit" would:
+  <cluster>-recovery-kit.SHA256SUMS.sig   beside the archives
+  <cluster>-recovery-kit/SHA256SUMS.sig   the same bytes, in the kit directory
+Neither is in SHA256SUMS or in an archive, so signing leaves the archives' bytes as they
+are unsigned. KEY is a private key without a passphrase, or a public key (KEY.pub) or
+passphrase-protected key whose private half ssh-agent holds (SSH_AUTH_SOCK): restorekit
+never asks for a passphrase. The site checks the signature with ssh-keygen alone (see
+"restorekit verify --help").`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(*cobra.Command, []string) error { return runBuild(streams, o) },
 	}
@@ -48,6 +59,7 @@ the kit.`,
 	cmd.Flags().BoolVar(&o.IncludeBackup, "include-backup", false, "copy the backup pair from backup.localDir into the kit")
 	cmd.Flags().StringVar(&o.ShellCheck, "shellcheck", "auto", "run ShellCheck in the lint stage: auto (when installed), always, never")
 	cmd.Flags().BoolVar(&o.NoCache, "no-cache", false, "run ShellCheck on every script, neither reading nor writing its cache of findings")
+	cmd.Flags().StringVar(&o.SignKey, "sign-key", "", "sign SHA256SUMS with this SSH key (a private key, or KEY.pub for a key in ssh-agent)")
 	return cmd
 }
 
@@ -62,6 +74,14 @@ func runBuild(streams IOStreams, o buildOptions) error {
 	mtime, err := out.SourceDateEpoch(os.Getenv("SOURCE_DATE_EPOCH"))
 	if err != nil {
 		return usageError(err)
+	}
+	var key *out.SigningKey
+	if o.SignKey != "" {
+		// Before any work: a key that cannot sign stops the build at once.
+		if key, err = out.LoadSigningKey(o.SignKey, os.Getenv("SSH_AUTH_SOCK")); err != nil {
+			return failed(fmt.Errorf("--sign-key %w", err))
+		}
+		defer key.Close()
 	}
 	w := streams.Out
 	stage := func(n int, what string) { fmt.Fprintf(w, "[%d/4] %s ... ", n, what) }
@@ -111,7 +131,7 @@ func runBuild(streams IOStreams, o buildOptions) error {
 	}
 
 	stage(4, "package")
-	res, err := out.Package(kit, o.OutputDir, out.PackageOptions{Force: o.Force, IncludeBackup: o.IncludeBackup, ModTime: mtime})
+	res, err := out.Package(kit, o.OutputDir, out.PackageOptions{Force: o.Force, IncludeBackup: o.IncludeBackup, ModTime: mtime, SignWith: key})
 	if err != nil {
 		fmt.Fprintln(w, "failed")
 		return failed(err)
@@ -129,5 +149,8 @@ func runBuild(streams IOStreams, o buildOptions) error {
 	}
 	fmt.Fprintf(tw, "archive\t%s\t%d bytes\tsha256 %s\n", res.TarGz.Path, res.TarGz.Size, res.TarGz.SHA256)
 	fmt.Fprintf(tw, "self-extracting\t%s\t%d bytes\tsha256 %s\n", res.Run.Path, res.Run.Size, res.Run.SHA256)
+	if res.Signature != nil {
+		fmt.Fprintf(tw, "signature\t%s\t%d bytes\t%s, namespace %s (also in the kit)\n", res.Signature.Path, res.Signature.Size, key.ID(), out.SigNamespace)
+	}
 	return tw.Flush()
 }

@@ -3,10 +3,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -17,10 +19,16 @@ import (
 
 func init() { subcommands = append(subcommands, newVerifyCmd) }
 
+type verifyOptions struct {
+	Templates      string
+	AllowedSigners string
+	Signature      string
+}
+
 func newVerifyCmd(streams IOStreams) *cobra.Command {
-	var templates string
+	var o verifyOptions
 	cmd := &cobra.Command{
-		Use:   "verify KIT [--templates DIR]",
+		Use:   "verify KIT [--templates DIR] [--allowed-signers FILE [--signature SIG]]",
 		Short: "Check a kit's checksums and that it is exactly what its inventory renders",
 		Long: `verify checks a kit: a kit directory, its .tar.gz or its .run (whose payload
 checksum is checked first). It answers two questions:
@@ -37,15 +45,36 @@ At a site without restorekit, question 1 alone is "sha256sum -c SHA256SUMS" in t
 kit directory, or "bash KIT.run --verify".
 
 A kit built with --templates DIR is what its inventory renders from those templates:
-give verify the same --templates DIR.`,
+give verify the same --templates DIR.
+
+A kit built with --sign-key carries SHA256SUMS.sig (in the kit directory, and as
+<kit>.SHA256SUMS.sig beside its archives; --signature SIG names another place).
+verify checks that it is a "restorekit" signature of SHA256SUMS, and with
+--allowed-signers FILE (OpenSSH's format, see ssh-keygen(1)) who made it: it prints the
+principal and the key's fingerprint, or names what is wrong (not signed, bad signature,
+wrong namespace, unknown signer, signer not allowed). At a site with only OpenSSH:
+  ssh-keygen -Y find-principals -s SHA256SUMS.sig -f FILE
+  ssh-keygen -Y verify -f FILE -I PRINCIPAL -n restorekit -s SHA256SUMS.sig < SHA256SUMS
+  sha256sum -c SHA256SUMS
+or "bash KIT.run --verify --allowed-signers FILE".`,
 		Args: argsUsage(cobra.ExactArgs(1)),
-		RunE: func(_ *cobra.Command, args []string) error { return runVerify(streams, args[0], templates) },
+		RunE: func(_ *cobra.Command, args []string) error { return runVerify(streams, args[0], o) },
 	}
-	cmd.Flags().StringVar(&templates, "templates", "", "re-render with the templates in this directory instead of the built-in ones")
+	cmd.Flags().StringVar(&o.Templates, "templates", "", "re-render with the templates in this directory instead of the built-in ones")
+	cmd.Flags().StringVar(&o.AllowedSigners, "allowed-signers", "", "check who signed the kit against this OpenSSH allowed signers file")
+	cmd.Flags().StringVar(&o.Signature, "signature", "", "the kit's signature file, if not SHA256SUMS.sig in the kit or <kit>.SHA256SUMS.sig beside it")
 	return cmd
 }
 
-func runVerify(streams IOStreams, kitPath, templates string) error {
+func runVerify(streams IOStreams, kitPath string, o verifyOptions) error {
+	templates := o.Templates
+	var allowed *out.AllowedSigners
+	if o.AllowedSigners != "" {
+		var err error
+		if allowed, err = out.ReadAllowedSigners(o.AllowedSigners); err != nil {
+			return failed(fmt.Errorf("--allowed-signers %w", err))
+		}
+	}
 	opened, err := out.OpenKit(kitPath)
 	if err != nil {
 		return failed(err)
@@ -57,6 +86,8 @@ func runVerify(streams IOStreams, kitPath, templates string) error {
 	if opened.Kind == "run" {
 		fmt.Fprintf(w, "payload: ok (sha256 %s, as the .run's header records)\n", opened.PayloadSHA256)
 	}
+
+	bad = append(bad, reportSignature(w, opened, o.Signature, allowed)...)
 
 	sums, mismatches, err := out.VerifySums(dir)
 	switch {
@@ -99,6 +130,29 @@ func runVerify(streams IOStreams, kitPath, templates string) error {
 		return failed(fmt.Errorf("%s: does not verify: %s", kitPath, strings.Join(unique(bad), ", ")))
 	}
 	fmt.Fprintf(w, "%s: verified\n", kitPath)
+	return nil
+}
+
+// reportSignature prints what the kit's signature shows and returns what failed. An
+// unsigned kit fails only when the signer was asked for.
+func reportSignature(w io.Writer, opened *out.Opened, sigPath string, allowed *out.AllowedSigners) []string {
+	by, shown, err := opened.CheckSignature(sigPath, allowed, time.Now())
+	var se *out.SignatureError
+	switch {
+	case errors.As(err, &se) && se.Kind == out.SigUnsigned && allowed == nil && sigPath == "":
+		fmt.Fprintf(w, "signature: none: the kit is not signed (%s)\n", se.Detail)
+		return nil
+	case errors.As(err, &se):
+		fmt.Fprintf(w, "signature: failed: %v\n", err)
+		return []string{out.SigFile + " (" + se.Kind + ")"}
+	case err != nil:
+		fmt.Fprintf(w, "signature: failed: %v\n", err)
+		return []string{out.SigFile}
+	case allowed == nil:
+		fmt.Fprintf(w, "signature: valid %q signature of %s by %s (%s); who holds that key is not checked: give --allowed-signers FILE\n", out.SigNamespace, out.SumsFile, by.Key, shown)
+	default:
+		fmt.Fprintf(w, "signature: ok (signed by %s with %s; %s)\n", strings.Join(by.Principals, ","), by.Key, shown)
+	}
 	return nil
 }
 
