@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/restorekit/restorekit/inventory"
 )
@@ -54,6 +55,11 @@ func runInit(streams IOStreams, fl initFlags, file string) error {
 	if file == "" {
 		return usageError(errors.New("init: FILE must not be empty"))
 	}
+	// The header tells the reader which command checks this very file.
+	word, err := syntax.Quote(file, syntax.LangBash)
+	if err != nil {
+		return usageError(fmt.Errorf("init: %q cannot be named in a command line", file))
+	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if fl.Force {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
@@ -65,13 +71,13 @@ func runInit(streams IOStreams, fl initFlags, file string) error {
 	case err != nil:
 		return failed(err)
 	}
-	if _, err := io.WriteString(f, inventory.Example); err != nil {
+	if _, err := io.WriteString(f, inventory.ExampleFor(word)); err != nil {
 		f.Close()
 		return failed(err)
 	}
 	if err := f.Close(); err != nil {
 		return failed(err)
 	}
-	fmt.Fprintf(streams.Out, "wrote %s: edit it for your cluster, then run: restorekit validate %s\n", file, file)
+	fmt.Fprintf(streams.Out, "wrote %s: edit it for your cluster, then run: restorekit validate %s\n", file, word)
 	return nil
 }
