@@ -58,6 +58,11 @@ could not run.`,
 	f.StringVar(&fl.shellcheck, "shellcheck", "auto", "run ShellCheck: auto (when on PATH), always or never")
 	f.StringArrayVarP(&fl.inventories, "inventory", "i", nil, "render templates directories with this inventory (repeatable; default: the example inventories)")
 	f.BoolVar(&fl.listRules, "list-rules", false, "describe every rule and exit")
+	completeChoices(cmd, "format", "text\tone finding per line", "json\ta JSON array of findings", "sarif\tSARIF 2.1.0, for code scanning")
+	completeChoices(cmd, "fail-on", "info", "warning", "error")
+	completeChoices(cmd, "role", "host\ta script run on a master", "workstation\ta coordinator run from a workstation")
+	completeChoices(cmd, "shellcheck", shellCheckChoices...)
+	completeInventoryFiles(cmd, "inventory")
 	return cmd
 }
 
