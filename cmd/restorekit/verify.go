@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -33,6 +34,8 @@ checksum is checked first). It answers two questions:
      (a backup pair under backup/ must have the digests the inventory records).
 
 Every file that differs, is missing or is extra is named; the exit code is 1 if any.
+A state directory of recover.sh inside the kit (older kits kept .recover-state/
+there) is recognised by the marker recover.sh writes, named, and skipped.
 At a site without restorekit, question 1 alone is "sha256sum -c SHA256SUMS" in the
 kit directory, or "bash KIT.run --verify".
 
@@ -58,7 +61,12 @@ func runVerify(streams IOStreams, kitPath, templates string) error {
 		fmt.Fprintf(w, "payload: ok (sha256 %s, as the .run's header records)\n", opened.PayloadSHA256)
 	}
 
+	states := recoverStateDirs(dir)
+	for _, d := range states {
+		fmt.Fprintf(w, "skipped recover.sh state directory %s/ (not part of the kit; recover.sh resumes from the progress recorded there)\n", d)
+	}
 	sums, mismatches, err := out.VerifySums(dir)
+	mismatches = outside(states, mismatches)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(w, "checksums: failed: %s: no %s\n", kitPath, out.SumsFile)
@@ -85,6 +93,7 @@ func runVerify(streams IOStreams, kitPath, templates string) error {
 		if err != nil {
 			return failed(err)
 		}
+		diffs = outside(states, diffs)
 		if len(diffs) > 0 {
 			fmt.Fprintf(w, "re-render: %s not what inventory.yaml renders with restorekit %s%s:\n", countOf(len(diffs), "file"), toolVersion(), fromTemplates(templates))
 			for _, m := range diffs {
@@ -136,4 +145,58 @@ func fromTemplates(dir string) string {
 		return ""
 	}
 	return " and the templates in " + dir
+}
+
+// stateKitName is what recover.sh's init_state writes into the "kit" file of its
+// state directory: the kit's name.
+var stateKitName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?-recovery-kit\n$`)
+
+// recoverStateDirs returns the top-level directories of a kit directory that are
+// recover.sh's state (kits used to keep it inside, as .recover-state/): recognised by
+// the "kit" file naming a kit and the done/ directory that init_state creates.
+func recoverStateDirs(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var found []string
+	for _, e := range entries {
+		if !e.IsDir() || e.Name() == out.BackupDir {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		marker, err := os.Lstat(filepath.Join(p, "kit"))
+		if err != nil || !marker.Mode().IsRegular() || marker.Size() > 128 {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(p, "kit"))
+		if err != nil || !stateKitName.Match(data) {
+			continue
+		}
+		if done, err := os.Lstat(filepath.Join(p, "done")); err != nil || !done.IsDir() {
+			continue
+		}
+		found = append(found, e.Name())
+	}
+	return found
+}
+
+// outside drops the unlisted and extra files found inside the state directories;
+// anything else, there or elsewhere, is still reported.
+func outside(states []string, ms []out.Mismatch) []out.Mismatch {
+	if len(states) == 0 {
+		return ms
+	}
+	var kept []out.Mismatch
+	for _, m := range ms {
+		inState := false
+		for _, d := range states {
+			inState = inState || strings.HasPrefix(m.Path, d+"/")
+		}
+		if inState && (m.Kind == out.Unlisted || m.Kind == out.Extra) {
+			continue
+		}
+		kept = append(kept, m)
+	}
+	return kept
 }
