@@ -91,7 +91,7 @@ func (c *checker) checkIdentityFile(field, p string) {
 	n, _ := io.ReadFull(f, head)
 	for _, prefix := range publicKeyPrefixes {
 		if bytes.HasPrefix(head[:n], []byte(prefix)) {
-			c.warnf(field, "%s holds a public key: ssh -i takes the private key (the file without .pub beside the one this was copied from)", p)
+			c.warnf(field, "%s holds a public key (it reads like a .pub file): ssh -i takes the private key", p)
 			return
 		}
 	}
