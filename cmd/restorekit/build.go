@@ -36,9 +36,8 @@ It writes into DIR (default ./kits):
   <cluster>-recovery-kit.run      the kit as one self-extracting bash file
                                   (bash FILE.run --help; needs only bash, coreutils, tar, gzip)
 Existing outputs are refused, before any stage runs, unless --force is given.
-Archive members are dated
-SOURCE_DATE_EPOCH when it is set, else 2000-01-01T00:00:00Z, so rebuilding the same
-inventory with the same restorekit gives the same bytes.
+Archive members are dated SOURCE_DATE_EPOCH when it is set, else 2000-01-01T00:00:00Z,
+so rebuilding the same inventory with the same restorekit gives the same bytes.
 
 --include-backup copies the backup pair found in backup.localDir into backup/ in the kit
 (streamed and checked against the recorded sha256), so that recover.sh copies it from
