@@ -21,6 +21,14 @@ func inventoryFilesArg(_ *cobra.Command, _ []string, _ string) ([]string, cobra.
 	return inventoryExts, cobra.ShellCompDirectiveFilterFileExt
 }
 
+// kitArg completes verify's KIT with directories, .tar.gz and .run files.
+func kitArg(_ *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return []string{"tar.gz", "run"}, cobra.ShellCompDirectiveFilterFileExt
+}
+
 // completeInventoryFiles makes a flag complete *.yaml and *.yml files.
 func completeInventoryFiles(cmd *cobra.Command, flag string) {
 	_ = cmd.MarkFlagFilename(flag, inventoryExts...)

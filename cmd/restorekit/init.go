@@ -34,7 +34,8 @@ An existing file is left alone unless --force is given.`,
 		Example: `  restorekit init
   restorekit init prod-east.yaml
   restorekit init - | less`,
-		Args: argsUsage(cobra.MaximumNArgs(1)),
+		Args:              argsUsage(cobra.MaximumNArgs(1)),
+		ValidArgsFunction: inventoryFileArg,
 		RunE: func(_ *cobra.Command, args []string) error {
 			file := defaultInventoryFile
 			if len(args) == 1 {

@@ -41,10 +41,12 @@ kit directory, or "bash KIT.run --verify".
 
 A kit built with --templates DIR is what its inventory renders from those templates:
 give verify the same --templates DIR.`,
-		Args: argsUsage(cobra.ExactArgs(1)),
-		RunE: func(_ *cobra.Command, args []string) error { return runVerify(streams, args[0], templates) },
+		Args:              argsUsage(cobra.ExactArgs(1)),
+		ValidArgsFunction: kitArg,
+		RunE:              func(_ *cobra.Command, args []string) error { return runVerify(streams, args[0], templates) },
 	}
 	cmd.Flags().StringVar(&templates, "templates", "", "re-render with the templates in this directory instead of the built-in ones")
+	_ = cmd.MarkFlagDirname("templates")
 	return cmd
 }
 
