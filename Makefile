@@ -5,20 +5,35 @@ EXAMPLE ?= examples/three-masters.yaml
 FUZZTIME ?= 30s
 BENCHCOUNT ?= 6
 BENCHSTAT := v0.0.0-20260908200009-22c9c6c9d4da
+# -buildvcs=auto overrides a GOFLAGS=-buildvcs=false, so that `restorekit version` and
+# kit.json name the commit built from.
+BUILDFLAGS := -trimpath -buildvcs=auto
+# Where go install puts restorekit (evaluated only when used).
+INSTALLDIR = $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+# The variables help expands in the descriptions below.
+HELPVARS := BIN EXAMPLE FUZZTIME BENCHCOUNT INSTALLDIR
+# bash, for pipefail in test.
+SHELL := bash
 
-.PHONY: help build kit test fuzz e2e golden verify bench clean
+.PHONY: help build install kit test fuzz e2e golden verify bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z0-9]+:.*## ' $(firstword $(MAKEFILE_LIST)) | sed $(foreach v,$(HELPVARS),-e 's|$$($(v))|$($(v))|g') | awk -F ':.*## ' '{ printf "  %-8s %s\n", $$1, $$2 }'
 
-build: ## build bin/restorekit
-	$(GO) build -trimpath -o $(BIN) ./cmd/restorekit
+build: ## build $(BIN) (run it as $(BIN), or make install)
+	$(GO) build $(BUILDFLAGS) -o $(BIN) ./cmd/restorekit
+
+install: ## install restorekit into $(INSTALLDIR), for your PATH
+	$(GO) install $(BUILDFLAGS) ./cmd/restorekit
+	@echo "installed $(INSTALLDIR)/restorekit"
 
 kit: build ## build the recovery kit for $(EXAMPLE) into kits/ (replaces an earlier one)
-	$(BIN) build -i $(EXAMPLE) -o kits --force
+	$(BIN) build $(EXAMPLE) -o kits --force
 
-test: ## run every test (end-to-end included when run as root with sshd and unshare), then the injection fuzzer for $(FUZZTIME)
-	$(GO) test -count=1 -timeout 30m ./... && $(MAKE) fuzz
+test: ## run every test (end-to-end, one line per scenario, when run as root with sshd and unshare), then the injection fuzzer for $(FUZZTIME)
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/e2e$$')
+	set -o pipefail; $(GO) test -count=1 -timeout 30m -v ./e2e/ 2>&1 | awk -f e2e/progress.awk
+	$(MAKE) fuzz
 
 fuzz: ## prove no inventory value becomes shell code, for $(FUZZTIME)
 	$(GO) test -run '^$$' -fuzz '^FuzzNoInjection$$' -fuzztime $(FUZZTIME) ./render

@@ -229,7 +229,10 @@ func TestMessages(t *testing.T) {
 			[]string{`inv.yaml:9:17: the file contains the control character U+0001 (an inventory is UTF-8 text)`}},
 		{"byte order mark", "apiVersion:", "\ufeffapiVersion:", nil},
 		{"alias is followed", "recoveryHost: m0", "recoveryHost: m0\nssh:\n  identityFile: &q relative\nquarantineDir: *q",
-			[]string{`inv.yaml:12:16: quarantineDir: "relative" is not an absolute path (a directory on the masters such as /var/tmp)`}},
+			[]string{
+				`inv.yaml:11:17: ssh.identityFile: "relative" is a relative path, which ssh would look up in whatever directory recover.sh is started from (write it absolute, or under ~/ such as ~/relative: ssh expands ~ on the machine running recover.sh)`,
+				`inv.yaml:12:16: quarantineDir: "relative" is not an absolute path (a directory on the masters such as /var/tmp)`,
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			src := strings.Replace(base, tc.old, tc.new, 1)

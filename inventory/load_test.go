@@ -86,6 +86,8 @@ func TestValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// ~/ in ssh file paths is testdata/home, whatever machine runs the tests.
+	t.Setenv("HOME", filepath.Join(abs, "home"))
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".yaml")
 		t.Run(name, func(t *testing.T) {
@@ -136,8 +138,14 @@ func equalInventories(t *testing.T, a, b *Inventory) bool {
 	return true
 }
 
-// TestExamples checks that the shipped examples validate without warnings.
+// TestExamples checks that the shipped examples validate without warnings, on a
+// machine that has the ssh files they name (testdata/home).
 func TestExamples(t *testing.T) {
+	home, err := filepath.Abs(filepath.Join("testdata", "home"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
 	for _, file := range []string{"three-masters.yaml", "five-masters-proxy-jumphost.yaml"} {
 		t.Run(file, func(t *testing.T) {
 			inv, warnings, err := Load(filepath.Join("..", "examples", file), LoadOptions{})
@@ -159,14 +167,16 @@ func TestExamples(t *testing.T) {
 	}
 }
 
-// TestExample checks that what restorekit init writes is a valid inventory as it is.
+// TestExample checks that what restorekit init writes is a valid inventory as it is,
+// with one warning: its masters are placeholders to replace.
 func TestExample(t *testing.T) {
 	inv, warnings, err := Parse("inventory.yaml", []byte(Example), LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(warnings) > 0 {
-		t.Errorf("warnings: %s", problemLines(warnings))
+	want := "warning: masters: restorekit init's example values are unchanged (master-0.ocp4.example.com, master-1.ocp4.example.com, master-2.ocp4.example.com)"
+	if len(warnings) != 1 || !strings.Contains(warnings[0].String(), want) {
+		t.Errorf("warnings:\n%swant only one with %q", problemLines(warnings), want)
 	}
 	if inv.Recovery().Name == "" || len(inv.Others()) < 2 {
 		t.Errorf("example has recovery host %q and %d others", inv.Recovery().Name, len(inv.Others()))
@@ -212,5 +222,49 @@ func TestExampleDefaults(t *testing.T) {
 		if !strings.Contains(Example, want+"\n") && !strings.Contains(Example, want+" ") {
 			t.Errorf("the example does not show the default %q", want)
 		}
+	}
+}
+
+// TestExampleFor checks that the header of the file init writes names that file.
+func TestExampleFor(t *testing.T) {
+	got := ExampleFor("site/prod-east.yaml")
+	if !strings.Contains(got, "\n#   restorekit validate site/prod-east.yaml\n") {
+		t.Errorf("header does not name the file:\n%s", got[:300])
+	}
+	if strings.Count(got, "restorekit validate") != 1 {
+		t.Errorf("the header should name one file once")
+	}
+	if strings.Replace(got, "site/prod-east.yaml", "inventory.yaml", 1) != Example {
+		t.Errorf("ExampleFor changed more than the file name")
+	}
+}
+
+// TestSSHFilesOffline checks that a kit re-rendered offline (on another machine) is
+// not judged by the ssh files of the machine doing it.
+func TestSSHFilesOffline(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	_, warnings, err := Load(filepath.Join("testdata", "valid-ssh-files.yaml"), LoadOptions{Offline: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range warnings {
+		if strings.HasSuffix(w.Field, "identityFile") || strings.HasSuffix(w.Field, "knownHostsFile") {
+			t.Errorf("offline, yet: %s", w)
+		}
+	}
+}
+
+// TestKnownHostsThroughJumpHost checks that the fill-in advice says where ssh-keyscan
+// reaches the masters when only a jump host does.
+func TestKnownHostsThroughJumpHost(t *testing.T) {
+	t.Setenv("HOME", t.TempDir())
+	src := base + "ssh:\n  jumpHost: admin@bastion.example.com\n  knownHostsFile: ~/.ssh/kh\n"
+	_, warnings, err := Parse("inv.yaml", []byte(src), LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "ssh.knownHostsFile: ~/.ssh/kh does not exist, and with strictHostKeyChecking yes ssh refuses every master not in it: fill it with ssh-keyscan -p 22 10.0.0.10 10.0.0.11 10.0.0.12 >> ~/.ssh/kh (run it on the jump host, which reaches the masters, and bring the lines here), then compare"
+	if got := problemLines(warnings); !strings.Contains(got, want) {
+		t.Errorf("warnings:\n%swant one containing %q", got, want)
 	}
 }

@@ -56,6 +56,8 @@ func (c *checker) check() {
 	c.checkMasters()
 	c.checkRecoveryHost()
 	c.checkSSH("ssh", &inv.SSH)
+	c.checkSSHFiles()
+	c.checkExampleHosts()
 	c.checkProxy()
 	c.checkTimeouts()
 	c.checkAbsDir("quarantineDir", &inv.QuarantineDir)
@@ -229,8 +231,18 @@ func (c *checker) checkSSH(prefix string, s *SSH) {
 		}
 	}
 	for _, f := range []struct{ field, value string }{{"identityFile", s.IdentityFile}, {"knownHostsFile", s.KnownHostsFile}} {
-		if c.ok(prefix+"."+f.field) && f.value == "" {
-			c.errorf(prefix+"."+f.field, "empty (a file path, or leave the field out)")
+		field := prefix + "." + f.field
+		switch {
+		case !c.ok(field):
+		case f.value == "":
+			c.errorf(field, "empty (a file path, or leave the field out)")
+		case strings.HasPrefix(f.value, "~") && !sshPathOK(f.value):
+			c.errorf(field, "%q: only ~/ is taken for a home directory, that of the user running recover.sh (write ~/..., or the absolute path)", f.value)
+		case !sshPathOK(f.value):
+			// Not resolved against the inventory's directory: the kit runs on another
+			// machine, from another directory, and a path that depends on where the
+			// inventory was would make kits differ between checkouts.
+			c.errorf(field, "%q is a relative path, which ssh would look up in whatever directory recover.sh is started from (write it absolute, or under ~/ such as %s: ssh expands ~ on the machine running recover.sh)", f.value, "~/"+path.Clean(f.value))
 		}
 	}
 	if field := prefix + ".strictHostKeyChecking"; c.ok(field) {

@@ -2,12 +2,16 @@ package out
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/restorekit/restorekit/render"
 )
 
 // minimalPath is a PATH holding only bash, the coreutils the .run file may use, tar and
@@ -210,5 +214,72 @@ func TestRunHeaderShellCheck(t *testing.T) {
 	}
 	if out, code := runCmd(t, ".", nil, sc, "--shell=bash", "--severity=style", p); code != 0 {
 		t.Errorf("shellcheck: exit %d\n%s", code, out)
+	}
+}
+
+// TestRunListClosedPipe checks that --list stays quiet when its reader stops early
+// (bash X.run --list | head -3): the listing is longer than a pipe holds, so tar is
+// still writing when head exits.
+func TestRunListClosedPipe(t *testing.T) {
+	kit := demoKit()
+	for i := 0; i < 1500; i++ {
+		kit.Files = append(kit.Files, render.File{Name: fmt.Sprintf("hosts/m1.demo.example/notes/%04d-a-name-long-enough-to-fill-the-pipe.txt", i), Mode: 0o644, Data: []byte("x\n")})
+	}
+	sort.Slice(kit.Files, func(i, j int) bool { return kit.Files[i].Name < kit.Files[j].Name })
+	res, err := Package(kit, t.TempDir(), PackageOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := minimalPath(t)
+	head, err := exec.LookPath("head")
+	if err != nil {
+		t.Skip("head not installed")
+	}
+	if err := os.Symlink(head, filepath.Join(bin, "head")); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"PATH=" + bin, "TMPDIR=" + t.TempDir(), "LC_ALL=C"}
+	script := `bash "$1" --list | head -3; echo "exit=${PIPESTATUS[0]}"`
+	out, code := runCmd(t, ".", env, filepath.Join(bin, "bash"), "-c", script, "bash", res.Run.Path)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	want := []string{"payload ok:", "demo-recovery-kit/", "demo-recovery-kit/RUNBOOK.md", "exit=141"}
+	if len(lines) != len(want) {
+		t.Fatalf("output:\n%s\nwant the first three lines, then exit=141 (the reader closed the pipe), and nothing else", out)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d is %q, want %q", i+1, lines[i], w)
+		}
+	}
+}
+
+// TestRunWithSh checks that a .run started by a POSIX sh (dash) stops at once and
+// says to use bash, instead of failing on the first bash-only line.
+func TestRunWithSh(t *testing.T) {
+	dash, err := exec.LookPath("dash")
+	if err != nil {
+		t.Skip("dash not installed")
+	}
+	runFile, _ := runFixture(t)
+	for _, args := range [][]string{{"--list"}, {"--extract"}, {}} {
+		out, code := runCmd(t, filepath.Dir(runFile), nil, dash, append([]string{filepath.Base(runFile)}, args...)...)
+		if code != 2 {
+			t.Errorf("dash %v: exit %d, want 2 (usage)\n%s", args, code, out)
+		}
+		want := "demo-recovery-kit.run: error: this file needs bash: run it with bash: bash " + strings.Join(append([]string{"demo-recovery-kit.run"}, args...), " ") + "\n"
+		if out != want {
+			t.Errorf("dash %v: output\n%s\nwant\n%s", args, out, want)
+		}
+		if got := entries(t, filepath.Dir(runFile)); len(got) != 1 {
+			t.Errorf("dash %v: the site holds %v, want only the .run", args, got)
+		}
+	}
+	// The same file under bash still works, and --help shows the header only.
+	out, code := runSelf(t, runFile, "--help")
+	if code != 0 || !strings.HasPrefix(out, "demo-recovery-kit.run: the recovery kit") || strings.Contains(out, "BASH_VERSION") {
+		t.Errorf("bash --help: exit %d\n%s", code, out)
 	}
 }

@@ -23,6 +23,14 @@
 # Exit codes: 0 done; 1 verification failed (damaged file or bad signature: nothing is
 # extracted); 2 usage error or refused (DIR exists); 3 a required tool is missing or
 # unpacking failed.
+
+# Started by sh (dash or another POSIX shell): stop before the first bash-only line.
+if [ -z "${BASH_VERSION-}" ]; then
+  printf '%s: error: this file needs bash: run it with bash: bash %s' "${0##*/}" "$0" >&2
+  for arg in "$@"; do printf ' %s' "$arg" >&2; done
+  printf '\n' >&2
+  exit 2
+fi
 set -euo pipefail
 
 readonly KIT_NAME=@KIT_QUOTED@
@@ -171,8 +179,12 @@ check_files() {
 }
 
 do_list() {
+  local status=0
   check_payload
-  payload | tar -tzf - || die 3 "listing the payload failed"
+  payload | tar -tzf - || status=$?
+  # 141 is 128+SIGPIPE: the reader (head, less) stopped reading; nothing failed.
+  ((status != 141)) || exit 141
+  ((status == 0)) || die 3 "listing the payload failed"
 }
 
 # check_kit DIR: the signature first when asked for, then every file.

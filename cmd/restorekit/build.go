@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -24,20 +25,21 @@ type buildOptions struct {
 func newBuildCmd(streams IOStreams) *cobra.Command {
 	var o buildOptions
 	cmd := &cobra.Command{
-		Use:   "build -i INVENTORY [-o DIR] [--force] [--include-backup] [--templates DIR] [--shellcheck auto|always|never] [--sign-key KEY]",
+		Use:   "build INVENTORY [-o DIR] [--force] [--include-backup] [--templates DIR] [--shellcheck auto|always|never] [--sign-key KEY]",
 		Short: "Validate, render, lint and package a recovery kit",
-		Long: `build runs every stage for one inventory: validate, render, lint (restorekit's
-rules, and ShellCheck when installed) and package. It prints one line per stage and
-stops at the first stage that fails, with its problems (exit 1).
+		Long: `build runs every stage for one inventory (the argument, or -i INVENTORY):
+validate, render, lint (restorekit's rules, and ShellCheck when installed) and
+package. It prints one line per stage and stops at the first stage that fails, with
+its problems (exit 1).
 
 It writes into DIR (default ./kits):
   <cluster>-recovery-kit/         the kit directory, with SHA256SUMS
   <cluster>-recovery-kit.tar.gz   the kit as a reproducible archive
   <cluster>-recovery-kit.run      the kit as one self-extracting bash file
                                   (bash FILE.run --help; needs only bash, coreutils, tar, gzip)
-Existing outputs are refused unless --force is given. Archive members are dated
-SOURCE_DATE_EPOCH when it is set, else 2000-01-01T00:00:00Z, so rebuilding the same
-inventory with the same restorekit gives the same bytes.
+Existing outputs are refused, before any stage runs, unless --force is given.
+Archive members are dated SOURCE_DATE_EPOCH when it is set, else 2000-01-01T00:00:00Z,
+so rebuilding the same inventory with the same restorekit gives the same bytes.
 
 --include-backup copies the backup pair found in backup.localDir into backup/ in the kit
 (streamed and checked against the recorded sha256), so that recover.sh copies it from
@@ -52,19 +54,21 @@ are unsigned. KEY is a private key without a passphrase, or a public key (KEY.pu
 passphrase-protected key whose private half ssh-agent holds (SSH_AUTH_SOCK): restorekit
 never asks for a passphrase. The site checks the signature with ssh-keygen alone (see
 "restorekit verify --help").`,
-		Args: argsUsage(cobra.NoArgs),
-		RunE: func(*cobra.Command, []string) error { return runBuild(streams, o) },
+		Args:              inventoryArgs,
+		ValidArgsFunction: inventoryFileArg,
+		RunE:              func(_ *cobra.Command, args []string) error { return runBuild(streams, o, args) },
 	}
 	o.bind(cmd)
 	cmd.Flags().BoolVar(&o.IncludeBackup, "include-backup", false, "copy the backup pair from backup.localDir into the kit")
 	cmd.Flags().StringVar(&o.ShellCheck, "shellcheck", "auto", "run ShellCheck in the lint stage: auto (when installed), always, never")
 	cmd.Flags().BoolVar(&o.NoCache, "no-cache", false, "run ShellCheck on every script, neither reading nor writing its cache of findings")
 	cmd.Flags().StringVar(&o.SignKey, "sign-key", "", "sign SHA256SUMS with this SSH key (a private key, or KEY.pub for a key in ssh-agent)")
+	completeChoices(cmd, "shellcheck", shellCheckChoices...)
 	return cmd
 }
 
-func runBuild(streams IOStreams, o buildOptions) error {
-	if err := o.check(); err != nil {
+func runBuild(streams IOStreams, o buildOptions, args []string) error {
+	if err := o.check(args); err != nil {
 		return err
 	}
 	sc, err := lint.ParseShellCheckMode(o.ShellCheck)
@@ -82,6 +86,9 @@ func runBuild(streams IOStreams, o buildOptions) error {
 			return failed(fmt.Errorf("--sign-key %w", err))
 		}
 		defer key.Close()
+	}
+	if err := o.refuseExisting("", ".tar.gz", ".run", ".SHA256SUMS.sig"); err != nil {
+		return err
 	}
 	w := streams.Out
 	stage := func(n int, what string) { fmt.Fprintf(w, "[%d/4] %s ... ", n, what) }
@@ -116,13 +123,27 @@ func runBuild(streams IOStreams, o buildOptions) error {
 		return failed(err)
 	}
 	errs := lint.AtOrAbove(findings, lint.SeverityError)
+	var notes []string
 	if errs > 0 {
-		fmt.Fprintf(w, "failed (%s)\n", countOf(errs, "error"))
+		notes = append(notes, countOf(errs, "error"))
 	} else if len(findings) > 0 {
-		fmt.Fprintf(w, "ok (%s, no errors)\n", countOf(len(findings), "finding"))
-	} else {
-		fmt.Fprintln(w, "ok")
+		notes = append(notes, countOf(len(findings), "finding")+", no errors")
 	}
+	// "ok" alone would read as "ShellCheck passed too".
+	switch {
+	case sc == lint.ShellCheckNever:
+		notes = append(notes, "ShellCheck skipped: --shellcheck never")
+	case sc == lint.ShellCheckAuto && lint.ShellCheckPath() == "":
+		notes = append(notes, "ShellCheck skipped: not found on PATH")
+	}
+	verdict := "ok"
+	if errs > 0 {
+		verdict = "failed"
+	}
+	if len(notes) > 0 {
+		verdict += " (" + strings.Join(notes, "; ") + ")"
+	}
+	fmt.Fprintln(w, verdict)
 	for _, f := range findings {
 		fmt.Fprintln(streams.ErrOut, f.String())
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/restorekit/restorekit/inventory"
 )
@@ -33,7 +34,8 @@ An existing file is left alone unless --force is given.`,
 		Example: `  restorekit init
   restorekit init prod-east.yaml
   restorekit init - | less`,
-		Args: argsUsage(cobra.MaximumNArgs(1)),
+		Args:              argsUsage(cobra.MaximumNArgs(1)),
+		ValidArgsFunction: inventoryFileArg,
 		RunE: func(_ *cobra.Command, args []string) error {
 			file := defaultInventoryFile
 			if len(args) == 1 {
@@ -54,6 +56,11 @@ func runInit(streams IOStreams, fl initFlags, file string) error {
 	if file == "" {
 		return usageError(errors.New("init: FILE must not be empty"))
 	}
+	// The header tells the reader which command checks this very file.
+	word, err := syntax.Quote(file, syntax.LangBash)
+	if err != nil {
+		return usageError(fmt.Errorf("init: %q cannot be named in a command line", file))
+	}
 	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
 	if fl.Force {
 		flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
@@ -65,13 +72,13 @@ func runInit(streams IOStreams, fl initFlags, file string) error {
 	case err != nil:
 		return failed(err)
 	}
-	if _, err := io.WriteString(f, inventory.Example); err != nil {
+	if _, err := io.WriteString(f, inventory.ExampleFor(word)); err != nil {
 		f.Close()
 		return failed(err)
 	}
 	if err := f.Close(); err != nil {
 		return failed(err)
 	}
-	fmt.Fprintf(streams.Out, "wrote %s: edit it for your cluster, then run: restorekit validate %s\n", file, file)
+	fmt.Fprintf(streams.Out, "wrote %s: edit it for your cluster, then run: restorekit validate %s\n", file, word)
 	return nil
 }

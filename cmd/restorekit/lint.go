@@ -67,6 +67,11 @@ could not run.`,
 	f.StringArrayVarP(&fl.inventories, "inventory", "i", nil, "render templates directories with this inventory (repeatable; default: the example inventories)")
 	f.BoolVar(&fl.listRules, "list-rules", false, "describe every rule and exit")
 	f.BoolVar(&fl.noCache, "no-cache", false, "run ShellCheck on every script, neither reading nor writing its cache of findings")
+	completeChoices(cmd, "format", "text\tone finding per line", "json\ta JSON array of findings", "sarif\tSARIF 2.1.0, for code scanning")
+	completeChoices(cmd, "fail-on", "info", "warning", "error")
+	completeChoices(cmd, "role", "host\ta script run on a master", "workstation\ta coordinator run from a workstation")
+	completeChoices(cmd, "shellcheck", shellCheckChoices...)
+	completeInventoryFiles(cmd, "inventory")
 	return cmd
 }
 

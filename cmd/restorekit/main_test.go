@@ -22,7 +22,8 @@ func TestMain(m *testing.M) {
 }
 
 // TestScript runs every testdata/script/*.txtar. Scripts see $EXAMPLES, the
-// repository's examples/ directory.
+// repository's examples/ directory, and a $HOME holding the ssh files the examples
+// name (a workstation prepared for them), so that they validate without warnings.
 func TestScript(t *testing.T) {
 	examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
 	if err != nil {
@@ -33,6 +34,16 @@ func TestScript(t *testing.T) {
 		UpdateScripts: *updateScripts,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", examples)
+			home := filepath.Join(env.WorkDir, "home")
+			if err := os.MkdirAll(filepath.Join(home, ".ssh"), 0o700); err != nil {
+				return err
+			}
+			for _, f := range []string{"ocp4-core", "prod-east", "known_hosts.prod-east"} {
+				if err := os.WriteFile(filepath.Join(home, ".ssh", f), []byte("stands in for "+f+"\n"), 0o600); err != nil {
+					return err
+				}
+			}
+			env.Setenv("HOME", home)
 			return nil
 		},
 	})

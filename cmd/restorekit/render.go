@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -28,15 +30,31 @@ type renderOptions struct {
 
 func (o *renderOptions) bind(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&o.Inventory, "inventory", "i", "", "inventory file to build the kit from (required)")
+	f.StringVarP(&o.Inventory, "inventory", "i", "", "inventory file to build the kit from (or give it as the argument)")
 	f.StringVarP(&o.OutputDir, "output", "o", defaultOutputDir, "directory the kit is written into, created if missing")
 	f.BoolVar(&o.Force, "force", false, "replace an existing kit of the same name (only once the new one is complete)")
 	f.StringVar(&o.Templates, "templates", "", "render from the templates in this directory instead of the built-in ones")
+	completeInventoryFiles(cmd, "inventory")
+	_ = cmd.MarkFlagDirname("templates")
+	_ = cmd.MarkFlagDirname("output")
 }
 
-func (o *renderOptions) check() error {
+// inventoryArgs accepts the inventory as the one optional argument, beside -i.
+var inventoryArgs = argsUsage(cobra.MaximumNArgs(1))
+
+// check takes the inventory from the argument (when given) and checks the options.
+func (o *renderOptions) check(args []string) error {
+	if len(args) == 1 {
+		switch {
+		case args[0] == "":
+			return usageError(errors.New("the inventory argument must not be empty"))
+		case o.Inventory != "" && filepath.Clean(o.Inventory) != filepath.Clean(args[0]):
+			return usageError(fmt.Errorf("two inventories: -i %s and %s (give one, as the argument or with -i)", o.Inventory, args[0]))
+		}
+		o.Inventory = args[0]
+	}
 	if o.Inventory == "" {
-		return usageError(errors.New("-i INVENTORY is required"))
+		return usageError(errors.New("no inventory: give its file as the argument (or with -i INVENTORY)"))
 	}
 	if o.OutputDir == "" {
 		return usageError(errors.New("-o DIR must not be empty"))
@@ -44,18 +62,47 @@ func (o *renderOptions) check() error {
 	return nil
 }
 
+// refuseExisting names every output that is already there, before any stage runs
+// (validating a large backup takes a while), unless --force. The inventory is read
+// only for its cluster name here; when that cannot be had, validation reports why.
+func (o *renderOptions) refuseExisting(suffixes ...string) error {
+	if o.Force {
+		return nil
+	}
+	name := inventory.ClusterName(o.Inventory)
+	if name == "" {
+		return nil
+	}
+	existing, err := out.Existing(o.OutputDir, render.KitName(name), suffixes...)
+	if err != nil {
+		return failed(err)
+	}
+	switch len(existing) {
+	case 0:
+		return nil
+	case 1:
+		return failed(fmt.Errorf("%s: already exists (use --force to replace it)", existing[0]))
+	}
+	return failed(fmt.Errorf("%s and %s: already exist (use --force to replace them)", strings.Join(existing[:len(existing)-1], ", "), existing[len(existing)-1]))
+}
+
 func newRenderCmd(streams IOStreams) *cobra.Command {
 	var o renderOptions
 	cmd := &cobra.Command{
-		Use:   "render -i INVENTORY [-o DIR] [--force] [--templates DIR]",
+		Use:   "render INVENTORY [-o DIR] [--force] [--templates DIR]",
 		Short: "Validate an inventory and write its kit directory (no lint, no archives)",
 		Long: `render validates the inventory, renders its recovery kit and writes the kit
 directory DIR/<cluster>-recovery-kit/ with its SHA256SUMS (DIR defaults to ./kits).
 It neither lints nor archives the kit: "restorekit build" does all of that.
-An existing kit directory is refused unless --force is given.`,
-		Args: argsUsage(cobra.NoArgs),
-		RunE: func(*cobra.Command, []string) error {
-			if err := o.check(); err != nil {
+The inventory is the argument, or -i INVENTORY. An existing kit directory is refused
+unless --force is given.`,
+		Args:              inventoryArgs,
+		ValidArgsFunction: inventoryFileArg,
+		RunE: func(_ *cobra.Command, args []string) error {
+			if err := o.check(args); err != nil {
+				return err
+			}
+			if err := o.refuseExisting(""); err != nil {
 				return err
 			}
 			v := validateInventory(o.Inventory)

@@ -49,18 +49,51 @@ var silentFailure = &exitError{code: exitFailed}
 // subcommands are registered by each command's file, so a command is one file.
 var subcommands []func(IOStreams) *cobra.Command
 
-// version is set at build time with -ldflags "-X main.version=..."; otherwise the
-// module version from the build info, or "devel".
+// version is set at build time with -ldflags "-X main.version=..."; otherwise it
+// comes from the build info.
 var version = ""
 
+// toolVersion is what kit.json records as toolVersion and `restorekit version`
+// prints: builds from different sources differ, builds from the same source agree.
 func toolVersion() string {
 	if version != "" {
 		return version
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	bi, _ := debug.ReadBuildInfo()
+	return versionFrom(bi)
+}
+
+// versionFrom reads a version from build info: the module version (go install
+// ...@v1.2.3, or the pseudo-version Go derives from the VCS), else devel+<commit>
+// with -dirty for uncommitted changes, else devel (go test, -buildvcs=false, no VCS).
+func versionFrom(bi *debug.BuildInfo) string {
+	if bi == nil {
+		return "devel"
 	}
-	return "devel"
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev string
+	var dirty bool
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return "devel"
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	v := "devel+" + rev
+	if dirty {
+		v += "-dirty"
+	}
+	return v
 }
 
 func newRootCmd(streams IOStreams) *cobra.Command {

@@ -42,6 +42,7 @@ Exit status: 0 when every file is valid (warnings do not count), 1 when any is n
 			}
 			return nil
 		},
+		ValidArgsFunction: inventoryFilesArg,
 		RunE: func(_ *cobra.Command, args []string) error {
 			return runValidate(streams, fl, args)
 		},

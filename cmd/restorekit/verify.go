@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -41,6 +42,8 @@ checksum is checked first). It answers two questions:
      (a backup pair under backup/ must have the digests the inventory records).
 
 Every file that differs, is missing or is extra is named; the exit code is 1 if any.
+A state directory of recover.sh inside the kit (older kits kept .recover-state/
+there) is recognised by the marker recover.sh writes, named, and skipped.
 At a site without restorekit, question 1 alone is "sha256sum -c SHA256SUMS" in the
 kit directory, or "bash KIT.run --verify".
 
@@ -57,12 +60,14 @@ wrong namespace, unknown signer, signer not allowed). At a site with only OpenSS
   ssh-keygen -Y verify -f FILE -I PRINCIPAL -n restorekit -s SHA256SUMS.sig < SHA256SUMS
   sha256sum -c SHA256SUMS
 or "bash KIT.run --verify --allowed-signers FILE".`,
-		Args: argsUsage(cobra.ExactArgs(1)),
-		RunE: func(_ *cobra.Command, args []string) error { return runVerify(streams, args[0], o) },
+		Args:              argsUsage(cobra.ExactArgs(1)),
+		ValidArgsFunction: kitArg,
+		RunE:              func(_ *cobra.Command, args []string) error { return runVerify(streams, args[0], o) },
 	}
 	cmd.Flags().StringVar(&o.Templates, "templates", "", "re-render with the templates in this directory instead of the built-in ones")
 	cmd.Flags().StringVar(&o.AllowedSigners, "allowed-signers", "", "check who signed the kit against this OpenSSH allowed signers file")
 	cmd.Flags().StringVar(&o.Signature, "signature", "", "the kit's signature file, if not SHA256SUMS.sig in the kit or <kit>.SHA256SUMS.sig beside it")
+	_ = cmd.MarkFlagDirname("templates")
 	return cmd
 }
 
@@ -89,7 +94,12 @@ func runVerify(streams IOStreams, kitPath string, o verifyOptions) error {
 
 	bad = append(bad, reportSignature(w, opened, o.Signature, allowed)...)
 
+	states := recoverStateDirs(dir)
+	for _, d := range states {
+		fmt.Fprintf(w, "skipped recover.sh state directory %s/ (not part of the kit; recover.sh resumes from the progress recorded there)\n", d)
+	}
 	sums, mismatches, err := out.VerifySums(dir)
+	mismatches = outside(states, mismatches)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		fmt.Fprintf(w, "checksums: failed: %s: no %s\n", kitPath, out.SumsFile)
@@ -116,6 +126,7 @@ func runVerify(streams IOStreams, kitPath string, o verifyOptions) error {
 		if err != nil {
 			return failed(err)
 		}
+		diffs = outside(states, diffs)
 		if len(diffs) > 0 {
 			fmt.Fprintf(w, "re-render: %s not what inventory.yaml renders with restorekit %s%s:\n", countOf(len(diffs), "file"), toolVersion(), fromTemplates(templates))
 			for _, m := range diffs {
@@ -190,4 +201,58 @@ func fromTemplates(dir string) string {
 		return ""
 	}
 	return " and the templates in " + dir
+}
+
+// stateKitName is what recover.sh's init_state writes into the "kit" file of its
+// state directory: the kit's name.
+var stateKitName = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?-recovery-kit\n$`)
+
+// recoverStateDirs returns the top-level directories of a kit directory that are
+// recover.sh's state (kits used to keep it inside, as .recover-state/): recognised by
+// the "kit" file naming a kit and the done/ directory that init_state creates.
+func recoverStateDirs(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var found []string
+	for _, e := range entries {
+		if !e.IsDir() || e.Name() == out.BackupDir {
+			continue
+		}
+		p := filepath.Join(dir, e.Name())
+		marker, err := os.Lstat(filepath.Join(p, "kit"))
+		if err != nil || !marker.Mode().IsRegular() || marker.Size() > 128 {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(p, "kit"))
+		if err != nil || !stateKitName.Match(data) {
+			continue
+		}
+		if done, err := os.Lstat(filepath.Join(p, "done")); err != nil || !done.IsDir() {
+			continue
+		}
+		found = append(found, e.Name())
+	}
+	return found
+}
+
+// outside drops the unlisted and extra files found inside the state directories;
+// anything else, there or elsewhere, is still reported.
+func outside(states []string, ms []out.Mismatch) []out.Mismatch {
+	if len(states) == 0 {
+		return ms
+	}
+	var kept []out.Mismatch
+	for _, m := range ms {
+		inState := false
+		for _, d := range states {
+			inState = inState || strings.HasPrefix(m.Path, d+"/")
+		}
+		if inState && (m.Kind == out.Unlisted || m.Kind == out.Extra) {
+			continue
+		}
+		kept = append(kept, m)
+	}
+	return kept
 }
