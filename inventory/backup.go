@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/restorekit/restorekit/backup"
 )
 
 // PossiblyDirty is what cluster-backup.sh appends to the timestamp of both files when
@@ -93,6 +95,7 @@ func (c *checker) checkBackup() {
 		c.compareFound(found, nameOK, filesOK)
 		b.Snapshot, b.StaticResources, b.Files = found[0].Name, found[1].Name, found
 		source = "backup.localDir"
+		c.checkSnapshot()
 	default:
 		if !c.namesFromFiles(recorded) {
 			return
@@ -102,6 +105,9 @@ func (c *checker) checkBackup() {
 		}
 		if SnapshotTimestamp(b.Snapshot) == "" || StaticResourcesTimestamp(b.StaticResources) == "" {
 			return // reported above
+		}
+		if b.SnapshotRelease != nil && !c.bad["backup.snapshotRelease"] {
+			c.checkRelease("backup.snapshotRelease.state", b.Snapshot)
 		}
 	}
 	c.checkPair(source)
@@ -328,7 +334,13 @@ func (c *checker) scanLocalDir() (found []BackupFile, ok bool) {
 		c.errorf(field, "cannot resolve %s: %s", dir, osMessage(err))
 		return nil, false
 	}
-	for _, name := range []string{snaps[0], statics[0]} {
+	for i, name := range []string{snaps[0], statics[0]} {
+		if c.opts.ReadBackup {
+			size, sum, read := c.readInside(filepath.Join(dir, name), i == 0)
+			ok = ok && read
+			found = append(found, BackupFile{Name: name, Size: size, SHA256: sum, Path: filepath.Join(abs, name)})
+			continue
+		}
 		size, sum, err := digest(fsys, name)
 		if err != nil {
 			c.errorf(field, "cannot read %s: %s", filepath.Join(dir, name), err)
@@ -342,6 +354,83 @@ func (c *checker) scanLocalDir() (found []BackupFile, ok bool) {
 	}
 	c.inv.Backup.LocalDir = abs
 	return found, true
+}
+
+// readInside reads one file of the pair with package backup, which digests it in the
+// same pass; what is wrong with it is reported at backup.localDir.
+func (c *checker) readInside(path string, snapshot bool) (size int64, sum string, ok bool) {
+	var problems []string
+	if snapshot {
+		s := backup.ReadSnapshot(path)
+		size, sum, problems = s.Size, s.SHA256, s.Problems
+		if !s.Refused() {
+			c.snapshot = s
+		}
+	} else {
+		r := backup.ReadStaticResources(path)
+		size, sum, problems = r.Size, r.SHA256, r.Problems
+	}
+	for _, p := range problems {
+		c.errorf("backup.localDir", "%s: %s", path, p)
+	}
+	return size, sum, len(problems) == 0
+}
+
+// checkSnapshot records the release read inside the snapshot, refuses it when it is
+// not cluster.version's (or the update to it had not completed), and warns of each
+// master the snapshot does not know as a control-plane node.
+func (c *checker) checkSnapshot() {
+	s := c.snapshot
+	if s == nil {
+		return
+	}
+	newest := s.ClusterVersion.History[0]
+	c.inv.Backup.SnapshotRelease = &SnapshotRelease{Version: newest.Version, State: newest.State,
+		CompletionTime: newest.CompletionTime, Revision: s.Revision, NewestObjectTime: s.NewestObjectTime}
+	c.checkRelease("backup.localDir", s.Name)
+
+	nodes := map[string]backup.Node{}
+	var known []string
+	for _, n := range s.Nodes {
+		nodes[n.Name] = n
+		if n.ControlPlane() || !n.RolesKnown {
+			known = append(known, n.Name)
+		}
+	}
+	if c.bad["masters"] {
+		return
+	}
+	knows := "no control-plane node"
+	if len(known) > 0 {
+		knows = strings.Join(known, ", ")
+	}
+	for i, m := range c.inv.Masters {
+		field := fmt.Sprintf("masters[%d].name", i)
+		if !c.ok(field) {
+			continue
+		}
+		n, found := nodes[m.Name]
+		switch {
+		case !found:
+			c.warnf(field, "%s is not a node in the backup (%s knows %s): a host replaced since the backup? The restored cluster will not know it until it joins again", m.Name, s.Name, knows)
+		case n.RolesKnown && !n.ControlPlane():
+			c.warnf(field, "%s is a node in the backup but not a control-plane node there (%s knows %s)", m.Name, s.Name, knows)
+		}
+	}
+}
+
+// checkRelease refuses a backup whose snapshot was taken on another release than
+// cluster.version, or while an update was still rolling out (P1: a backup restores
+// only onto its own z-stream). field is where an unfinished update is reported.
+func (c *checker) checkRelease(field, snapshot string) {
+	r := c.inv.Backup.SnapshotRelease
+	v := c.inv.Cluster.Version
+	if c.ok("cluster.version") && versionRe.MatchString(v) && r.Version != v {
+		c.errorf("cluster.version", "%s, but the backup was taken on %s (the release its snapshot %s records): a backup restores only onto its own release (set cluster.version: %s to restore it, or use a backup taken on %s)", v, r.Version, snapshot, r.Version, v)
+	}
+	if r.State != Completed {
+		c.errorf(field, "%s was taken while the cluster was updating to %s (the newest ClusterVersion history entry is %s, not %s): use a backup taken after the update completed", snapshot, r.Version, r.State, Completed)
+	}
 }
 
 // digest streams one file through SHA-256: snapshots are gigabytes.
