@@ -267,74 +267,21 @@ func (c *checker) scanLocalDir() (found []BackupFile, ok bool) {
 	const field = "backup.localDir"
 	dir := c.localDirPath()
 	c.dirShown = dir
-	fi, err := os.Stat(dir)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		c.errorf(field, "directory %s does not exist (a directory holding %s; relative to the inventory file)", dir, pairHint)
-		return nil, false
-	case err != nil:
-		c.errorf(field, "cannot read %s: %s", dir, osMessage(err))
-		return nil, false
-	case !fi.IsDir():
-		c.errorf(field, "%s is not a directory (a directory holding %s)", dir, pairHint)
+	snap, static, problems := findPair(dir)
+	for _, p := range problems {
+		c.errorf(field, "%s", p)
+	}
+	if len(problems) > 0 {
 		return nil, false
 	}
 	fsys := openDir(dir)
-	entries, err := fs.ReadDir(fsys, ".")
-	if err != nil {
-		c.errorf(field, "cannot read %s: %s", dir, osMessage(err))
-		return nil, false
-	}
-	if len(entries) == 0 {
-		c.errorf(field, "%s is empty (put %s there)", dir, pairHint)
-		return nil, false
-	}
-	// Every file cluster-restore.sh would consider: it globs both kinds and takes the
-	// newest of each, so a second candidate of either kind is refused here.
-	var snaps, statics []string
-	for _, e := range entries {
-		n := e.Name()
-		switch {
-		case strings.HasPrefix(n, "snapshot_") && strings.HasSuffix(n, ".db"):
-			snaps = append(snaps, n)
-		case strings.HasPrefix(n, "static_kuberesources_") && strings.HasSuffix(n, ".tar.gz"):
-			statics = append(statics, n)
-		}
-	}
-	sort.Strings(snaps)
-	sort.Strings(statics)
-	switch {
-	case len(snaps) == 0 && len(statics) == 0:
-		c.errorf(field, "%s holds no backup (%s, as cluster-backup.sh writes them)", dir, pairHint)
-		return nil, false
-	case len(snaps) > 1 || len(statics) > 1:
-		c.errorf(field, "%s holds more than one backup: %s (keep exactly one pair there: cluster-restore.sh would silently take the newest file of each kind)", dir, strings.Join(append(snaps, statics...), ", "))
-		return nil, false
-	case len(snaps) == 0:
-		c.errorf(field, "%s holds %s but no snapshot_<ts>.db (%s)", dir, statics[0], pairHint)
-		return nil, false
-	case len(statics) == 0:
-		c.errorf(field, "%s holds %s but no static_kuberesources_<ts>.tar.gz (%s)", dir, snaps[0], pairHint)
-		return nil, false
-	}
 	ok = true
-	if SnapshotTimestamp(snaps[0]) == "" {
-		c.errorf(field, "%s: %q is not a snapshot name (%s)", dir, snaps[0], snapshotHint)
-		ok = false
-	}
-	if StaticResourcesTimestamp(statics[0]) == "" {
-		c.errorf(field, "%s: %q is not a static resources archive name (%s)", dir, statics[0], staticHint)
-		ok = false
-	}
-	if !ok {
-		return nil, false
-	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		c.errorf(field, "cannot resolve %s: %s", dir, osMessage(err))
 		return nil, false
 	}
-	for i, name := range []string{snaps[0], statics[0]} {
+	for i, name := range []string{snap, static} {
 		if c.opts.ReadBackup {
 			size, sum, read := c.readInside(filepath.Join(dir, name), i == 0)
 			ok = ok && read
@@ -354,6 +301,75 @@ func (c *checker) scanLocalDir() (found []BackupFile, ok bool) {
 	}
 	c.inv.Backup.LocalDir = abs
 	return found, true
+}
+
+// FindBackupPair finds the one backup pair in dir as backup.localDir is read: the
+// names of its snapshot and static resources archive, or what is wrong with dir.
+func FindBackupPair(dir string) (snapshot, static string, err error) {
+	snapshot, static, problems := findPair(dir)
+	if len(problems) > 0 {
+		var errs []error
+		for _, p := range problems {
+			errs = append(errs, errors.New(p))
+		}
+		return "", "", errors.Join(errs...)
+	}
+	return snapshot, static, nil
+}
+
+// findPair finds the one backup pair in dir, or says what is wrong with it.
+func findPair(dir string) (snapshot, static string, problems []string) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", "", []string{fmt.Sprintf("directory %s does not exist (a directory holding %s; relative to the inventory file)", dir, pairHint)}
+	case err != nil:
+		return "", "", []string{fmt.Sprintf("cannot read %s: %s", dir, osMessage(err))}
+	case !fi.IsDir():
+		return "", "", []string{fmt.Sprintf("%s is not a directory (a directory holding %s)", dir, pairHint)}
+	}
+	fsys := openDir(dir)
+	entries, err := fs.ReadDir(fsys, ".")
+	if err != nil {
+		return "", "", []string{fmt.Sprintf("cannot read %s: %s", dir, osMessage(err))}
+	}
+	if len(entries) == 0 {
+		return "", "", []string{fmt.Sprintf("%s is empty (put %s there)", dir, pairHint)}
+	}
+	// Every file cluster-restore.sh would consider: it globs both kinds and takes the
+	// newest of each, so a second candidate of either kind is refused here.
+	var snaps, statics []string
+	for _, e := range entries {
+		n := e.Name()
+		switch {
+		case strings.HasPrefix(n, "snapshot_") && strings.HasSuffix(n, ".db"):
+			snaps = append(snaps, n)
+		case strings.HasPrefix(n, "static_kuberesources_") && strings.HasSuffix(n, ".tar.gz"):
+			statics = append(statics, n)
+		}
+	}
+	sort.Strings(snaps)
+	sort.Strings(statics)
+	switch {
+	case len(snaps) == 0 && len(statics) == 0:
+		return "", "", []string{fmt.Sprintf("%s holds no backup (%s, as cluster-backup.sh writes them)", dir, pairHint)}
+	case len(snaps) > 1 || len(statics) > 1:
+		return "", "", []string{fmt.Sprintf("%s holds more than one backup: %s (keep exactly one pair there: cluster-restore.sh would silently take the newest file of each kind)", dir, strings.Join(append(snaps, statics...), ", "))}
+	case len(snaps) == 0:
+		return "", "", []string{fmt.Sprintf("%s holds %s but no snapshot_<ts>.db (%s)", dir, statics[0], pairHint)}
+	case len(statics) == 0:
+		return "", "", []string{fmt.Sprintf("%s holds %s but no static_kuberesources_<ts>.tar.gz (%s)", dir, snaps[0], pairHint)}
+	}
+	if SnapshotTimestamp(snaps[0]) == "" {
+		problems = append(problems, fmt.Sprintf("%s: %q is not a snapshot name (%s)", dir, snaps[0], snapshotHint))
+	}
+	if StaticResourcesTimestamp(statics[0]) == "" {
+		problems = append(problems, fmt.Sprintf("%s: %q is not a static resources archive name (%s)", dir, statics[0], staticHint))
+	}
+	if len(problems) > 0 {
+		return "", "", problems
+	}
+	return snaps[0], statics[0], nil
 }
 
 // readInside reads one file of the pair with package backup, which digests it in the

@@ -22,9 +22,14 @@ func TestMain(m *testing.M) {
 }
 
 // TestScript runs every testdata/script/*.txtar. Scripts see $EXAMPLES, the
-// repository's examples/ directory.
+// repository's examples/ directory, and $TESTBACKUP, a backup pair made by a real etcd
+// (testdata/backup-demo: OpenShift 4.5.2, masters m1 to m3.demo.example).
 func TestScript(t *testing.T) {
 	examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testBackup, err := filepath.Abs(filepath.Join("testdata", "backup-demo"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +38,7 @@ func TestScript(t *testing.T) {
 		UpdateScripts: *updateScripts,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", examples)
+			env.Setenv("TESTBACKUP", testBackup)
 			return nil
 		},
 	})

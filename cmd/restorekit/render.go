@@ -89,7 +89,7 @@ type validation struct {
 
 // validateInventory loads and validates the inventory file.
 func validateInventory(path string) validation {
-	inv, warnings, err := inventory.Load(path, inventory.LoadOptions{})
+	inv, warnings, err := inventory.Load(path, inventory.LoadOptions{ReadBackup: true})
 	v := validation{inv: inv, warnings: warnings}
 	var ie *inventory.Error
 	switch {
