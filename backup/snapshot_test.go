@@ -236,6 +236,20 @@ func TestReadSnapshotRefusesDamage(t *testing.T) {
 			t.Errorf("problems %q, want the database truncated", s.Problems)
 		}
 	})
+	t.Run("pages overwritten, hash recomputed", func(t *testing.T) {
+		// The meta pages hold, every other page is garbage: bbolt panics or faults on
+		// them, and that must be a refusal, not a crash.
+		s := ReadSnapshot(damaged(t, path, func(b []byte) []byte {
+			db := b[:len(b)-hashSize]
+			for i := 2 * 4096; i < len(db); i++ {
+				db[i] = 0xA5
+			}
+			return withHash(db)
+		}))
+		if len(s.Problems) != 1 || !strings.HasPrefix(s.Problems[0], "the etcd database is damaged: ") {
+			t.Errorf("problems %q, want the database damaged", s.Problems)
+		}
+	})
 	t.Run("one flipped byte", func(t *testing.T) {
 		s := ReadSnapshot(damaged(t, path, func(b []byte) []byte { b[len(b)/2] ^= 0x01; return b }))
 		if s.Integrity != IntegrityMismatch {
