@@ -261,7 +261,8 @@ func osMessage(err error) string {
 	return err.Error()
 }
 
-// scanLocalDir finds the one backup pair in backup.localDir and digests it; found[0]
+// scanLocalDir finds the one backup pair in backup.localDir and digests it (with
+// LoadOptions.ReadBackup, reads inside it in the same pass); found[0]
 // is the snapshot, found[1] the static resources archive.
 func (c *checker) scanLocalDir() (found []BackupFile, ok bool) {
 	const field = "backup.localDir"
