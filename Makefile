@@ -49,8 +49,8 @@ verify: ## gofmt, go vet and go mod tidy must leave nothing to change
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
 
-bench: ## benchmarks (medians of $(BENCHCOUNT) runs): lint, and build on the 5-master example with ShellCheck cache cold and warm, vs shellcheck alone; build per example, include-backup memory, recover.sh wall time
-	$(GO) test -run '^$$' -bench . -benchtime 3x -count $(BENCHCOUNT) -timeout 60m ./lint ./out ./e2e | tee bench.txt
+bench: ## benchmarks (medians of $(BENCHCOUNT) runs): lint, and build on the 5-master example with ShellCheck cache cold and warm, vs shellcheck alone; build per example, include-backup memory, recover.sh wall time, snapshot inspection time and memory
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count $(BENCHCOUNT) -timeout 60m ./lint ./out ./e2e ./backup | tee bench.txt
 	$(GO) run golang.org/x/perf/cmd/benchstat@$(BENCHSTAT) bench.txt
 
 clean: ## remove build output and kits

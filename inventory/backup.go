@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/restorekit/restorekit/backup"
 )
 
 // PossiblyDirty is what cluster-backup.sh appends to the timestamp of both files when
@@ -93,6 +95,7 @@ func (c *checker) checkBackup() {
 		c.compareFound(found, nameOK, filesOK)
 		b.Snapshot, b.StaticResources, b.Files = found[0].Name, found[1].Name, found
 		source = "backup.localDir"
+		c.checkSnapshot()
 	default:
 		if !c.namesFromFiles(recorded) {
 			return
@@ -102,6 +105,9 @@ func (c *checker) checkBackup() {
 		}
 		if SnapshotTimestamp(b.Snapshot) == "" || StaticResourcesTimestamp(b.StaticResources) == "" {
 			return // reported above
+		}
+		if b.SnapshotRelease != nil && !c.bad["backup.snapshotRelease"] {
+			c.checkRelease("backup.snapshotRelease.state", b.Snapshot)
 		}
 	}
 	c.checkPair(source)
@@ -255,33 +261,81 @@ func osMessage(err error) string {
 	return err.Error()
 }
 
-// scanLocalDir finds the one backup pair in backup.localDir and digests it; found[0]
+// scanLocalDir finds the one backup pair in backup.localDir and digests it (with
+// LoadOptions.ReadBackup, reads inside it in the same pass); found[0]
 // is the snapshot, found[1] the static resources archive.
 func (c *checker) scanLocalDir() (found []BackupFile, ok bool) {
 	const field = "backup.localDir"
 	dir := c.localDirPath()
 	c.dirShown = dir
+	snap, static, problems := findPair(dir)
+	for _, p := range problems {
+		c.errorf(field, "%s", p)
+	}
+	if len(problems) > 0 {
+		return nil, false
+	}
+	fsys := openDir(dir)
+	ok = true
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		c.errorf(field, "cannot resolve %s: %s", dir, osMessage(err))
+		return nil, false
+	}
+	for i, name := range []string{snap, static} {
+		if c.opts.ReadBackup {
+			size, sum, read := c.readInside(filepath.Join(dir, name), i == 0)
+			ok = ok && read
+			found = append(found, BackupFile{Name: name, Size: size, SHA256: sum, Path: filepath.Join(abs, name)})
+			continue
+		}
+		size, sum, err := digest(fsys, name)
+		if err != nil {
+			c.errorf(field, "cannot read %s: %s", filepath.Join(dir, name), err)
+			ok = false
+			continue
+		}
+		found = append(found, BackupFile{Name: name, Size: size, SHA256: sum, Path: filepath.Join(abs, name)})
+	}
+	if !ok {
+		return nil, false
+	}
+	c.inv.Backup.LocalDir = abs
+	return found, true
+}
+
+// FindBackupPair finds the one backup pair in dir as backup.localDir is read: the
+// names of its snapshot and static resources archive, or what is wrong with dir.
+func FindBackupPair(dir string) (snapshot, static string, err error) {
+	snapshot, static, problems := findPair(dir)
+	if len(problems) > 0 {
+		var errs []error
+		for _, p := range problems {
+			errs = append(errs, errors.New(p))
+		}
+		return "", "", errors.Join(errs...)
+	}
+	return snapshot, static, nil
+}
+
+// findPair finds the one backup pair in dir, or says what is wrong with it.
+func findPair(dir string) (snapshot, static string, problems []string) {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		c.errorf(field, "directory %s does not exist (a directory holding %s; relative to the inventory file)", dir, pairHint)
-		return nil, false
+		return "", "", []string{fmt.Sprintf("directory %s does not exist (a directory holding %s; relative to the inventory file)", dir, pairHint)}
 	case err != nil:
-		c.errorf(field, "cannot read %s: %s", dir, osMessage(err))
-		return nil, false
+		return "", "", []string{fmt.Sprintf("cannot read %s: %s", dir, osMessage(err))}
 	case !fi.IsDir():
-		c.errorf(field, "%s is not a directory (a directory holding %s)", dir, pairHint)
-		return nil, false
+		return "", "", []string{fmt.Sprintf("%s is not a directory (a directory holding %s)", dir, pairHint)}
 	}
 	fsys := openDir(dir)
 	entries, err := fs.ReadDir(fsys, ".")
 	if err != nil {
-		c.errorf(field, "cannot read %s: %s", dir, osMessage(err))
-		return nil, false
+		return "", "", []string{fmt.Sprintf("cannot read %s: %s", dir, osMessage(err))}
 	}
 	if len(entries) == 0 {
-		c.errorf(field, "%s is empty (put %s there)", dir, pairHint)
-		return nil, false
+		return "", "", []string{fmt.Sprintf("%s is empty (put %s there)", dir, pairHint)}
 	}
 	// Every file cluster-restore.sh would consider: it globs both kinds and takes the
 	// newest of each, so a second candidate of either kind is refused here.
@@ -299,49 +353,101 @@ func (c *checker) scanLocalDir() (found []BackupFile, ok bool) {
 	sort.Strings(statics)
 	switch {
 	case len(snaps) == 0 && len(statics) == 0:
-		c.errorf(field, "%s holds no backup (%s, as cluster-backup.sh writes them)", dir, pairHint)
-		return nil, false
+		return "", "", []string{fmt.Sprintf("%s holds no backup (%s, as cluster-backup.sh writes them)", dir, pairHint)}
 	case len(snaps) > 1 || len(statics) > 1:
-		c.errorf(field, "%s holds more than one backup: %s (keep exactly one pair there: cluster-restore.sh would silently take the newest file of each kind)", dir, strings.Join(append(snaps, statics...), ", "))
-		return nil, false
+		return "", "", []string{fmt.Sprintf("%s holds more than one backup: %s (keep exactly one pair there: cluster-restore.sh would silently take the newest file of each kind)", dir, strings.Join(append(snaps, statics...), ", "))}
 	case len(snaps) == 0:
-		c.errorf(field, "%s holds %s but no snapshot_<ts>.db (%s)", dir, statics[0], pairHint)
-		return nil, false
+		return "", "", []string{fmt.Sprintf("%s holds %s but no snapshot_<ts>.db (%s)", dir, statics[0], pairHint)}
 	case len(statics) == 0:
-		c.errorf(field, "%s holds %s but no static_kuberesources_<ts>.tar.gz (%s)", dir, snaps[0], pairHint)
-		return nil, false
+		return "", "", []string{fmt.Sprintf("%s holds %s but no static_kuberesources_<ts>.tar.gz (%s)", dir, snaps[0], pairHint)}
 	}
-	ok = true
 	if SnapshotTimestamp(snaps[0]) == "" {
-		c.errorf(field, "%s: %q is not a snapshot name (%s)", dir, snaps[0], snapshotHint)
-		ok = false
+		problems = append(problems, fmt.Sprintf("%s: %q is not a snapshot name (%s)", dir, snaps[0], snapshotHint))
 	}
 	if StaticResourcesTimestamp(statics[0]) == "" {
-		c.errorf(field, "%s: %q is not a static resources archive name (%s)", dir, statics[0], staticHint)
-		ok = false
+		problems = append(problems, fmt.Sprintf("%s: %q is not a static resources archive name (%s)", dir, statics[0], staticHint))
 	}
-	if !ok {
-		return nil, false
+	if len(problems) > 0 {
+		return "", "", problems
 	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		c.errorf(field, "cannot resolve %s: %s", dir, osMessage(err))
-		return nil, false
+	return snaps[0], statics[0], nil
+}
+
+// readInside reads one file of the pair with package backup, which digests it in the
+// same pass; what is wrong with it is reported at backup.localDir.
+func (c *checker) readInside(path string, snapshot bool) (size int64, sum string, ok bool) {
+	var problems []string
+	if snapshot {
+		s := backup.ReadSnapshot(path)
+		size, sum, problems = s.Size, s.SHA256, s.Problems
+		if !s.Refused() {
+			c.snapshot = s
+		}
+	} else {
+		r := backup.ReadStaticResources(path)
+		size, sum, problems = r.Size, r.SHA256, r.Problems
 	}
-	for _, name := range []string{snaps[0], statics[0]} {
-		size, sum, err := digest(fsys, name)
-		if err != nil {
-			c.errorf(field, "cannot read %s: %s", filepath.Join(dir, name), err)
-			ok = false
+	for _, p := range problems {
+		c.errorf("backup.localDir", "%s: %s", path, p)
+	}
+	return size, sum, len(problems) == 0
+}
+
+// checkSnapshot records the release read inside the snapshot, refuses it when it is
+// not cluster.version's (or the update to it had not completed), and warns of each
+// master the snapshot does not know as a control-plane node.
+func (c *checker) checkSnapshot() {
+	s := c.snapshot
+	if s == nil {
+		return
+	}
+	newest := s.ClusterVersion.History[0]
+	c.inv.Backup.SnapshotRelease = &SnapshotRelease{Version: newest.Version, State: newest.State,
+		CompletionTime: newest.CompletionTime, Revision: s.Revision, NewestObjectTime: s.NewestObjectTime}
+	c.checkRelease("backup.localDir", s.Name)
+
+	nodes := map[string]backup.Node{}
+	var known []string
+	for _, n := range s.Nodes {
+		nodes[n.Name] = n
+		if n.ControlPlane() || !n.RolesKnown {
+			known = append(known, n.Name)
+		}
+	}
+	if c.bad["masters"] {
+		return
+	}
+	knows := "no control-plane node"
+	if len(known) > 0 {
+		knows = strings.Join(known, ", ")
+	}
+	for i, m := range c.inv.Masters {
+		field := fmt.Sprintf("masters[%d].name", i)
+		if !c.ok(field) {
 			continue
 		}
-		found = append(found, BackupFile{Name: name, Size: size, SHA256: sum, Path: filepath.Join(abs, name)})
+		n, found := nodes[m.Name]
+		switch {
+		case !found:
+			c.warnf(field, "%s is not a node in the backup (%s knows %s): a host replaced since the backup? The restored cluster will not know it until it joins again", m.Name, s.Name, knows)
+		case n.RolesKnown && !n.ControlPlane():
+			c.warnf(field, "%s is a node in the backup but not a control-plane node there (%s knows %s)", m.Name, s.Name, knows)
+		}
 	}
-	if !ok {
-		return nil, false
+}
+
+// checkRelease refuses a backup whose snapshot was taken on another release than
+// cluster.version, or while an update was still rolling out (P1: a backup restores
+// only onto its own z-stream). field is where an unfinished update is reported.
+func (c *checker) checkRelease(field, snapshot string) {
+	r := c.inv.Backup.SnapshotRelease
+	v := c.inv.Cluster.Version
+	if c.ok("cluster.version") && versionRe.MatchString(v) && r.Version != v {
+		c.errorf("cluster.version", "%s, but the backup was taken on %s (the release its snapshot %s records): a backup restores only onto its own release (set cluster.version: %s to restore it, or use a backup taken on %s)", v, r.Version, snapshot, r.Version, v)
 	}
-	c.inv.Backup.LocalDir = abs
-	return found, true
+	if r.State != Completed {
+		c.errorf(field, "%s was taken while the cluster was updating to %s (the newest ClusterVersion history entry is %s, not %s): use a backup taken after the update completed", snapshot, r.Version, r.State, Completed)
+	}
 }
 
 // digest streams one file through SHA-256: snapshots are gigabytes.

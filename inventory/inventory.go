@@ -88,7 +88,27 @@ type Backup struct {
 	// inventory already records files, refuses a LocalDir whose files differ). A kit's
 	// normalized inventory carries it so the kit can be re-rendered without the backup.
 	Files []BackupFile `yaml:"files,omitempty"`
+	// SnapshotRelease is the release the snapshot itself says it was taken on: Load
+	// reads it from the snapshot in LocalDir (with LoadOptions.ReadBackup), and a kit's
+	// normalized inventory records it, so that kit.json and the scripts can rely on it.
+	SnapshotRelease *SnapshotRelease `yaml:"snapshotRelease,omitempty"`
 }
+
+// SnapshotRelease is the newest entry of the ClusterVersion history stored in the
+// snapshot, and where in the snapshot it was read.
+type SnapshotRelease struct {
+	Version string `yaml:"version"` // x.y.z
+	State   string `yaml:"state"`   // Completed once the update to Version finished
+	// CompletionTime is when the update to Version completed (RFC 3339).
+	CompletionTime string `yaml:"completionTime,omitempty"`
+	// Revision is the snapshot's etcd revision; NewestObjectTime the newest time stamp
+	// in the objects read (ClusterVersion, Nodes), which bounds when it was taken.
+	Revision         int64  `yaml:"revision"`
+	NewestObjectTime string `yaml:"newestObjectTime,omitempty"`
+}
+
+// Completed is the ClusterVersion history state of an update that finished.
+const Completed = "Completed"
 
 // BackupFile is one file of the backup pair with the size and digest it must have.
 type BackupFile struct {

@@ -20,6 +20,12 @@ type LoadOptions struct {
 	// Offline skips reading backup.localDir and trusts backup.files as recorded
 	// (re-rendering a kit from its normalized inventory on another machine).
 	Offline bool
+	// ReadBackup also reads inside the pair found in backup.localDir (package backup):
+	// the snapshot's appended sha256, its database, the release and nodes it holds, and
+	// the static pod resources the restore extracts. A damaged pair, a release other
+	// than cluster.version or an unfinished update is an error; a master the snapshot
+	// does not know is a warning.
+	ReadBackup bool
 }
 
 // Problem is one thing wrong (or, for a warning, worth a look) in an inventory file.

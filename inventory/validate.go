@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/restorekit/restorekit/backup"
 )
 
 // checker validates a decoded inventory against the rules a recovery kit relies on.
@@ -18,6 +20,9 @@ type checker struct {
 	opts     LoadOptions
 	warnings []Problem
 	dirShown string // backup.localDir as messages show it
+	// snapshot is what was read inside the snapshot (LoadOptions.ReadBackup), when it
+	// could be read without a problem.
+	snapshot *backup.Snapshot
 }
 
 func (c *checker) errorf(field, format string, args ...any) {

@@ -48,7 +48,8 @@ func skipUnlessRoot(t *testing.T) {
 // loadExample loads an example inventory with its backup pair.
 func loadExample(t testing.TB, name string) *inventory.Inventory {
 	t.Helper()
-	inv, _, err := inventory.Load(filepath.Join("..", "examples", name+".yaml"), inventory.LoadOptions{})
+	// As restorekit build loads it: the backup pair read inside, its release recorded.
+	inv, _, err := inventory.Load(filepath.Join("..", "examples", name+".yaml"), inventory.LoadOptions{ReadBackup: true})
 	if err != nil {
 		t.Fatalf("load example %s: %v", name, err)
 	}

@@ -365,6 +365,16 @@ func kitManifest(kit *Kit, normalizedInventory []byte, toolVersion string) ([]by
 		Size   int64  `json:"size,omitempty"`
 		SHA256 string `json:"sha256,omitempty"`
 	}
+	// snapshotRelease is the release read inside the snapshot (inventory backup.snapshotRelease):
+	// facts of the snapshot, never of the machine that built the kit.
+	type snapshotRelease struct {
+		Version          string `json:"version"`
+		State            string `json:"state"`
+		CompletionTime   string `json:"completionTime,omitempty"`
+		ReadFrom         string `json:"readFrom"`
+		Revision         int64  `json:"revision"`
+		NewestObjectTime string `json:"newestObjectTime,omitempty"`
+	}
 	inv := kit.Inventory
 	m := struct {
 		Kit             string        `json:"kit"`
@@ -375,10 +385,12 @@ func kitManifest(kit *Kit, normalizedInventory []byte, toolVersion string) ([]by
 		RecoveryHost    string        `json:"recoveryHost"`
 		InventorySHA256 string        `json:"inventorySha256"`
 		Backup          []backupEntry `json:"backup"`
-		RemoteDir       string        `json:"remoteDir"`
-		Procedure       string        `json:"procedure"`
-		Steps           []stepEntry   `json:"steps"`
-		Files           []fileEntry   `json:"files"`
+		// SnapshotRelease is absent when the snapshot was not read (no backup.localDir).
+		SnapshotRelease *snapshotRelease `json:"snapshotRelease,omitempty"`
+		RemoteDir       string           `json:"remoteDir"`
+		Procedure       string           `json:"procedure"`
+		Steps           []stepEntry      `json:"steps"`
+		Files           []fileEntry      `json:"files"`
 	}{
 		Kit: kit.Name, ToolVersion: toolVersion, Profile: kit.Profile.Name, Procedure: kit.Profile.Page,
 		Steps:   kit.Plan.manifestSteps(),
@@ -392,6 +404,10 @@ func kitManifest(kit *Kit, normalizedInventory []byte, toolVersion string) ([]by
 		}
 	} else {
 		m.Backup = append(m.Backup, backupEntry{Name: inv.Backup.Snapshot}, backupEntry{Name: inv.Backup.StaticResources})
+	}
+	if r := inv.Backup.SnapshotRelease; r != nil {
+		m.SnapshotRelease = &snapshotRelease{Version: r.Version, State: r.State, CompletionTime: r.CompletionTime,
+			ReadFrom: inv.Backup.Snapshot, Revision: r.Revision, NewestObjectTime: r.NewestObjectTime}
 	}
 	for _, f := range kit.Files {
 		m.Files = append(m.Files, fileEntry{Name: f.Name, Mode: fmt.Sprintf("%04o", f.Mode.Perm()), Size: len(f.Data), SHA256: sha256Hex(f.Data)})

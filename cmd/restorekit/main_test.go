@@ -22,10 +22,16 @@ func TestMain(m *testing.M) {
 }
 
 // TestScript runs every testdata/script/*.txtar. Scripts see $EXAMPLES, the
-// repository's examples/ directory, and a $HOME holding the ssh files the examples
-// name (a workstation prepared for them), so that they validate without warnings.
+// repository's examples/ directory; a $HOME holding the ssh files the examples name (a
+// workstation prepared for them), so that they validate without warnings; and
+// $TESTBACKUP, a backup pair made by a real etcd (testdata/backup-demo: OpenShift
+// 4.5.2, masters m1 to m3.demo.example).
 func TestScript(t *testing.T) {
 	examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testBackup, err := filepath.Abs(filepath.Join("testdata", "backup-demo"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,6 +50,7 @@ func TestScript(t *testing.T) {
 				}
 			}
 			env.Setenv("HOME", home)
+			env.Setenv("TESTBACKUP", testBackup)
 			return nil
 		},
 	})

@@ -136,7 +136,7 @@ type validation struct {
 
 // validateInventory loads and validates the inventory file.
 func validateInventory(path string) validation {
-	inv, warnings, err := withProfileCheck(inventory.Load(path, inventory.LoadOptions{}))
+	inv, warnings, err := withProfileCheck(inventory.Load(path, inventory.LoadOptions{ReadBackup: true}))
 	v := validation{inv: inv, warnings: warnings}
 	var ie *inventory.Error
 	switch {

@@ -26,7 +26,9 @@ func newValidateCmd(streams IOStreams) *cobra.Command {
 		Use:   "validate FILE...",
 		Short: "Check inventories and summarize each one, or list every problem",
 		Long: `validate loads each inventory file, checks every field and the backup pair in
-backup.localDir (each file is read once for its sha256), and prints a short summary
+backup.localDir (each file is read once, for its sha256 and what is inside it: the
+snapshot's integrity, the release and nodes it holds, the static pod resources; see
+"restorekit backup inspect"), and prints a short summary
 of each valid file: cluster, release, recovery host, the other hosts and the backup
 pair, followed by any warnings. For an invalid file it lists every problem on
 standard error, one per line, as FILE:LINE:COL: field: what is wrong (what would be valid).
@@ -52,7 +54,7 @@ Exit status: 0 when every file is valid (warnings do not count), 1 when any is n
 }
 
 func runValidate(streams IOStreams, fl validateFlags, files []string) error {
-	opts := inventory.LoadOptions{Offline: fl.Offline}
+	opts := inventory.LoadOptions{Offline: fl.Offline, ReadBackup: !fl.Offline}
 	invalid, problems := 0, 0
 	for i, file := range files {
 		if i > 0 {
@@ -158,6 +160,9 @@ func writeSummary(w io.Writer, file string, inv *inventory.Inventory) {
 		}
 		if b.LocalDir != "" {
 			row("", "from %s", b.LocalDir)
+		}
+		if r := b.SnapshotRelease; r != nil {
+			row("", "taken on %s (%s %s; etcd revision %d)", r.Version, r.State, r.CompletionTime, r.Revision)
 		}
 	} else {
 		row("backup:", "%s", b.Snapshot)

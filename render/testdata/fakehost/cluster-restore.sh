@@ -71,6 +71,6 @@ printf 'kind: Pod\nmetadata: {name: etcd, namespace: openshift-etcd}\n# restore 
 for POD in kube-apiserver-pod kube-controller-manager-pod kube-scheduler-pod; do
   RESOURCES=$(ls -vd "$root/etc/kubernetes/static-pod-resources/${POD}"-[0-9]* | tail -1)
   echo "starting ${POD} from ${RESOURCES##*/}"
-  cp "${RESOURCES}/pod.yaml" "${MANIFEST_DIR}/${POD}.yaml"
+  cp "${RESOURCES}/${POD}.yaml" "${MANIFEST_DIR}/${POD}.yaml"
 done
 echo "restore complete"

@@ -126,8 +126,8 @@ OTHER_INDEXES=(1 2 3 4)
 # Sizes and sha256 are empty when the kit was built without the backup at hand.
 BACKUP_REMOTE_DIR=/home/core/backup
 BACKUP_NAMES=(snapshot_2020-11-02_031500.db static_kuberesources_2020-11-02_031500.tar.gz)
-BACKUP_SIZES=(78 388)
-BACKUP_SHA256=(eefd7b0163bc5213300a57adfcb21ec3ade6497e1d043e53ef4c4ba1aec0cfe2 ef8cff3e53c3f127bdc768262051823bb73f00629c257b6149745b032e13de04)
+BACKUP_SIZES=(32800 419)
+BACKUP_SHA256=(aa30978e430343fbc1d68d81283283de5fe6349661a19c9f7f4bc069f58e4130 364da8fd8a6b356cff3fe12e7009977a07aa4ff597c7eb1a6d785affeeb95217)
 
 # --- The cluster-wide proxy (step 6), as the inventory records it --------------------------
 PROXY_HTTP=http://proxy.prod-east.example.com:3128

@@ -100,8 +100,8 @@ OTHER_INDEXES=(1 2)
 # Sizes and sha256 are empty when the kit was built without the backup at hand.
 BACKUP_REMOTE_DIR=/home/core/backup
 BACKUP_NAMES=(snapshot_2020-08-04_184021.db static_kuberesources_2020-08-04_184021.tar.gz)
-BACKUP_SIZES=(78 388)
-BACKUP_SHA256=(662406dc07c088e8a0fb35da811eceef59ae87fb38b9523d74c6abad483e15e1 ef8cff3e53c3f127bdc768262051823bb73f00629c257b6149745b032e13de04)
+BACKUP_SIZES=(28704 421)
+BACKUP_SHA256=(4e4dad88da1396d067f395d0ce8d0ebbebbaa6cbc8043f0df9f0fce8ac4d29b1 ff1d61fd7db06d94d551a3b01c13cb2afe2ed890b22aea3f3fe7ad58633ccda0)
 
 # --- The cluster-wide proxy (step 6), as the inventory records it --------------------------
 PROXY_HTTP=''

@@ -71,8 +71,8 @@ readonly POLL_INTERVAL=15
 readonly BACKUP_DIR=/home/core/backup
 # The backup pair: snapshot first; sizes and sha256 are empty when not recorded.
 readonly -a BACKUP_NAMES=(snapshot_2020-11-02_031500.db static_kuberesources_2020-11-02_031500.tar.gz)
-readonly -a BACKUP_SIZES=(78 388)
-readonly -a BACKUP_SHA256=(eefd7b0163bc5213300a57adfcb21ec3ade6497e1d043e53ef4c4ba1aec0cfe2 ef8cff3e53c3f127bdc768262051823bb73f00629c257b6149745b032e13de04)
+readonly -a BACKUP_SIZES=(32800 419)
+readonly -a BACKUP_SHA256=(aa30978e430343fbc1d68d81283283de5fe6349661a19c9f7f4bc069f58e4130 364da8fd8a6b356cff3fe12e7009977a07aa4ff597c7eb1a6d785affeeb95217)
 readonly CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
 readonly STATIC_POD_RESOURCES=/etc/kubernetes/static-pod-resources
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests

@@ -71,8 +71,8 @@ readonly POLL_INTERVAL=10
 readonly BACKUP_DIR=/home/core/backup
 # The backup pair: snapshot first; sizes and sha256 are empty when not recorded.
 readonly -a BACKUP_NAMES=(snapshot_2020-08-04_184021.db static_kuberesources_2020-08-04_184021.tar.gz)
-readonly -a BACKUP_SIZES=(78 388)
-readonly -a BACKUP_SHA256=(662406dc07c088e8a0fb35da811eceef59ae87fb38b9523d74c6abad483e15e1 ef8cff3e53c3f127bdc768262051823bb73f00629c257b6149745b032e13de04)
+readonly -a BACKUP_SIZES=(28704 421)
+readonly -a BACKUP_SHA256=(4e4dad88da1396d067f395d0ce8d0ebbebbaa6cbc8043f0df9f0fce8ac4d29b1 ff1d61fd7db06d94d551a3b01c13cb2afe2ed890b22aea3f3fe7ad58633ccda0)
 readonly CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
 readonly STATIC_POD_RESOURCES=/etc/kubernetes/static-pod-resources
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
