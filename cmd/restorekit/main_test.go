@@ -22,9 +22,14 @@ func TestMain(m *testing.M) {
 }
 
 // TestScript runs every testdata/script/*.txtar. Scripts see $EXAMPLES, the
-// repository's examples/ directory.
+// repository's examples/ directory, and $CAPTURES, the oc captures the importer is
+// tested with (inventory/importer/testdata).
 func TestScript(t *testing.T) {
 	examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	captures, err := filepath.Abs(filepath.Join("..", "..", "inventory", "importer", "testdata"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,6 +38,7 @@ func TestScript(t *testing.T) {
 		UpdateScripts: *updateScripts,
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("EXAMPLES", examples)
+			env.Setenv("CAPTURES", captures)
 			return nil
 		},
 	})

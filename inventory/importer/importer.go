@@ -368,11 +368,14 @@ func (d *data) writeAndLoad(opts Options) (*Result, error) {
 		return nil, d.explain(err, opts)
 	}
 	d.Snapshot, d.StaticResources, d.Files = inv.Backup.Snapshot, inv.Backup.StaticResources, inv.Backup.Files
+	scanned := inv.Backup.LocalDir
 	text := d.render()
 	inv, warnings, err := inventory.Parse(name, text, inventory.LoadOptions{Offline: true})
 	if err != nil {
 		return nil, d.explain(err, opts)
 	}
+	// Offline leaves localDir as written; the first load resolved it when it read it.
+	inv.Backup.LocalDir = scanned
 	return &Result{YAML: text, Inventory: inv, Warnings: warnings}, nil
 }
 
@@ -408,7 +411,8 @@ func (d *data) explain(err error, opts Options) error {
 }
 
 // backupDirFor writes the backup directory relative to the inventory file, as
-// backup.localDir is read; an absolute directory stays absolute.
+// backup.localDir is read, when the two share a directory below the root; otherwise,
+// and when it was given absolute, absolute.
 func backupDirFor(output, backupDir string) (string, error) {
 	if filepath.IsAbs(backupDir) || strings.HasPrefix(backupDir, "~") {
 		return filepath.Clean(backupDir), nil
@@ -421,11 +425,19 @@ func backupDirFor(output, backupDir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	rel, err := filepath.Rel(absBase, filepathAbs(backupDir))
-	if err != nil {
-		return filepathAbs(backupDir), nil
+	abs := filepathAbs(backupDir)
+	rel, err := filepath.Rel(absBase, abs)
+	if err != nil || topDir(absBase) != topDir(abs) {
+		return abs, nil
 	}
 	return rel, nil
+}
+
+// topDir is the first directory of an absolute path: /work for /work/site/backup.
+func topDir(p string) string {
+	rest := strings.TrimPrefix(p, string(filepath.Separator))
+	first, _, _ := strings.Cut(rest, string(filepath.Separator))
+	return first
 }
 
 func filepathAbs(p string) string {
