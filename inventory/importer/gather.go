@@ -20,10 +20,10 @@ type OC struct {
 	RequestTimeout time.Duration
 	// Kubeconfig, when set, is passed as --kubeconfig.
 	Kubeconfig string
+	// Grace is how much longer than RequestTimeout a call may take in all (oc's own
+	// start-up, a login prompt that never gets an answer); 0 means 15s.
+	Grace time.Duration
 }
-
-// startupGrace is how much longer than its request timeout an oc call may take in all.
-const startupGrace = 15 * time.Second
 
 // Gather runs the four oc get calls; a call that fails is reported with oc's message
 // and the others still run, so every problem shows at once.
@@ -64,9 +64,14 @@ func (oc OC) get(ctx context.Context, args []string) ([]byte, error) {
 	if path == "" {
 		path = "oc"
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout+startupGrace)
+	grace := oc.Grace
+	if grace <= 0 {
+		grace = 15 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout+grace)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, full...)
+	cmd.WaitDelay = time.Second // a child that keeps stdout open does not hold the import
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -75,7 +80,7 @@ func (oc OC) get(ctx context.Context, args []string) ([]byte, error) {
 	case errors.Is(err, exec.ErrNotFound):
 		return nil, fmt.Errorf("%s: oc is not on PATH (install it, or capture the files elsewhere and give them with --nodes, --clusterversion and --proxy)", shown)
 	case ctx.Err() != nil:
-		return nil, fmt.Errorf("%s: no answer within %s", shown, timeout+startupGrace)
+		return nil, fmt.Errorf("%s: no answer within %s (--request-timeout %s)", shown, timeout+grace, timeout)
 	case err != nil:
 		msg := strings.TrimSpace(stderr.String())
 		if msg == "" {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -151,5 +152,43 @@ func TestImportInvalid(t *testing.T) {
 			}
 			golden(t, filepath.Join(name, "errors.txt"), lines(ie.Problems))
 		})
+	}
+}
+
+// Every section of the written inventory has a comment that explains it, and the
+// defaults shown in commented-out settings are the ones validate applies.
+func TestCommentsAndDefaults(t *testing.T) {
+	res, err := Import(sources(t, "aws-ipi"), Options{Output: "testdata/aws-ipi/inventory.yaml", BackupDir: "testdata/backup"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(res.YAML)
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if i > 0 && l != "" && l[0] != ' ' && l[0] != '#' && !strings.HasPrefix(l, "kind:") && !strings.HasPrefix(lines[i-1], "#") {
+			t.Errorf("line %d %q has no comment above it", i+1, l)
+		}
+	}
+	d := inventory.DefaultTimeouts
+	for _, want := range []string{
+		"# remoteDir: " + inventory.DefaultRemoteDir,
+		"user: " + inventory.DefaultSSHUser,
+		"# port: " + fmt.Sprint(inventory.DefaultSSHPort),
+		"# strictHostKeyChecking: " + inventory.DefaultStrictHostKeyChecking,
+		"# connectTimeout: " + inventory.DefaultConnectTimeout.String(),
+		"#   staticPodStop: " + d.StaticPodStop.String(),
+		"#   restore: " + d.Restore.String(),
+		"#   kubeletRestart: " + d.KubeletRestart.String(),
+		"#   singleMember: " + d.SingleMember.String(),
+		"#   etcdRollout: " + d.EtcdRollout.String(),
+		"#   kubeAPIServerRollout: " + d.KubeAPIServerRollout.String(),
+		"#   kubeControllerManagerRollout: " + d.KubeControllerManagerRollout.String(),
+		"#   kubeSchedulerRollout: " + d.KubeSchedulerRollout.String(),
+		"#   pollInterval: " + d.PollInterval.String(),
+		"# quarantineDir: " + inventory.DefaultQuarantineDir,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %q in the written inventory", want)
+		}
 	}
 }
