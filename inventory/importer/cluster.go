@@ -106,7 +106,7 @@ func readProxy(src *source) (*inventory.Proxy, []string, bool) {
 		}
 	}
 	if ca := spec.get("trustedCA").get("name").str(); ca != "" {
-		notes = append(notes, "The proxy's CA bundle is the configmap "+ca+" in openshift-config; the masters already trust it.")
+		notes = append(notes, "The proxy's CA bundle (the configmap "+ca+" in openshift-config) is on", "the masters already: the inventory does not carry it.")
 	}
 	if p == (inventory.Proxy{}) {
 		return nil, notes, true

@@ -86,3 +86,48 @@ func TestBackupDirRelativeToOutput(t *testing.T) {
 		}
 	}
 }
+
+// What a person should look at, but which still makes a valid inventory.
+func TestImportWarnings(t *testing.T) {
+	cv := func(history, desired string) Source {
+		return Source{Name: "cv.json", Data: []byte(`{"kind": "ClusterVersion", "metadata": {"name": "version"},
+ "spec": {"clusterID": "5a4b6c9e", "desiredUpdate": ` + desired + `},
+ "status": {"desired": {"version": "4.5.2"}, "history": ` + history + `}}`)}
+	}
+	completed := `[{"state": "Completed", "version": "4.5.2"}]`
+	for _, tc := range []struct {
+		name  string
+		edit  func(*Sources)
+		want  string
+		proxy bool
+	}{
+		{"an update asked for but not started", func(s *Sources) {
+			s.ClusterVersion = cv(completed, `{"version": "4.5.3", "image": "quay.io/x@sha256:1"}`)
+		}, `cv.json:2:53: warning: spec.desiredUpdate: an update from 4.5.2 to 4.5.3 is in progress (spec.desiredUpdate asks for 4.5.3): the inventory records 4.5.2, the newest completed release.`, false},
+		{"an update that has finished leaves desiredUpdate set: no warning", func(s *Sources) {
+			s.ClusterVersion = cv(`[{"state": "Completed", "version": "4.5.3"}, {"state": "Completed", "version": "4.5.2"}]`, `{"version": "4.5.3"}`)
+		}, ``, false},
+		{"a proxy configured but not in effect: none recorded", func(s *Sources) {
+			s.Proxy = Source{Name: "proxy.json", Data: []byte(`{"kind": "Proxy", "metadata": {"name": "cluster"}, "spec": {"httpProxy": "http://p:3128", "trustedCA": {"name": ""}}, "status": {}}`)}
+		}, `proxy.json:1:129: warning: status.httpProxy: spec.httpProxy is "http://p:3128" but status.httpProxy is "": the operator has not applied the proxy as configured (the inventory records status, what the cluster uses)`, false},
+		{"only httpProxy in effect", func(s *Sources) {
+			s.Proxy = Source{Name: "proxy.json", Data: []byte(`{"kind": "Proxy", "metadata": {"name": "cluster"}, "spec": {"httpProxy": "http://p:3128", "noProxy": "example.com"}, "status": {"httpProxy": "http://p:3128", "noProxy": ".cluster.local,.svc,example.com,localhost"}}`)}
+		}, ``, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := sources(t, "aws-ipi")
+			tc.edit(&src)
+			res, err := Import(src, Options{Output: "-", BackupDir: "testdata/backup"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(lines(res.Warnings))
+			if tc.want == "" && got != "" || !strings.HasPrefix(got, tc.want) {
+				t.Errorf("warnings:\n%s\nwant:\n%s", got, tc.want)
+			}
+			if hasProxy := res.Inventory.Proxy != nil; hasProxy != tc.proxy {
+				t.Errorf("proxy recorded: %v, want %v", res.Inventory.Proxy, tc.proxy)
+			}
+		})
+	}
+}
