@@ -247,7 +247,10 @@ func (d *data) pickRecoveryHost(masters []*node, want string, flags *[]inventory
 		for _, m := range masters {
 			if m.name == want {
 				d.RecoveryHost = want
-				d.RecoveryWhy = "Given with --recovery-host" + map[bool]string{true: ".", false: " (" + m.readyNote() + ")."}[m.ready == "True"]
+				d.RecoveryWhy = "Given with --recovery-host."
+				if m.ready != "True" {
+					d.RecoveryWhy = "Given with --recovery-host, though it was " + m.readyNote() + "."
+				}
 				return
 			}
 		}
