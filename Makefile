@@ -42,7 +42,7 @@ e2e: ## run the end-to-end scenarios against a simulated control plane over real
 	$(GO) test -count=1 -timeout 30m -v ./e2e/
 
 golden: ## rewrite golden files after an intended change to the output
-	$(GO) test ./render ./inventory ./out -update
+	$(GO) test ./render ./inventory ./inventory/importer ./out -update
 
 verify: ## gofmt, go vet and go mod tidy must leave nothing to change
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt: files above need formatting'; exit 1; }

@@ -170,6 +170,11 @@ func parseYAML(name string, data []byte) (*yaml.Node, *Problem) {
 	return root, nil
 }
 
+// SyntaxProblem is the problem a YAML (or JSON) syntax error from yaml.v3 describes,
+// at the line it means (yaml.v3 numbers some lines from 0); its message starts with
+// "not YAML: ".
+func SyntaxProblem(name string, err error) Problem { return *yamlProblem(name, err) }
+
 // yamlProblem turns a YAML syntax error into a problem at the line it names.
 func yamlProblem(name string, err error) *Problem {
 	line, msg := 1, err.Error()

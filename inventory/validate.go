@@ -78,6 +78,20 @@ var (
 	allDigits    = regexp.MustCompile(`^[0-9]+$`)
 )
 
+// IsRelease reports whether s is a full x.y.z OpenShift release, as cluster.version
+// must be.
+func IsRelease(s string) bool { return versionRe.MatchString(s) }
+
+// IsNodeName reports whether s can be a Kubernetes node name, as masters[].name must be.
+func IsNodeName(s string) bool { return isDNS1123Subdomain(s) }
+
+// IsHostName reports whether s is a host name hostname(1) can print, as
+// masters[].hostname must be.
+func IsHostName(s string) bool { return isDNSName(s) }
+
+// IsClusterName reports whether s can be cluster.name (a DNS-1123 label).
+func IsClusterName(s string) bool { return isDNS1123Label(s) }
+
 func isDNS1123Label(s string) bool { return len(s) <= 63 && dns1123Label.MatchString(s) }
 
 // isDNS1123Subdomain is the rule for Kubernetes node names.

@@ -25,13 +25,18 @@ func TestMain(m *testing.M) {
 // repository's examples/ directory; a $HOME holding the ssh files the examples name (a
 // workstation prepared for them), so that they validate without warnings; and
 // $TESTBACKUP, a backup pair made by a real etcd (testdata/backup-demo: OpenShift
-// 4.5.2, masters m1 to m3.demo.example).
+// 4.5.2, masters m1 to m3.demo.example); $CAPTURES, the oc captures the importer is
+// tested with (inventory/importer/testdata).
 func TestScript(t *testing.T) {
 	examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	testBackup, err := filepath.Abs(filepath.Join("testdata", "backup-demo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	captures, err := filepath.Abs(filepath.Join("..", "..", "inventory", "importer", "testdata"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,6 +56,7 @@ func TestScript(t *testing.T) {
 			}
 			env.Setenv("HOME", home)
 			env.Setenv("TESTBACKUP", testBackup)
+			env.Setenv("CAPTURES", captures)
 			return nil
 		},
 	})
