@@ -1,5 +1,8 @@
-// Package render turns a validated inventory into a recovery kit in memory: per-host
-// scripts, the coordinator, the runbook, the normalized inventory and kit.json.
+// Package render turns a validated inventory into a recovery kit in memory. It owns the
+// procedure profiles (each release's procedure as ordered, typed steps), the Plan that
+// resolves a profile against an inventory, and every kit file rendered from the Plan:
+// per-host scripts and their shared library, the coordinator, the runbook, the
+// normalized inventory and kit.json.
 package render
 
 import (
