@@ -90,7 +90,7 @@ type ClusterConfig struct {
 	// the etcd pod also runs the etcd-backup-server container.
 	AutomatedBackup bool
 	// OCClientVersion is what the workstation's oc reports as its client version
-	// (default: 4.5.2 for 4.5 clusters, the cluster's version from 4.18). Before 4.10
+	// (default: 4.5.2 for 4.5 clusters, the cluster's version from 4.16). Before 4.10
 	// it lacks `oc adm wait-for-stable-cluster`.
 	OCClientVersion string
 	// Topology is the Infrastructure's status.controlPlaneTopology (default
@@ -209,7 +209,7 @@ func NewCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 	}
 	if cfg.OCClientVersion == "" {
 		cfg.OCClientVersion = "4.5.2"
-		if releaseMinor(cfg.Version) >= 18 {
+		if m := releaseMinor(cfg.Version); m >= 16 {
 			cfg.OCClientVersion = cfg.Version
 		}
 	}

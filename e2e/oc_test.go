@@ -287,7 +287,7 @@ func contains(list []string, s string) bool {
 
 // kubeVersion is the Kubernetes version of the simulated release.
 func (o *fakeOC) kubeVersion() string {
-	if o.sim.Minor >= 18 {
+	if o.sim.Minor >= 16 {
 		return fmt.Sprintf("v1.%d.6", o.sim.Minor+13)
 	}
 	return "v1.18.3+2fbd7c7"

@@ -114,6 +114,14 @@ func TestSimulatedHosts416(t *testing.T) {
 	if out != "192.0.2.5 192.0.2.4" {
 		t.Errorf("infrastructure VIPs %q", out)
 	}
+	// A compact cluster with keepalived: the ingress VIP on the last master.
+	compact := NewCluster(t, ClusterConfig{Masters: 3, Version: "4.17.2", V416: Sim416Config{Keepalived: true}})
+	if h := compact.VIPHolder("192.0.2.4"); h != compact.Hosts[2].Name || len(compact.Workers) != 0 {
+		t.Errorf("compact: the ingress VIP on %q, %d workers", h, len(compact.Workers))
+	}
+	if out, _ := compact.OC("get", "nodes", "--no-headers"); strings.Count(out, " Ready ") != 3 {
+		t.Errorf("compact: oc get nodes:\n%s", out)
+	}
 	// OpenShift SDN and no keepalived: no OVN pods, no VIPs, no keepalived pod.
 	sdn := NewCluster(t, ClusterConfig{Masters: 3, Version: "4.16.3", V416: Sim416Config{NetworkType: "OpenShiftSDN"}})
 	out, _ = sdn.OC("-n", "openshift-ovn-kubernetes", "get", "pods")
@@ -434,4 +442,34 @@ func TestFakesShellcheck416(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Errorf("shellcheck: %v\n%s", err, out)
 	}
+}
+
+// The rest of the procedure runs against the 4.5 model's API with a 4.16 client: the
+// quorum guard's override, forced redeployments, wait-for-stable-cluster.
+func TestSimulatedAPI416(t *testing.T) {
+	c := NewCluster(t, ClusterConfig{Masters: 3, Version: "4.16.21", Timing: FastTiming})
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"version"}, "Client Version: 4.16.21\nServer Version: 4.16.21\nKubernetes Version: v1.29.6\n"},
+		{[]string{"patch", "etcd/cluster", "--type=merge", "-p", `{"spec": {"unsupportedConfigOverrides": {"useUnsupportedUnsafeNonHANonProductionUnstableEtcd": true}}}`}, "etcd.operator.openshift.io/cluster patched\n"},
+		{[]string{"get", "etcd/cluster", "-o", "jsonpath={.spec.unsupportedConfigOverrides}"}, `{"useUnsupportedUnsafeNonHANonProductionUnstableEtcd":true}`},
+		{[]string{"patch", "etcd/cluster", "--type=merge", "-p", `{"spec": {"unsupportedConfigOverrides": null}}`}, "etcd.operator.openshift.io/cluster patched\n"},
+		{[]string{"get", "etcd/cluster", "-o", "jsonpath={.spec.unsupportedConfigOverrides}"}, ""},
+	} {
+		if out, err := c.OC(tc.args...); err != nil || out != tc.want {
+			t.Errorf("oc %s: %v\n got %q\nwant %q", strings.Join(tc.args, " "), err, out, tc.want)
+		}
+	}
+	if out, err := c.OC("adm", "wait-for-stable-cluster", "--minimum-stable-period=1s", "--timeout=10s"); err != nil || !strings.HasSuffix(out, "All clusteroperators are stable\n") {
+		t.Errorf("wait-for-stable-cluster: %v\n%s", err, out)
+	}
+	if out, err := c.OC("patch", "kubeapiserver", "cluster", "--type=merge", "-p", `{"spec":{"forceRedeploymentReason":"recovery-1"}}`); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	waitFor(t, 20*time.Second, "the kube-apiserver rollout", func() bool {
+		out, _ := c.OC("get", "kubeapiserver", "cluster", "-o", `jsonpath={.status.latestAvailableRevision} {range .status.conditions[?(@.type=="NodeInstallerProgressing")]}{.reason}{end}`)
+		return out == "8 AllNodesAtLatestRevision"
+	})
 }
