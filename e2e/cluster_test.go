@@ -90,7 +90,7 @@ type ClusterConfig struct {
 	// the etcd pod also runs the etcd-backup-server container.
 	AutomatedBackup bool
 	// OCClientVersion is what the workstation's oc reports as its client version
-	// (default: 4.5.2 for 4.5 clusters, the cluster's version from 4.18). Before 4.10
+	// (default: 4.5.2 for 4.5 clusters, the cluster's version from 4.16). Before 4.10
 	// it lacks `oc adm wait-for-stable-cluster`.
 	OCClientVersion string
 	// Topology is the Infrastructure's status.controlPlaneTopology (default
@@ -102,6 +102,8 @@ type ClusterConfig struct {
 	// `hostname` is master-0 (the inventory then needs masters[].hostname).
 	ShortHostnames bool
 	Timing         Timing
+	// V416 is what a 4.16 or 4.17 cluster has beyond the masters (cluster416_test.go).
+	V416 Sim416Config
 }
 
 // SimProxy is the cluster-wide proxy the simulated API reports.
@@ -140,6 +142,7 @@ type Cluster struct {
 	Config    ClusterConfig
 	Dir       string
 	Hosts     []*Host
+	Workers   []*Host // 4.16 and 4.17 (cluster416_test.go)
 	Jump      *Host
 	Work      string // workstation directory: keys, known_hosts, oc, kits
 	Bin       string // prepended to PATH for the coordinator (holds oc)
@@ -206,7 +209,7 @@ func NewCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 	}
 	if cfg.OCClientVersion == "" {
 		cfg.OCClientVersion = "4.5.2"
-		if releaseMinor(cfg.Version) >= 18 {
+		if m := releaseMinor(cfg.Version); m >= 16 {
 			cfg.OCClientVersion = cfg.Version
 		}
 	}
@@ -227,6 +230,9 @@ func NewCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 	}
 	c := &Cluster{t: t, Config: cfg, Dir: dir, Work: filepath.Join(dir, "workstation")}
 	t.Cleanup(c.Close)
+	if c.Is416() {
+		c.defaults416()
+	}
 
 	c.Bin = filepath.Join(c.Work, "bin")
 	c.OCState = filepath.Join(c.Work, "oc")
@@ -284,6 +290,9 @@ func NewCluster(t testing.TB, cfg ClusterConfig) *Cluster {
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
+	}
+	if c.Is416() {
+		c.setUp416(pub)
 	}
 	return c
 }
@@ -402,7 +411,10 @@ func (c *Cluster) populateMaster(h *Host) {
 	install := func(src, dst string) {
 		writeFile(t, filepath.Join(h.Root, dst), readFile(t, filepath.Join(fakes, src)), 0o755)
 	}
-	if c.Is418() {
+	if c.Is416() {
+		install("cluster-restore-4.16.sh", "usr/local/bin/cluster-restore.sh")
+		install("etcdutl", "usr/local/sbin/etcdutl")
+	} else if c.Is418() {
 		install("cluster-restore-4.18.sh", "usr/local/bin/cluster-restore.sh")
 		install("disable-etcd.sh", "usr/local/bin/disable-etcd.sh")
 		install("etcdutl", "usr/local/sbin/etcdutl")
@@ -424,11 +436,15 @@ func (c *Cluster) populateMaster(h *Host) {
 	}
 	scripts := filepath.Join(h.Root, "etc/kubernetes/static-pod-resources/etcd-certs/configmaps/etcd-scripts")
 	env := fmt.Sprintf("export NODE_%s_ETCD_NAME=%q\nexport NODE_%s_IP=%q\n", envName(h.Name), h.Name, envName(h.Name), h.Addr)
-	if c.Is418() {
+	if c.Is418() || c.Is416() {
 		env += "export ETCD_IMAGE=\"quay.io/openshift-release-dev/ocp-v4.0-art-dev@sha256:" + sha256Hex([]byte("etcd "+c.Config.Version)) + "\"\n"
 	}
 	writeFile(t, filepath.Join(scripts, "etcd.env"), env, 0o644)
-	if c.Is418() {
+	if c.Is416() {
+		writeFile(t, filepath.Join(scripts, "etcd-common-tools"), readFile(t, filepath.Join(fakes, "etcd-common-tools-4.16")), 0o644)
+		writeFile(t, filepath.Join(h.Root, "etc/kubernetes/static-pod-resources/etcd-certs/configmaps/restore-etcd-pod/pod.yaml"),
+			restorePodManifest(h.Name), 0o644)
+	} else if c.Is418() {
 		writeFile(t, filepath.Join(scripts, "etcd-common-tools"), readFile(t, filepath.Join(fakes, "etcd-common-tools")), 0o644)
 		writeFile(t, filepath.Join(h.Root, "etc/kubernetes/static-pod-resources/etcd-certs/configmaps/restore-etcd-pod/pod.yaml"),
 			restorePodManifest(h.Name), 0o644)
@@ -469,6 +485,9 @@ MANIFEST_STOPPED_DIR="${ASSET_DIR}/manifests-stopped"
 		h.PodsAtStart[p.Pod] = state
 	}
 	c.writeHostConfig(h, "")
+	if c.Is416() {
+		c.populate416(h, true)
+	}
 
 	for _, rel := range []string{manifestsDir, etcdDataDir} {
 		for path, sum := range treeSums(t, filepath.Join(h.Root, rel)) {
@@ -505,6 +524,9 @@ metadata:
 func (c *Cluster) writeHostConfig(h *Host, extra string) {
 	tm := c.Config.Timing
 	release := fmt.Sprintf("SIM_MINOR=%d\n", c.minor())
+	if c.Is416() {
+		release += c.hostConfig416(h)
+	}
 	if c.Is418() {
 		release += fmt.Sprintf("SIM_KUBELET_WATCH=1\nSIM_BACKUP_SERVER=%d\nSIM_GUARDS=%d\n", b2i(c.Config.AutomatedBackup), b2i(c.Config.Masters != 1))
 	}
@@ -526,14 +548,14 @@ func (c *Cluster) writeBackup() {
 	c.BackupDir = filepath.Join(c.Work, "backup")
 	mustMkdir(t, c.BackupDir, 0o755)
 	ts := "2020-08-04_184021"
-	if c.Is418() {
+	if c.Is418() || c.Is416() {
 		ts = "2025-03-04_101530"
 	}
 	var snap bytes.Buffer
 	for i := 0; snap.Len() < 64<<10; i++ {
 		fmt.Fprintf(&snap, "etcd snapshot %s record %06d\n", ts, i)
 	}
-	if c.Is418() {
+	if c.Is418() || c.Is416() {
 		// What the simulated etcdutl checks (snapshot status).
 		fmt.Fprintf(&snap, "%s%s\n", snapshotTrailer, sha256Hex(snap.Bytes()))
 	}
@@ -614,9 +636,10 @@ type simHost struct {
 // Is418 says whether the cluster runs the 4.18+ model (Version 4.18.0 or later).
 func (c *Cluster) Is418() bool { return c.minor() >= 18 }
 
-// minor is the model's minor release: 5 for every release before 4.18.
+// minor is the model's minor release: 16 or 17 for the 4.16 model, 5 for every
+// other release before 4.18.
 func (c *Cluster) minor() int {
-	if m := releaseMinor(c.Config.Version); m >= 18 {
+	if m := releaseMinor(c.Config.Version); m >= 18 || m == 16 || m == 17 {
 		return m
 	}
 	return 5

@@ -43,6 +43,21 @@
 //     controlPlaneTopology; `oc adm wait-for-stable-cluster` (absent from clients before
 //     4.10, ClusterConfig.OCClientVersion). ClusterConfig.Masters 1 is single-node.
 //
+// 4.16 and 4.17 (cluster416_test.go, oc416_test.go): the 4.16 container names, guard
+// pods, testdata/fakes/cluster-restore-4.16.sh (release-4.16/4.17's script, which stops
+// and restores KAS, KCM and KS itself) and etcd-common-tools-4.16; ClusterConfig.V416
+// adds workers (hosts with sshd), keepalived and its VIPs (modelled in state by
+// testdata/fakes/ip: the hosts share one network namespace), nodes NotReady until
+// their PEM files move and a CSR is approved, a foreign pending CSR, OVN pods and
+// databases (one pod stuck Terminating), and reboots that end the session (a host can
+// never come back: SetFault416(h, NeverBootsAgain)). /var/tmp is the machine's own,
+// shared by every simulated host. Events: vip-taken|vip-deleted <ip> <node>,
+// reboot-requested|rebooted|never-boots <node>, csr-created <name> <node> <signer>,
+// csr-approved|csr-approved-foreign|csr-denied <name> <node>, node-registered <node>,
+// node-deleted <node>, node-shown <node> Ready|NotReady, ovn-pod-deleted <app> <pod>
+// <node>, ovn-pod-running <app> <node>, ovn-pod-crashloop <node> <why>,
+// ovn-pod-stuck-terminating|ovn-pod-force-deleted <pod> <node>.
+//
 // Faults: SetFault(h, "SIM_STUCK=etcd") (etcd never stops: disable-etcd.sh and
 // cluster-restore.sh wait forever, as the real ones do), SetFault(h,
 // "SIM_RESTORE_FAIL=early|late"), PutInEtcdDir (an entry cluster-restore.sh refuses),

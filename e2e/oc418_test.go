@@ -145,7 +145,9 @@ func (o *fakeOC) kubeletWatch(h simHost, pod string, now int64) {
 			if rev, err := os.ReadFile(filepath.Join(backup, "revision.json")); err == nil {
 				_ = os.WriteFile(filepath.Join(data, "revision.json"), rev, 0o644)
 			}
-			_ = os.Remove(filepath.Join(backup, "snapshot.db"))
+			if o.sim.Minor >= 18 { // the 4.16 restore pod leaves the snapshot copy
+				_ = os.Remove(filepath.Join(backup, "snapshot.db"))
+			}
 			_ = os.WriteFile(filepath.Join(h.State, "restore-started"), []byte(strconv.FormatInt(started, 10)+"\n"), 0o644)
 		}
 	}

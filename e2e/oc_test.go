@@ -200,6 +200,9 @@ func (o *fakeOC) fail(format string, a ...any) int {
 }
 
 func (o *fakeOC) run(args []string) int {
+	if rc, ok := o.run416(args); ok { // 4.16 and 4.17: nodes, CSRs, OVN (oc416_test.go)
+		return rc
+	}
 	// `oc adm` has flags of its own: hand it everything after the word.
 	for i := 0; i < len(args); i++ {
 		if args[i] == "--kubeconfig" || args[i] == "--request-timeout" {
@@ -284,7 +287,7 @@ func contains(list []string, s string) bool {
 
 // kubeVersion is the Kubernetes version of the simulated release.
 func (o *fakeOC) kubeVersion() string {
-	if o.sim.Minor >= 18 {
+	if o.sim.Minor >= 16 {
 		return fmt.Sprintf("v1.%d.6", o.sim.Minor+13)
 	}
 	return "v1.18.3+2fbd7c7"
@@ -338,7 +341,7 @@ func (o *fakeOC) pod(h simHost, pod string) podState {
 		defer lock.Close()
 	}
 	now := time.Now().UnixNano()
-	if o.sim.Minor >= 18 {
+	if o.sim.Minor >= 16 { // 4.16 on: the kubelet picks up manifests by itself
 		o.kubeletWatch(h, pod, now)
 	}
 	path := filepath.Join(h.State, "pods", pod)
@@ -361,7 +364,7 @@ func (o *fakeOC) pod(h simHost, pod string) podState {
 		}
 		if now-gone >= o.sim.StopDelayMs*int64(time.Millisecond) {
 			o.stopPod(h, pod, started, kind, now)
-			if o.sim.Minor >= 18 {
+			if o.sim.Minor >= 16 {
 				o.kubeletWatch(h, pod, now)
 				return o.readPod(h, pod, now)
 			}
@@ -395,6 +398,8 @@ func (o *fakeOC) containersOf(pod, kind string) []string {
 			c = append(c, "etcd-backup-server")
 		}
 		return c
+	case pod == "etcd" && o.sim.Minor >= 16:
+		return []string{"etcdctl", "etcd", "etcd-metrics", "etcd-readyz"}
 	case pod == "etcd":
 		return []string{"etcdctl", "etcd", "etcd-metrics"}
 	case pod == "kube-apiserver":

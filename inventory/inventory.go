@@ -20,12 +20,15 @@ const (
 // Inventory is one cluster's control plane and the backup to restore onto it.
 // After Load it is validated and every default is filled in.
 type Inventory struct {
-	APIVersion    string   `yaml:"apiVersion"`
-	Kind          string   `yaml:"kind"`
-	Cluster       Cluster  `yaml:"cluster"`
-	Backup        Backup   `yaml:"backup"`
-	RecoveryHost  string   `yaml:"recoveryHost"`
-	Masters       []Master `yaml:"masters"`
+	APIVersion   string   `yaml:"apiVersion"`
+	Kind         string   `yaml:"kind"`
+	Cluster      Cluster  `yaml:"cluster"`
+	Backup       Backup   `yaml:"backup"`
+	RecoveryHost string   `yaml:"recoveryHost"`
+	Masters      []Master `yaml:"masters"`
+	// Workers are the nodes that are not control-plane hosts. nil means "not listed";
+	// an empty list (workers: []) says the cluster has none (a compact cluster).
+	Workers       Workers  `yaml:"workers,omitempty"`
 	SSH           SSH      `yaml:"ssh,omitempty"`
 	Proxy         *Proxy   `yaml:"proxy,omitempty"`
 	Timeouts      Timeouts `yaml:"timeouts,omitempty"`
@@ -63,7 +66,33 @@ type Cluster struct {
 	// NetworkType is the cluster network plugin (oc get network.config cluster):
 	// OVNKubernetes or OpenShiftSDN; procedures with network steps need it.
 	NetworkType string `yaml:"networkType,omitempty"`
+	// APIVIPs and IngressVIPs are the virtual IPs keepalived moves between the nodes of
+	// an on-premise installer-provisioned cluster, as the infrastructure's
+	// status.platformStatus.<platform>.apiServerInternalIPs and ingressIPs list them (at
+	// most one IPv4 and one IPv6 address each). nil means "not listed"; an empty list
+	// (apiVIPs: []) says the cluster has no keepalived.
+	APIVIPs     IPs `yaml:"apiVIPs,omitempty"`
+	IngressVIPs IPs `yaml:"ingressVIPs,omitempty"`
 }
+
+// IPs is a list of IP addresses whose empty value, written as [], is kept apart from
+// one not written at all: the normalized inventory says "none" as the file did.
+type IPs []string
+
+// IsZero makes omitempty leave out only a list that was never written.
+func (l IPs) IsZero() bool { return l == nil }
+
+// Workers are the worker nodes; like IPs, [] is kept apart from "not listed".
+type Workers []Master
+
+// IsZero makes omitempty leave out only a list that was never written.
+func (w Workers) IsZero() bool { return w == nil }
+
+// Keepalived reports whether the inventory names VIPs, which keepalived holds.
+func (c Cluster) Keepalived() bool { return len(c.APIVIPs) > 0 }
+
+// VIPs are the API VIPs, then the ingress VIPs.
+func (c Cluster) VIPs() []string { return append(append([]string{}, c.APIVIPs...), c.IngressVIPs...) }
 
 // Network types a cluster can have.
 const (
@@ -119,7 +148,8 @@ type BackupFile struct {
 	Path string `yaml:"-"`
 }
 
-// Master is one control-plane host.
+// Master is one host of the cluster: a control-plane host in masters, a worker in
+// workers.
 type Master struct {
 	// Name is the Kubernetes node name (DNS-1123 subdomain).
 	Name string `yaml:"name"`
@@ -266,6 +296,24 @@ func (inv *Inventory) Others() []Master {
 		}
 	}
 	return out
+}
+
+// Nodes are every host of the cluster: the recovery host, the other masters in
+// inventory order, then the workers in inventory order (the order the procedure goes
+// over the nodes in steps 14 and 24).
+func (inv *Inventory) Nodes() []Master {
+	out := append([]Master{inv.Recovery()}, inv.Others()...)
+	return append(out, inv.Workers...)
+}
+
+// IsWorker reports whether name is one of the workers.
+func (inv *Inventory) IsWorker(name string) bool {
+	for _, w := range inv.Workers {
+		if w.Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ExpectedHostname is what `hostname` must print on the host.

@@ -212,7 +212,7 @@ func TestMessages(t *testing.T) {
 		{"cluster name too long", "name: ocp4", "name: " + strings.Repeat("a", 64),
 			[]string{`inv.yaml:4:9: cluster.name: "` + strings.Repeat("a", 64) + `" is not a DNS-1123 label (lowercase letters, digits and '-', starting and ending with a letter or digit, at most 63 characters)`}},
 		{"address case-insensitive duplicate", "address: 10.0.0.11", "address: M0.example.com\n  - name: m3\n    address: m0.EXAMPLE.com",
-			[]string{`inv.yaml:16:14: masters[2].address: duplicate of masters[1].address (each master has its own address)`}},
+			[]string{`inv.yaml:16:14: masters[2].address: duplicate of masters[1].address (each node has its own address)`}},
 		{"zero masters", "masters:\n  - name: m0\n    address: 10.0.0.10\n  - name: m1\n    address: 10.0.0.11\n  - name: m2\n    address: 10.0.0.12\n", "masters: []\n",
 			[]string{
 				`inv.yaml:9:15: recoveryHost: "m0" names no master (the name of one of the masters)`,
@@ -221,7 +221,7 @@ func TestMessages(t *testing.T) {
 		{"remoteDir is /", "  staticResources:", "  remoteDir: //\n  staticResources:",
 			[]string{`inv.yaml:8:14: backup.remoteDir: "//" is the root directory (a directory below /, such as /var/tmp)`}},
 		{"merge key is unknown", "recoveryHost: m0", "recoveryHost: m0\n<<: {a: 1}",
-			[]string{`inv.yaml:10:1: <<: unknown field (valid in the inventory: apiVersion, kind, cluster, backup, recoveryHost, masters, ssh, proxy, timeouts, quarantineDir)`}},
+			[]string{`inv.yaml:10:1: <<: unknown field (valid in the inventory: apiVersion, kind, cluster, backup, recoveryHost, masters, workers, ssh, proxy, timeouts, quarantineDir)`}},
 		{"trailing document marker", "    address: 10.0.0.12\n", "    address: 10.0.0.12\n---\n# nothing more\n", nil},
 		{"second document", "    address: 10.0.0.12\n", "    address: 10.0.0.12\n---\nkind: RecoveryInventory\n",
 			[]string{`inv.yaml:18:1: a second YAML document (one inventory per file)`}},

@@ -101,14 +101,16 @@ func Parse(name string, data []byte, opts LoadOptions) (*Inventory, []Problem, e
 }
 
 // dropEmpty forgets sections written with nothing in them (proxy: {}, ssh: {} on a
-// master), so the normalized inventory does not carry them.
+// master or worker), so the normalized inventory does not carry them.
 func dropEmpty(inv *Inventory) {
 	if inv.Proxy != nil && *inv.Proxy == (Proxy{}) {
 		inv.Proxy = nil
 	}
-	for i := range inv.Masters {
-		if s := inv.Masters[i].SSH; s != nil && *s == (SSH{}) {
-			inv.Masters[i].SSH = nil
+	for _, hosts := range [][]Master{inv.Masters, inv.Workers} {
+		for i := range hosts {
+			if s := hosts[i].SSH; s != nil && *s == (SSH{}) {
+				hosts[i].SSH = nil
+			}
 		}
 	}
 }

@@ -141,25 +141,119 @@ func (c *checker) checkCluster() {
 	if c.ok("cluster.networkType") && cl.NetworkType != NetworkOVNKubernetes && cl.NetworkType != NetworkOpenShiftSDN {
 		c.errorf("cluster.networkType", "%q is not a network type (%s or %s, as oc get network.config cluster -o jsonpath='{.status.networkType}' prints it)", cl.NetworkType, NetworkOVNKubernetes, NetworkOpenShiftSDN)
 	}
+	if c.ok("cluster.networkType") && c.ok("cluster.version") && cl.NetworkType == NetworkOpenShiftSDN {
+		if minor, ok := minorOf(cl.Version); ok && minor > LastOpenShiftSDNMinor {
+			c.errorf("cluster.networkType", "%s does not exist in OpenShift %s (it was removed after 4.%d: a 4.%d cluster runs %s)", NetworkOpenShiftSDN, cl.Version, LastOpenShiftSDNMinor, minor, NetworkOVNKubernetes)
+		}
+	}
+	c.checkVIPs()
+}
+
+// LastOpenShiftSDNMinor is the last 4.y with OpenShift SDN: a cluster must migrate to
+// OVN-Kubernetes before it updates to 4.17.
+const LastOpenShiftSDNMinor = 16
+
+// minorOf is y of a 4.y.z release.
+func minorOf(version string) (int, bool) {
+	m := versionRe.FindStringSubmatch(version)
+	if m == nil || m[1] != "4" {
+		return 0, false
+	}
+	y, err := strconv.Atoi(m[2])
+	return y, err == nil
+}
+
+// checkVIPs checks the VIPs keepalived holds: IP addresses (keepalived moves addresses,
+// not names), at most one per family as the infrastructure allows, none held twice,
+// both lists or neither, and none a node's own address (removing it at step 4.k would
+// cut the node off).
+func (c *checker) checkVIPs() {
+	cl := c.inv.Cluster
+	seen := map[string]string{}
+	for _, l := range []struct {
+		field string
+		ips   IPs
+	}{{"cluster.apiVIPs", cl.APIVIPs}, {"cluster.ingressVIPs", cl.IngressVIPs}} {
+		if !c.ok(l.field) {
+			continue
+		}
+		families := map[bool]string{}
+		for i, ip := range l.ips {
+			f := fmt.Sprintf("%s[%d]", l.field, i)
+			if !c.ok(f) {
+				continue
+			}
+			parsed := net.ParseIP(ip)
+			if parsed == nil {
+				c.errorf(f, "%q is not an IP address (a VIP such as 192.0.2.5 or 2001:db8::5, as oc get infrastructure cluster lists it under status.platformStatus)", ip)
+				continue
+			}
+			key := parsed.String()
+			if first, dup := seen[key]; dup {
+				c.errorf(f, "duplicate of %s (the API and the ingress VIPs are distinct addresses)", first)
+				continue
+			}
+			seen[key] = f
+			v4 := parsed.To4() != nil
+			if first, two := families[v4]; two {
+				c.errorf(f, "a second %s VIP after %s (at most one IPv4 and one IPv6 address, as the infrastructure allows)", map[bool]string{true: "IPv4", false: "IPv6"}[v4], first)
+				continue
+			}
+			families[v4] = f
+		}
+	}
+	switch api, ingress := len(cl.APIVIPs) > 0, len(cl.IngressVIPs) > 0; {
+	case api && !ingress && !c.bad["cluster.ingressVIPs"]:
+		c.errorf("cluster.apiVIPs", "given without cluster.ingressVIPs (keepalived holds both: list the ingress VIPs too, from status.platformStatus.<platform>.ingressIPs)")
+	case ingress && !api && !c.bad["cluster.apiVIPs"]:
+		c.errorf("cluster.ingressVIPs", "given without cluster.apiVIPs (keepalived holds both: list the API VIPs too, from status.platformStatus.<platform>.apiServerInternalIPs)")
+	}
+	if len(seen) == 0 {
+		return
+	}
+	for _, list := range []struct {
+		name  string
+		hosts []Master
+	}{{"masters", c.inv.Masters}, {"workers", c.inv.Workers}} {
+		for i, m := range list.hosts {
+			p := fmt.Sprintf("%s[%d].address", list.name, i)
+			if ip := net.ParseIP(m.Address); ip != nil && c.ok(p) {
+				if vip, is := seen[ip.String()]; is {
+					c.errorf(p, "%s is the VIP %s (ssh needs the node's own address, which stays when keepalived moves the VIP)", m.Address, vip)
+				}
+			}
+		}
+	}
 }
 
 func (c *checker) checkMasters() {
 	ms := c.inv.Masters
+	names := map[string]string{}
+	addrs := map[string]string{}
 	switch {
 	case c.bad["masters"]:
-		return
 	case c.missing("masters"):
 		c.errorf("masters", "missing (a list of at least 2 control-plane hosts, each with name and address)")
-		return
 	case len(ms) < 2:
 		c.errorf("masters", "%d listed (at least 2; a single-node cluster is restored with another procedure, which restorekit does not cover)", len(ms))
-	case len(ms)%2 == 0:
-		c.warnf("masters", "%d masters: an even number tolerates no more failed members than %d would (etcd quorum is %d of %d)", len(ms), len(ms)-1, len(ms)/2+1, len(ms))
+		c.checkHosts("masters", ms, names, addrs)
+	default:
+		if len(ms)%2 == 0 {
+			c.warnf("masters", "%d masters: an even number tolerates no more failed members than %d would (etcd quorum is %d of %d)", len(ms), len(ms)-1, len(ms)/2+1, len(ms))
+		}
+		c.checkHosts("masters", ms, names, addrs)
 	}
-	names := map[string]int{}
-	addrs := map[string]int{}
-	for i, m := range ms {
-		p := fmt.Sprintf("masters[%d]", i)
+	if !c.bad["workers"] {
+		c.checkHosts("workers", c.inv.Workers, names, addrs)
+	}
+}
+
+// checkHosts checks the hosts of masters or workers; names and addrs hold the fields
+// already seen (in masters, for workers), since no two nodes share a name or address.
+func (c *checker) checkHosts(list string, hosts []Master, names, addrs map[string]string) {
+	what := map[string]string{"masters": "master", "workers": "worker"}[list]
+	for i, m := range hosts {
+		p := fmt.Sprintf("%s[%d]", list, i)
 		if c.bad[p] {
 			continue
 		}
@@ -170,10 +264,10 @@ func (c *checker) checkMasters() {
 		case !isDNS1123Subdomain(m.Name):
 			c.errorf(p+".name", "%q is not a node name (a DNS-1123 subdomain: lowercase letters, digits, '-' and '.', as oc get nodes shows it)", m.Name)
 		default:
-			if j, dup := names[m.Name]; dup {
-				c.errorf(p+".name", "duplicate of masters[%d].name (each master once)", j)
+			if first, dup := names[m.Name]; dup {
+				c.errorf(p+".name", "duplicate of %s.name (each node once, in masters or in workers)", first)
 			} else {
-				names[m.Name] = i
+				names[m.Name] = p
 			}
 		}
 		switch {
@@ -181,17 +275,17 @@ func (c *checker) checkMasters() {
 			c.errorf(p+".address", "missing (the IP address or DNS name ssh connects to)")
 		case !c.ok(p + ".address"):
 		case !isIP(m.Address) && !isDNSName(m.Address):
-			c.errorf(p+".address", "%q is not an IP address or DNS name (such as 10.0.143.125 or master-0.example.com; user and port go in ssh)", m.Address)
+			c.errorf(p+".address", "%q is not an IP address or DNS name (such as 10.0.143.125 or %s-0.example.com; user and port go in ssh)", m.Address, what)
 		default:
 			key := strings.ToLower(m.Address)
-			if j, dup := addrs[key]; dup {
-				c.errorf(p+".address", "duplicate of masters[%d].address (each master has its own address)", j)
+			if first, dup := addrs[key]; dup {
+				c.errorf(p+".address", "duplicate of %s.address (each node has its own address)", first)
 			} else {
-				addrs[key] = i
+				addrs[key] = p
 			}
 		}
 		if c.ok(p+".hostname") && !isDNSName(m.Hostname) {
-			c.errorf(p+".hostname", "%q is not a host name (what hostname prints on the master: letters, digits, '-' and '.')", m.Hostname)
+			c.errorf(p+".hostname", "%q is not a host name (what hostname prints on the %s: letters, digits, '-' and '.')", m.Hostname, what)
 		}
 		if m.SSH != nil {
 			c.checkSSH(p+".ssh", m.SSH)
@@ -227,6 +321,10 @@ func (c *checker) checkRecoveryHost() {
 			if m.Name == c.inv.RecoveryHost {
 				return
 			}
+		}
+		if c.inv.IsWorker(c.inv.RecoveryHost) {
+			c.errorf("recoveryHost", "%q is a worker (the recovery host is a control-plane host: %s)", c.inv.RecoveryHost, c.masterNames())
+			return
 		}
 		c.errorf("recoveryHost", "%q names no master (%s)", c.inv.RecoveryHost, c.masterNames())
 	}

@@ -126,15 +126,16 @@ func checkInventory(p *Profile, inv *inventory.Inventory) []inventory.Problem {
 	var missing []*inventoryField
 	needs := map[*inventoryField][]string{}
 	for _, s := range p.Steps {
-		f := s.When.Fact.field()
-		if f == nil || f.isSet(inv) {
-			continue
-		}
-		if _, seen := needs[f]; !seen {
-			missing = append(missing, f)
-		}
-		if !slices.Contains(needs[f], s.Number) {
-			needs[f] = append(needs[f], s.Number)
+		for _, f := range append([]*inventoryField{s.When.Fact.field()}, kindFields[s.Kind]...) {
+			if f == nil || f.isSet(inv) {
+				continue
+			}
+			if _, seen := needs[f]; !seen {
+				missing = append(missing, f)
+			}
+			if !slices.Contains(needs[f], s.Number) {
+				needs[f] = append(needs[f], s.Number)
+			}
 		}
 	}
 	for _, f := range missing {
@@ -155,6 +156,28 @@ var networkTypeField = &inventoryField{
 	name:  "cluster.networkType",
 	valid: inventory.NetworkOVNKubernetes + " or " + inventory.NetworkOpenShiftSDN + ", as oc get network.config cluster -o jsonpath='{.status.networkType}' prints it",
 	isSet: func(inv *inventory.Inventory) bool { return inv.Cluster.NetworkType != "" },
+}
+
+var workersField = &inventoryField{
+	name:  "workers",
+	valid: "the worker nodes, each with name and address as in masters; workers: [] for a cluster whose masters are its only nodes",
+	isSet: func(inv *inventory.Inventory) bool { return inv.Workers != nil },
+}
+
+var apiVIPsField = &inventoryField{
+	name:  "cluster.apiVIPs",
+	valid: "the VIPs keepalived holds, from oc get infrastructure cluster -o json: status.platformStatus.<platform>.apiServerInternalIPs, with cluster.ingressVIPs from .ingressIPs; apiVIPs: [] for a cluster without keepalived",
+	isSet: func(inv *inventory.Inventory) bool { return inv.Cluster.APIVIPs != nil },
+}
+
+// kindFields are the inventory fields a step kind reads whatever its facts: the nodes
+// it goes over, the addresses it removes.
+var kindFields = map[string][]*inventoryField{
+	"ovn-node":           {workersField},
+	"reboot-node":        {workersField},
+	"stop-keepalived":    {apiVIPsField},
+	"check-api-vip":      {apiVIPsField},
+	"restore-keepalived": {apiVIPsField},
 }
 
 // field is the inventory field the fact reads (nil when it needs none beyond the

@@ -260,6 +260,8 @@ func planInventory(t *testing.T, version string, masters int, network string) *i
 	inv.Cluster.NetworkType = network
 	inv.Masters = inv.Masters[:masters]
 	inv.RecoveryHost = inv.Masters[0].Name
+	// A compact cluster without keepalived, as 4.16 kits need said.
+	inv.Workers, inv.Cluster.APIVIPs = inventory.Workers{}, inventory.IPs{}
 	return inv
 }
 
@@ -377,6 +379,15 @@ func TestCheckNamesTheFieldAndLine(t *testing.T) {
 	got = checkInventory(&profile416, inv)
 	if len(got) != 1 || got[0].Field != "cluster.networkType" || !strings.Contains(got[0].Message, "steps 13, 14 of procedure-4.16.md") {
 		t.Errorf("4.16 without a network type: %v", got)
+	}
+	// The nodes step 14 and 24 go over, and the VIPs of 4.k, 6 and 22: "none" must be
+	// said, as workers: [] and apiVIPs: [].
+	inv = planInventory(t, "4.17.2", 3, inventory.NetworkOVNKubernetes)
+	inv.Workers, inv.Cluster.APIVIPs = nil, nil
+	got = checkInventory(&profile416, inv)
+	if len(got) != 2 || got[0].Field != "cluster.apiVIPs" || !strings.Contains(got[0].Message, "steps 4.k, 5-6, 22 of procedure-4.16.md") ||
+		got[1].Field != "workers" || !strings.Contains(got[1].Message, "steps 14, 24 of procedure-4.16.md") || !strings.Contains(got[1].Message, "workers: []") {
+		t.Errorf("4.17 without workers or VIPs: %v", got)
 	}
 	if got := Check(loadExample(t, "three-masters")); len(got) != 0 {
 		t.Errorf("the example: %v", got)

@@ -32,14 +32,14 @@ func newInventoryCmd(streams IOStreams) *cobra.Command {
 
 // importFlags are inventory import's options.
 type importFlags struct {
-	Nodes, ClusterVersion, Proxy, Infrastructure string
-	FromCluster                                  bool
-	RequestTimeout                               time.Duration
-	Kubeconfig                                   string
-	Output                                       string
-	Force                                        bool
-	Opts                                         importer.Options
-	ConnectTimeout                               time.Duration
+	Nodes, ClusterVersion, Proxy, Infrastructure, Network string
+	FromCluster                                           bool
+	RequestTimeout                                        time.Duration
+	Kubeconfig                                            string
+	Output                                                string
+	Force                                                 bool
+	Opts                                                  importer.Options
+	ConnectTimeout                                        time.Duration
 }
 
 func newInventoryImportCmd(streams IOStreams) *cobra.Command {
@@ -48,8 +48,8 @@ func newInventoryImportCmd(streams IOStreams) *cobra.Command {
 		Use:   "import --backup-dir DIR (--nodes FILE --clusterversion FILE --proxy FILE | --from-cluster)",
 		Short: "Write an inventory from what the cluster says about itself",
 		Long: `import writes an inventory, commented like the one init writes, from the cluster's
-own description: its control-plane nodes (names, addresses, hostnames, readiness),
-its release and its proxy. The backup pair in --backup-dir is checked as validate
+own description: its control-plane and worker nodes (names, addresses, hostnames,
+readiness), its release, its proxy, its network type and the VIPs keepalived holds. The backup pair in --backup-dir is checked as validate
 checks it, and the file written is loaded back as validate would load it.
 
 The cluster's description comes from oc output captured beforehand, as JSON or YAML
@@ -59,6 +59,7 @@ The cluster's description comes from oc output captured beforehand, as JSON or Y
   oc get clusterversion version -o json      > clusterversion.json
   oc get proxy cluster -o json               > proxy.json
   oc get infrastructure cluster -o json      > infrastructure.json
+  oc get network.config cluster -o json      > network.json
 
 or, with --from-cluster, from those same read-only calls made by running oc here
 (each bounded by --request-timeout). The release is the newest Completed entry of the
@@ -67,11 +68,15 @@ import from that capture.
 
 Without --recovery-host, the recovery host is the first Ready control-plane node in
 name order; the file says so, and a person must confirm it. The cluster name is
-taken from the infrastructure's API server URL, or given with --cluster-name.
+taken from the infrastructure's API server URL, or given with --cluster-name. The
+VIPs come from the infrastructure's platform status (none off-premise, or with a
+user-managed load balancer), the network type from the network config's status:
+4.16 kits need both, so import with --infrastructure and --network.
 Warnings go to standard error. The inventory goes to --output (default ` + defaultInventoryFile + `),
 or to standard output for -o -; an existing file is left alone unless --force is given.`,
 		Example: `  restorekit inventory import --nodes nodes.json --clusterversion clusterversion.json \
-      --proxy proxy.json --infrastructure infrastructure.json --backup-dir backup -o prod.yaml
+      --proxy proxy.json --infrastructure infrastructure.json --network network.json \
+      --backup-dir backup -o prod.yaml
   restorekit inventory import --from-cluster --backup-dir backup --identity-file ~/.ssh/core -o -`,
 		Args: argsUsage(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -82,7 +87,8 @@ or to standard output for -o -; an existing file is left alone unless --force is
 	f.StringVar(&fl.Nodes, "nodes", "", "`FILE` holding oc get nodes -o json")
 	f.StringVar(&fl.ClusterVersion, "clusterversion", "", "`FILE` holding oc get clusterversion version -o json")
 	f.StringVar(&fl.Proxy, "proxy", "", "`FILE` holding oc get proxy cluster -o json")
-	f.StringVar(&fl.Infrastructure, "infrastructure", "", "`FILE` holding oc get infrastructure cluster -o json (names the cluster)")
+	f.StringVar(&fl.Infrastructure, "infrastructure", "", "`FILE` holding oc get infrastructure cluster -o json (names the cluster, gives the VIPs)")
+	f.StringVar(&fl.Network, "network", "", "`FILE` holding oc get network.config cluster -o json (gives the network type)")
 	f.BoolVar(&fl.FromCluster, "from-cluster", false, "run those oc get calls here instead of reading files")
 	f.DurationVar(&fl.RequestTimeout, "request-timeout", 30*time.Second, "with --from-cluster: how long each oc call may wait for the API")
 	f.StringVar(&fl.Kubeconfig, "kubeconfig", "", "with --from-cluster: the kubeconfig `FILE` oc uses")
@@ -103,10 +109,10 @@ or to standard output for -o -; an existing file is left alone unless --force is
 }
 
 func runInventoryImport(ctx context.Context, streams IOStreams, fl importFlags) error {
-	files := fl.Nodes != "" || fl.ClusterVersion != "" || fl.Proxy != "" || fl.Infrastructure != ""
+	files := fl.Nodes != "" || fl.ClusterVersion != "" || fl.Proxy != "" || fl.Infrastructure != "" || fl.Network != ""
 	switch {
 	case fl.FromCluster && files:
-		return usageError(errors.New("inventory import: --from-cluster gathers what --nodes, --clusterversion, --proxy and --infrastructure would give: use one or the other"))
+		return usageError(errors.New("inventory import: --from-cluster gathers what --nodes, --clusterversion, --proxy, --infrastructure and --network would give: use one or the other"))
 	case !fl.FromCluster && (fl.Nodes == "" || fl.ClusterVersion == "" || fl.Proxy == ""):
 		return usageError(errors.New("inventory import needs --nodes, --clusterversion and --proxy (files captured with oc get ... -o json), or --from-cluster"))
 	case fl.Output == "":
@@ -142,6 +148,10 @@ func runInventoryImport(ctx context.Context, streams IOStreams, fl importFlags) 
 		if fl.Infrastructure != "" {
 			s := read(fl.Infrastructure)
 			src.Infrastructure = &s
+		}
+		if fl.Network != "" {
+			s := read(fl.Network)
+			src.Network = &s
 		}
 		if len(errs) > 0 {
 			return failed(errors.Join(errs...))

@@ -11,6 +11,7 @@ const (
 	captureClusterVersion = "oc get clusterversion version -o json"
 	captureProxy          = "oc get proxy cluster -o json"
 	captureInfrastructure = "oc get infrastructure cluster -o json"
+	captureNetwork        = "oc get network.config cluster -o json"
 )
 
 // release is what the import takes from the ClusterVersion.
@@ -119,6 +120,82 @@ type infrastructure struct {
 	clusterName string // from the API server URL, api.<name>.<base domain>
 	platform    string
 	topology    string // status.controlPlaneTopology
+	// apiVIPs and ingressVIPs are the VIPs keepalived holds (empty, not nil, when the
+	// cluster has none); vipsWhy says where they come from, or why there are none.
+	apiVIPs, ingressVIPs []string
+	vipsWhy              string
+}
+
+// vipPlatforms are the platforms whose installer-provisioned clusters run keepalived
+// for their VIPs, with the key of their status.platformStatus member (openshift/api
+// config/v1 types_infrastructure.go).
+var vipPlatforms = map[string]string{
+	"BareMetal": "baremetal", "OpenStack": "openstack", "oVirt": "ovirt", "VSphere": "vsphere", "Nutanix": "nutanix",
+}
+
+// readVIPs takes the VIPs of an on-premise platform's status: apiServerInternalIPs and
+// ingressIPs (the singular apiServerInternalIP and ingressIP of releases before 4.12
+// when the lists are absent). A UserManaged load balancer means no keepalived.
+func (in *infrastructure) readVIPs(ps value) {
+	in.apiVIPs, in.ingressVIPs = []string{}, []string{}
+	key, onPrem := vipPlatforms[in.platform]
+	if !onPrem {
+		in.vipsWhy = "None: " + in.platform + " clusters have no keepalived"
+		if in.platform == "" {
+			in.vipsWhy = "None: the infrastructure names no platform"
+		}
+		return
+	}
+	p := ps.get(key)
+	where := "status.platformStatus." + key
+	if lb := p.get("loadBalancer").get("type").str(); lb == "UserManaged" {
+		in.vipsWhy = "None: the infrastructure's " + where + ".loadBalancer.type\n  # is UserManaged (the cluster's own load balancer, no keepalived)"
+		return
+	}
+	ips := func(list, single string) []string {
+		out := []string{}
+		for _, v := range p.get(list).list() {
+			if s := v.str(); s != "" {
+				out = append(out, s)
+			}
+		}
+		if len(out) == 0 && p.get(single).str() != "" {
+			out = append(out, p.get(single).str())
+		}
+		return out
+	}
+	in.apiVIPs, in.ingressVIPs = ips("apiServerInternalIPs", "apiServerInternalIP"), ips("ingressIPs", "ingressIP")
+	if len(in.apiVIPs) == 0 && len(in.ingressVIPs) == 0 {
+		in.vipsWhy = "None: the infrastructure's " + where + " lists no\n  # apiServerInternalIPs or ingressIPs (a user-provisioned cluster, without keepalived)"
+		return
+	}
+	in.vipsWhy = "From the infrastructure's " + where + ":\n  # apiServerInternalIPs and ingressIPs"
+}
+
+// readNetwork takes the cluster network plugin from the Network config's status (what
+// runs; spec is what was asked for). A migration in progress is worth a warning: the
+// restore's network steps follow the plugin the backup was taken with.
+func readNetwork(src *source) (string, bool) {
+	obj, ok := src.named("Network", "cluster", captureNetwork)
+	if !ok {
+		return "", false
+	}
+	st := obj.get("status")
+	t := st.get("networkType")
+	v := t.str()
+	switch v {
+	case inventory.NetworkOVNKubernetes, inventory.NetworkOpenShiftSDN:
+	case "":
+		t.errorf("missing (the network operator has not reported the cluster network yet, or this is not %s)", captureNetwork)
+		return "", false
+	default:
+		t.errorf("%q: restorekit's procedures cover %s and %s only (a third-party network plugin has its own restore steps)", v, inventory.NetworkOVNKubernetes, inventory.NetworkOpenShiftSDN)
+		return "", false
+	}
+	if to := st.get("migration").get("networkType").str(); to != "" && to != v {
+		st.get("migration").warnf("a migration from %s to %s is in progress: the inventory records %s, what runs now; import again once it has finished", v, to, v)
+	}
+	return v, true
 }
 
 func readInfrastructure(src *source) (infrastructure, bool) {
@@ -134,6 +211,7 @@ func readInfrastructure(src *source) (infrastructure, bool) {
 	if in.platform == "" {
 		in.platform = st.get("platform").str()
 	}
+	in.readVIPs(st.get("platformStatus"))
 	api := st.get("apiServerURL")
 	if u, err := url.Parse(api.str()); err == nil {
 		if labels := strings.Split(u.Hostname(), "."); len(labels) > 2 && labels[0] == "api" {

@@ -45,6 +45,22 @@ func TestImportErrors(t *testing.T) {
 		{"a backup directory that does not exist", func(_ *Sources, o *Options) {
 			o.BackupDir = "testdata/no-such-backup"
 		}, []string{`--backup-dir testdata/no-such-backup: directory testdata/no-such-backup does not exist (a directory holding one snapshot_<ts>.db and the static_kuberesources_<ts>.tar.gz taken with it; relative to the inventory file)`}},
+		{"a third-party network plugin", func(s *Sources, _ *Options) {
+			s.Network = &Source{Name: "network.json", Data: []byte(`{"apiVersion": "config.openshift.io/v1", "kind": "Network", "metadata": {"name": "cluster"},
+ "status": {"networkType": "Calico"}}`)}
+		}, []string{`network.json:2:28: status.networkType: "Calico": restorekit's procedures cover OVNKubernetes and OpenShiftSDN only (a third-party network plugin has its own restore steps)`}},
+		{"the network config of a cluster still installing", func(s *Sources, _ *Options) {
+			s.Network = &Source{Name: "network.json", Data: []byte(`{"apiVersion": "config.openshift.io/v1", "kind": "Network", "metadata": {"name": "cluster"}, "status": {}}`)}
+		}, []string{`network.json:1:104: status.networkType: missing (the network operator has not reported the cluster network yet, or this is not oc get network.config cluster -o json)`}},
+		{"the proxy given as the network", func(s *Sources, _ *Options) {
+			s.Network = &Source{Name: "network.json", Data: aws.Proxy.Data}
+		}, []string{`network.json:3:13: kind: "Proxy" (expected Network, or a List of them: capture it with oc get network.config cluster -o json)`}},
+		{"OpenShift SDN on 4.17, which validate refuses", func(s *Sources, _ *Options) {
+			bm := sources(t, "baremetal-416")
+			s.Nodes, s.Infrastructure = bm.Nodes, bm.Infrastructure
+			s.ClusterVersion.Data = []byte(strings.ReplaceAll(string(bm.ClusterVersion.Data), "4.16.21", "4.17.2"))
+			s.Network = &Source{Name: "network.json", Data: []byte(`{"apiVersion": "config.openshift.io/v1", "kind": "Network", "metadata": {"name": "cluster"}, "status": {"networkType": "OpenShiftSDN"}}`)}
+		}, []string{`inventory.yaml:37:16: cluster.networkType: OpenShiftSDN does not exist in OpenShift 4.17.2 (it was removed after 4.16: a 4.17 cluster runs OVNKubernetes) (in the inventory the import would write)`}},
 		{"ssh settings validate refuses name their flags", func(_ *Sources, o *Options) {
 			o.SSH = inventory.SSH{User: "root user", JumpHost: "a,b"}
 		}, []string{

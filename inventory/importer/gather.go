@@ -25,12 +25,12 @@ type OC struct {
 	Grace time.Duration
 }
 
-// Gather runs the four oc get calls; a call that fails is reported with oc's message
+// Gather runs the five oc get calls; a call that fails is reported with oc's message
 // and the others still run, so every problem shows at once.
 func (oc OC) Gather(ctx context.Context) (Sources, error) {
 	var src Sources
 	var errs []error
-	infra := Source{}
+	infra, network := Source{}, Source{}
 	for _, c := range []struct {
 		args []string
 		into *Source
@@ -39,6 +39,7 @@ func (oc OC) Gather(ctx context.Context) (Sources, error) {
 		{[]string{"get", "clusterversion", "version", "-o", "json"}, &src.ClusterVersion},
 		{[]string{"get", "proxy", "cluster", "-o", "json"}, &src.Proxy},
 		{[]string{"get", "infrastructure", "cluster", "-o", "json"}, &infra},
+		{[]string{"get", "network.config", "cluster", "-o", "json"}, &network},
 	} {
 		data, err := oc.get(ctx, c.args)
 		*c.into = Source{Name: "oc " + strings.Join(c.args, " "), Data: data}
@@ -46,7 +47,7 @@ func (oc OC) Gather(ctx context.Context) (Sources, error) {
 			errs = append(errs, err)
 		}
 	}
-	src.Infrastructure = &infra
+	src.Infrastructure, src.Network = &infra, &network
 	return src, errors.Join(errs...)
 }
 
@@ -78,7 +79,7 @@ func (oc OC) get(ctx context.Context, args []string) ([]byte, error) {
 	shown := "oc " + strings.Join(args, " ")
 	switch {
 	case errors.Is(err, exec.ErrNotFound):
-		return nil, fmt.Errorf("%s: oc is not on PATH (install it, or capture the files elsewhere and give them with --nodes, --clusterversion and --proxy)", shown)
+		return nil, fmt.Errorf("%s: oc is not on PATH (install it, or capture the files elsewhere and give them with --nodes, --clusterversion, --proxy, --infrastructure and --network)", shown)
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("%s: no answer within %s (--request-timeout %s)", shown, timeout+grace, timeout)
 	case err != nil:

@@ -32,11 +32,12 @@ func TestGather(t *testing.T) {
 	want := "get nodes -o json --request-timeout=7s\n" +
 		"get clusterversion version -o json --request-timeout=7s\n" +
 		"get proxy cluster -o json --request-timeout=7s\n" +
-		"get infrastructure cluster -o json --request-timeout=7s\n"
+		"get infrastructure cluster -o json --request-timeout=7s\n" +
+		"get network.config cluster -o json --request-timeout=7s\n"
 	if string(calls) != want {
 		t.Errorf("oc was called as:\n%s\nwant:\n%s", calls, want)
 	}
-	if src.Nodes.Name != "oc get nodes -o json" || !strings.Contains(string(src.Nodes.Data), `"List"`) || src.Infrastructure == nil {
+	if src.Nodes.Name != "oc get nodes -o json" || !strings.Contains(string(src.Nodes.Data), `"List"`) || src.Infrastructure == nil || src.Network == nil || src.Network.Name != "oc get network.config cluster -o json" {
 		t.Errorf("sources: %+v", src)
 	}
 }
@@ -47,7 +48,7 @@ func TestGatherBounded(t *testing.T) {
 	start := time.Now()
 	_, err := oc.Gather(context.Background())
 	if took := time.Since(start); took > 10*time.Second {
-		t.Errorf("four hanging calls took %s", took)
+		t.Errorf("five hanging calls took %s", took)
 	}
 	if err == nil || !strings.Contains(err.Error(), "oc get nodes -o json: no answer within 200ms (--request-timeout 100ms)") {
 		t.Errorf("got %v", err)

@@ -19,12 +19,16 @@ import (
 )
 
 // Sources are the oc outputs an inventory is imported from. Infrastructure is
-// optional: it names the cluster when Options.ClusterName does not.
+// optional: it names the cluster when Options.ClusterName does not, and gives the
+// VIPs keepalived holds. Network is optional: it gives the network type. Without
+// them the inventory leaves cluster.apiVIPs and cluster.networkType out, which a
+// 4.16 kit needs.
 type Sources struct {
 	Nodes          Source
 	ClusterVersion Source
 	Proxy          Source
 	Infrastructure *Source
+	Network        *Source
 }
 
 // Options are what the oc outputs cannot say: the backup, how to reach the masters,
@@ -103,6 +107,15 @@ func Import(src Sources, opts Options) (*Result, error) {
 		if s := r.parse(*src.Infrastructure); s != nil {
 			infra, infraOK = readInfrastructure(s)
 			d.Platform, d.Topology = infra.platform, infra.topology
+			if infraOK {
+				d.VIPsKnown, d.APIVIPs, d.IngressVIPs, d.VIPsWhy = true, infra.apiVIPs, infra.ingressVIPs, infra.vipsWhy
+			}
+		}
+	}
+	if src.Network != nil {
+		d.Sources = append(d.Sources, sourceLine{"network", src.Network.Name})
+		if s := r.parse(*src.Network); s != nil {
+			d.NetworkType, _ = readNetwork(s)
 		}
 	}
 
@@ -169,7 +182,7 @@ func sortedProblems(ps []inventory.Problem) []inventory.Problem {
 // readMasters finds the control-plane nodes and chooses their addresses.
 func (d *data) readMasters(s *source, infra infrastructure) []*node {
 	nodes := readNodes(s)
-	var masters []*node
+	var masters, workers []*node
 	labels := map[string]bool{}
 	for _, n := range nodes {
 		if n.controlPlane {
@@ -183,7 +196,7 @@ func (d *data) readMasters(s *source, infra infrastructure) []*node {
 				}
 			}
 		} else {
-			d.Workers = append(d.Workers, n.name)
+			workers = append(workers, n)
 		}
 	}
 	switch items := s.top().get("items"); {
@@ -206,7 +219,18 @@ func (d *data) readMasters(s *source, infra infrastructure) []*node {
 			d.MasterLabels = append(d.MasterLabels, l)
 		}
 	}
-	pickAddresses(nodes, masters)
+	pickAddresses(nodes, append(append([]*node{}, masters...), workers...))
+	d.Workers = []masterData{}
+	for _, w := range workers {
+		if w.ready != "True" {
+			w.v.get("metadata").get("name").warnf("worker node %s is not Ready (Ready condition %s%s): a 4.16 kit reaches every node over ssh, and it may not be reachable", w.name, w.ready, reasonSuffix(w.readyWhy))
+		}
+		md := masterData{Name: w.name, Address: w.address.ip, Hostname: w.hostname, Notes: []string{w.readyNote(), w.addressNote()}}
+		if w.hostname != "" {
+			md.Notes = append(md.Notes, "hostname: its Hostname address")
+		}
+		d.Workers = append(d.Workers, md)
+	}
 	for _, m := range masters {
 		if m.ready != "True" {
 			m.v.get("metadata").get("name").warnf("control-plane node %s is not Ready (Ready condition %s%s): it may not be reachable, and it is not chosen as the recovery host", m.name, m.ready, reasonSuffix(m.readyWhy))
@@ -295,7 +319,12 @@ type data struct {
 	MasterLabels       []string
 	Masters            []masterData
 	Compact            bool
-	Workers            []string
+	Workers            []masterData
+	NetworkType        string
+	VIPsKnown          bool
+	APIVIPs            []string
+	IngressVIPs        []string
+	VIPsWhy            string
 	SSH                inventory.SSH
 	SSHUser            string
 	Proxy              *inventory.Proxy

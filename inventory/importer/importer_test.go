@@ -36,7 +36,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 // sources reads the captures of testdata/<dir>: nodes, clusterversion and proxy, as
-// .json or .yaml, and infrastructure when there is one.
+// .json or .yaml, and infrastructure and network when there are.
 func sources(t *testing.T, dir string) Sources {
 	t.Helper()
 	read := func(what string) *Source {
@@ -48,7 +48,7 @@ func sources(t *testing.T, dir string) Sources {
 		}
 		return nil
 	}
-	src := Sources{Infrastructure: read("infrastructure")}
+	src := Sources{Infrastructure: read("infrastructure"), Network: read("network")}
 	for what, into := range map[string]*Source{"nodes": &src.Nodes, "clusterversion": &src.ClusterVersion, "proxy": &src.Proxy} {
 		s := read(what)
 		if s == nil {
@@ -96,6 +96,12 @@ func TestImport(t *testing.T) {
 		// A VIP reported by two masters, an address listed twice: warnings; each master
 		// gets an address of its own.
 		{"duplicates", Options{ClusterName: "dup"}},
+		// 4.16 on bare metal: two workers (one NotReady, warned about), OVN-Kubernetes from
+		// the network config, dual-stack API and ingress VIPs from the platform status.
+		{"baremetal-416", Options{}},
+		// vSphere with a user-managed load balancer: VIPs in the status, but no
+		// keepalived (apiVIPs: []); OpenShift SDN with a migration to OVN in progress.
+		{"vsphere-sdn-416", Options{}},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
 			opts := tc.opts

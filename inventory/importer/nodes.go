@@ -144,7 +144,7 @@ func (n *node) readAddresses(addrs value) {
 	}
 }
 
-// pickAddresses chooses each master's address: its best address that no other node
+// pickAddresses chooses each host's address (masters, then workers): its best address that no other node
 // also reports (two nodes with one address would send ssh to the wrong host).
 func pickAddresses(nodes []*node, masters []*node) {
 	owners := map[string][]string{}
@@ -164,7 +164,11 @@ func pickAddresses(nodes []*node, masters []*node) {
 	}
 	for _, m := range masters {
 		if len(m.candidates) == 0 {
-			m.v.get("status").get("addresses").errorf("control-plane node %s has no InternalIP or ExternalIP address (ssh needs one; the node may not have registered yet)", m.name)
+			role := "control-plane node"
+			if !m.controlPlane {
+				role = "worker node"
+			}
+			m.v.get("status").get("addresses").errorf("%s %s has no InternalIP or ExternalIP address (ssh needs one; the node may not have registered yet)", role, m.name)
 			continue
 		}
 		chosen := -1
@@ -180,7 +184,7 @@ func pickAddresses(nodes []*node, masters []*node) {
 			}
 		}
 		if chosen < 0 {
-			chosen = 0 // validate then refuses two masters with one address; a worker's is only warned about
+			chosen = 0 // validate then refuses two hosts with one address
 		}
 		m.address = m.candidates[chosen]
 		for i, a := range m.candidates {

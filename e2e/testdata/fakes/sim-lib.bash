@@ -11,7 +11,9 @@
 #                   4.18 to 4.20 with automated backups), SIM_GUARDS (1: guard pods
 #                   run, multi-node 4.18+), SIM_KUBELET_WATCH (1: the kubelet starts
 #                   new manifests by itself, as a real one does; the 4.5 model starts
-#                   them only on a kubelet restart)
+#                   them only on a kubelet restart; 16 and 17 model the 4.16
+#                   hosts, see sim416.bash), SIM_SHARED (4.16: the cluster-wide
+#                   state, the VIPs and reboot requests, beside the hosts)
 #   commands.log    every command a fake received: UTC time, host, tool, argv
 #   pods/<pod>      a static pod the kubelet runs: "<started_ns> <manifest inode> <kind>"
 #   gone/<pod>      when the kubelet first noticed the pod's manifest had gone
@@ -19,6 +21,7 @@
 #   kubelet         "<restarted_ns>" of the last kubelet restart
 #   restored        written by cluster-restore.sh when it completed
 #   restore-started when the restore pod's etcd started (4.18+: the API's EOF window)
+#   units/<unit>    4.16: "<restarted_ns>" of the last restart of ovs-vswitchd or ovsdb-server
 SIM=/var/lib/restorekit-sim
 MANIFESTS=/etc/kubernetes/manifests
 SIM_HOST=unknown
@@ -30,6 +33,8 @@ SIM_RESTORE_FAIL=
 SIM_MINOR=5
 SIM_BACKUP_SERVER=0
 SIM_GUARDS=0
+SIM_SHARED=
+SIM_ROLE=master
 SIM_KUBELET_WATCH=0
 # shellcheck source=/dev/null
 [[ -f $SIM/config ]] && . "$SIM/config"
@@ -65,19 +70,30 @@ sim_containers() {
         echo "etcdctl etcd etcd-metrics etcd-readyz etcd-rev"
       elif ((SIM_MINOR >= 18)); then
         echo "etcdctl etcd etcd-metrics etcd-readyz etcd-rev etcd-backup-server"
+      elif ((SIM_MINOR >= 16)); then
+        # bindata/etcd/pod.yaml of release-4.16 and release-4.17: no etcd-rev yet.
+        echo "etcdctl etcd etcd-metrics etcd-readyz"
       else
         echo "etcdctl etcd etcd-metrics"
       fi ;;
     kube-apiserver:*) echo "kube-apiserver kube-apiserver-cert-syncer kube-apiserver-cert-regeneration-controller kube-apiserver-insecure-readyz kube-apiserver-check-endpoints" ;;
     kube-controller-manager:*) echo "kube-controller-manager cluster-policy-controller kube-controller-manager-cert-syncer kube-controller-manager-recovery-controller" ;;
     kube-scheduler:*) echo "kube-scheduler kube-scheduler-cert-syncer kube-scheduler-recovery-controller" ;;
+    # machine-config-operator's on-prem keepalived static pod (keepalived.yaml).
+    keepalived:*) echo "keepalived keepalived-monitor" ;;
     *) echo "$1" ;;
   esac
 }
 
 sim_pod_of_manifest() {
   local b=${1##*/}
-  echo "${b%-pod.yaml}"
+  b=${b%.yaml}
+  echo "${b%-pod}"
+}
+
+# sim_manifest POD: the manifest the kubelet runs POD from (keepalived.yaml has no -pod).
+sim_manifest() {
+  if [[ $1 == keepalived ]]; then echo "$MANIFESTS/keepalived.yaml"; else echo "$MANIFESTS/$1-pod.yaml"; fi
 }
 
 sim_inode() { stat -c %i "$1" 2>/dev/null || echo none; }
@@ -122,7 +138,7 @@ sim_sync() {
     [[ -e $f ]] || continue
     pod=${f##*/}
     read -r started inode kind <"$f"
-    if [[ $(sim_inode "$MANIFESTS/$pod-pod.yaml") == "$inode" ]]; then
+    if [[ $(sim_inode "$(sim_manifest "$pod")") == "$inode" ]]; then
       rm -f "$SIM/gone/$pod"
       continue
     fi
@@ -136,7 +152,7 @@ sim_sync() {
   [[ $SIM_KUBELET_WATCH == 1 ]] || return 0
   # A watching kubelet starts a manifest once the pod it replaces has stopped, and
   # retries a crash-looping restore pod.
-  for m in "$MANIFESTS"/*-pod.yaml; do
+  for m in "$MANIFESTS"/*-pod.yaml "$MANIFESTS"/keepalived.yaml; do
     [[ -f $m ]] || continue
     pod=$(sim_pod_of_manifest "$m")
     if [[ -f $SIM/pods/$pod ]]; then
@@ -184,11 +200,11 @@ sim_kubelet_restart() {
     [[ -e $f ]] || continue
     pod=${f##*/}
     read -r started inode kind <"$f"
-    if [[ $(sim_inode "$MANIFESTS/$pod-pod.yaml") != "$inode" ]] && ! sim_is_stuck "$pod"; then
+    if [[ $(sim_inode "$(sim_manifest "$pod")") != "$inode" ]] && ! sim_is_stuck "$pod"; then
       sim_stop_pod "$pod"
     fi
   done
-  for m in "$MANIFESTS"/*-pod.yaml; do
+  for m in "$MANIFESTS"/*-pod.yaml "$MANIFESTS"/keepalived.yaml; do
     [[ -f $m ]] || continue
     pod=$(sim_pod_of_manifest "$m")
     inode=$(sim_inode "$m")
@@ -218,9 +234,11 @@ sim_running() {
       echo "$(sim_cid "$pod" "$c" "$started") $c $pod $kind $started"
     done
   done
+  # The operators and guard pods run on control-plane nodes only.
+  [[ $SIM_ROLE == master ]] || return 0
   echo "$(sim_cid etcd-operator etcd-operator 0) etcd-operator etcd-operator operator 0"
   echo "$(sim_cid kube-apiserver-operator kube-apiserver-operator 0) kube-apiserver-operator kube-apiserver-operator operator 0"
-  if ((SIM_MINOR >= 18)); then
+  if ((SIM_MINOR >= 16)); then
     echo "$(sim_cid kube-controller-manager-operator kube-controller-manager-operator 0) kube-controller-manager-operator kube-controller-manager-operator operator 0"
     echo "$(sim_cid kube-scheduler-operator kube-scheduler-operator-container 0) kube-scheduler-operator-container kube-scheduler-operator operator 0"
   fi
