@@ -1035,6 +1035,13 @@ func TestRedeploy(t *testing.T) {
 			if strings.Contains(out, "==> step 9.2") || !strings.Contains(out, "==> step 13") {
 				t.Errorf("--from 12.2 ran the wrong steps:\n%s", out)
 			}
+			// --from takes the step's name too, and the resource it patches.
+			for _, from := range []string{"redeploy-kubescheduler", "kubescheduler"} {
+				out = e.mustRun(0, "redeploy.sh", "--yes", "--dry-run", "--from", from)
+				if strings.Contains(out, "==> step 12.2") || !strings.Contains(out, "==> step 12.3") {
+					t.Errorf("--from %s ran the wrong steps:\n%s", from, out)
+				}
+			}
 			e.mustRun(2, "redeploy.sh", "--yes", "--from", "7")
 			out = e.mustRun(0, "redeploy.sh", "--list")
 			if !strings.Contains(out, "step 12.2") {

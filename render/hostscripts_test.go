@@ -240,6 +240,17 @@ func TestHostScriptsUsage(t *testing.T) {
 		t.Errorf("--help: exit %d, stdout:\n%s", r.code, r.stdout)
 	}
 	wantCode(t, h.run(otherNode, "stop-static-pods.sh", nil, "--bogus"), 2, "unknown argument: --bogus")
+	// The usage line names --again exactly where the script takes it.
+	for _, tt := range []struct {
+		node, script string
+		again        bool
+	}{{otherNode, "stop-static-pods.sh", true}, {recoveryNode, "restore.sh", true}, {otherNode, "restart-kubelet.sh", false}} {
+		r := h.run(tt.node, tt.script, nil, "--help")
+		usage, _, _ := strings.Cut(r.stdout, "\n")
+		if got := strings.Contains(usage, "[--again]"); got != tt.again {
+			t.Errorf("%s usage line %q: names --again %v, want %v", tt.script, usage, got, tt.again)
+		}
+	}
 }
 
 func TestStopStaticPodsTimesOut(t *testing.T) {

@@ -453,8 +453,8 @@ every host script of the RUNBOOK has run (the recovery host is $RECOVERY_HOST).
 
   --yes        do not ask before the first forced redeployment
   --dry-run    print the commands, run nothing
-  --from STEP  start at STEP: a procedure number or a name from --list (e.g. after a
-               rollout timed out)
+  --from STEP  start at STEP (e.g. after a rollout timed out): its name or its
+               procedure number from --list, or the resource a redeploy step patches
   --list       list the steps and exit
   --help       this help
 

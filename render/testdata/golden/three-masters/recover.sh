@@ -1386,7 +1386,7 @@ step_preflight() {
 
   log "P2: oc access and cluster-admin"
   if ! oc_try whoami; then
-    die_step 1 "" "P2: oc whoami failed: $(first_line "$OC_OUT"). Log in as a cluster-admin, preferably export KUBECONFIG=<install dir>/auth/kubeconfig, and re-run."
+    die_step 1 "" "P2: oc whoami failed; log in as a cluster-admin (preferably export KUBECONFIG=<install dir>/auth/kubeconfig) and re-run. oc said: $(first_line "$OC_OUT")"
   fi
   user=$(first_line "$OC_OUT")
   log "  P2: oc is logged in as $user"

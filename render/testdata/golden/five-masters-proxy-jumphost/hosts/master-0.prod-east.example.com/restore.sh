@@ -120,7 +120,7 @@ ALREADY_DONE=0
 
 usage() {
   printf '%s\n' \
-    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
+    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--again] [--help]" \
     "" \
     "Procedure steps 3 (check), 6 and 7 on ${NODE_NAME} (cluster ${CLUSTER}), the RECOVERY host:" \
     "  3 check that ${BACKUP_DIR} holds exactly ${BACKUP_NAMES[0]} and ${BACKUP_NAMES[1]}" \

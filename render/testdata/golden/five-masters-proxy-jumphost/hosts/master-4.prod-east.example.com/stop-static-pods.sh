@@ -97,7 +97,7 @@ source "$HOST_LIB"
 
 usage() {
   printf '%s\n' \
-    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
+    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--again] [--help]" \
     "" \
     "Procedure step 4 on ${NODE_NAME} (cluster ${CLUSTER}), a non-recovery control-plane host:" \
     "  4.1 move ${MANIFESTS_DIR}/etcd-pod.yaml into the run directory" \
