@@ -221,6 +221,10 @@ func (s Step) ScriptSteps() string {
 	return s.Number
 }
 
+// KitPage is where a kit carries the profile's procedure page, and how its files cite
+// it: air-gapped sites have nothing else to read it in.
+func (p *Profile) KitPage() string { return "procedure/" + p.Page }
+
 // PodNames is "etcd, kube-apiserver": the static pods a stop-static-pods step stops.
 func (s Step) PodNames() string {
 	var names []string

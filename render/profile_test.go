@@ -16,11 +16,9 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/restorekit/restorekit/inventory"
+	"github.com/restorekit/restorekit/procedures"
 	"github.com/restorekit/restorekit/templates"
 )
-
-// sharedDir holds the procedure pages the profiles cite (../shared beside the checkout).
-var sharedDir = filepath.Join("..", "..", "shared")
 
 // pageNumbers reads the step numbers a procedure page defines: its preconditions
 // (- P1.), its numbered steps and their sub-steps (4.1 for "   1." under 4, 4.b for
@@ -28,9 +26,9 @@ var sharedDir = filepath.Join("..", "..", "shared")
 // when the page has a troubleshooting paragraph.
 func pageNumbers(t *testing.T, page string) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(sharedDir, page))
+	data, err := fs.ReadFile(procedures.FS, page)
 	if err != nil {
-		t.Fatalf("procedure page %s: %v (the shared documents must be beside the checkout)", page, err)
+		t.Fatalf("procedure page %s: %v (procedures/ holds every page a profile cites)", page, err)
 	}
 	var nums []string
 	pre := regexp.MustCompile(`^- (P\d+)\.`)

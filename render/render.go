@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/restorekit/restorekit/inventory"
+	"github.com/restorekit/restorekit/procedures"
 	"github.com/restorekit/restorekit/templates"
 )
 
@@ -217,6 +218,11 @@ func render(inv *inventory.Inventory, opts Options, paths HostPaths) (*Kit, erro
 		return nil, err
 	}
 	kit.Files = append(kit.Files, File{Name: "inventory.yaml", Mode: 0o644, Data: norm})
+	page, err := fs.ReadFile(procedures.FS, profile.Page)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: its procedure page: %w", profile.Name, err)
+	}
+	kit.Files = append(kit.Files, File{Name: profile.KitPage(), Mode: 0o644, Data: page})
 	sortFiles(kit.Files)
 
 	manifest, err := kitManifest(kit, norm, opts.ToolVersion)
@@ -392,7 +398,7 @@ func kitManifest(kit *Kit, normalizedInventory []byte, toolVersion string) ([]by
 		Steps           []stepEntry      `json:"steps"`
 		Files           []fileEntry      `json:"files"`
 	}{
-		Kit: kit.Name, ToolVersion: toolVersion, Profile: kit.Profile.Name, Procedure: kit.Profile.Page,
+		Kit: kit.Name, ToolVersion: toolVersion, Profile: kit.Profile.Name, Procedure: kit.Profile.KitPage(),
 		Steps:   kit.Plan.manifestSteps(),
 		Cluster: inv.Cluster.Name, Version: inv.Cluster.Version, RecoveryHost: inv.RecoveryHost,
 		InventorySHA256: sha256Hex(normalizedInventory), RemoteDir: inv.Backup.RemoteDir,

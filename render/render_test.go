@@ -2,9 +2,11 @@ package render
 
 import (
 	"bytes"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -12,6 +14,7 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/restorekit/restorekit/inventory"
+	"github.com/restorekit/restorekit/procedures"
 )
 
 var examples = []string{"three-masters", "five-masters-proxy-jumphost"}
@@ -39,7 +42,7 @@ func TestExampleKitLayout(t *testing.T) {
 			"hosts/ip-10-0-154-194.ec2.internal/stop-static-pods.sh",
 			"hosts/ip-10-0-173-171.ec2.internal/restart-kubelet.sh",
 			"hosts/ip-10-0-173-171.ec2.internal/stop-static-pods.sh",
-			"inventory.yaml", "kit.json", "lib/host.sh", "recover.sh", "redeploy.sh",
+			"inventory.yaml", "kit.json", "lib/host.sh", "procedure/procedure.md", "recover.sh", "redeploy.sh",
 		}},
 		{"five-masters-proxy-jumphost", "prod-east-recovery-kit", []string{
 			"RUNBOOK.md",
@@ -53,7 +56,7 @@ func TestExampleKitLayout(t *testing.T) {
 			"hosts/master-3.prod-east.example.com/stop-static-pods.sh",
 			"hosts/master-4.prod-east.example.com/restart-kubelet.sh",
 			"hosts/master-4.prod-east.example.com/stop-static-pods.sh",
-			"inventory.yaml", "kit.json", "lib/host.sh", "recover.sh", "redeploy.sh",
+			"inventory.yaml", "kit.json", "lib/host.sh", "procedure/procedure.md", "recover.sh", "redeploy.sh",
 		}},
 	}
 	for _, tt := range tests {
@@ -123,6 +126,33 @@ func TestScriptsAreCanonicalAndParse(t *testing.T) {
 
 // Every host script starts the same way: shebang, header comment, then
 // `set -euo pipefail` as the first statement; the header says what and how.
+// The kit carries the procedure page it follows (air-gapped sites have nothing else),
+// and every file of the kit cites the page by its path in the kit.
+func TestKitCarriesItsProcedurePage(t *testing.T) {
+	for _, ex := range examples {
+		kit := renderExample(t, ex)
+		want, err := fs.ReadFile(procedures.FS, kit.Profile.Page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := kit.File("procedure/" + kit.Profile.Page)
+		if page == nil || !bytes.Equal(page.Data, want) {
+			t.Fatalf("%s: the kit lacks procedure/%s, or it is not the profile's page", ex, kit.Profile.Page)
+		}
+		bare := regexp.MustCompile(`(^|[^/])\b` + regexp.QuoteMeta(kit.Profile.Page))
+		for _, f := range kit.Files {
+			if f.Name == page.Name {
+				continue
+			}
+			for i, line := range strings.Split(string(f.Data), "\n") {
+				if bare.MatchString(line) {
+					t.Errorf("%s:%d cites %s, not its path in the kit procedure/%s: %s", f.Name, i+1, kit.Profile.Page, kit.Profile.Page, line)
+				}
+			}
+		}
+	}
+}
+
 func TestHostScriptHeaders(t *testing.T) {
 	for _, ex := range examples {
 		kit := renderExample(t, ex)
@@ -150,7 +180,7 @@ func TestHostScriptHeaders(t *testing.T) {
 				"# Cluster:  " + kit.Inventory.Cluster.Name + " (OpenShift " + kit.Inventory.Cluster.Version,
 				"# Host:     " + node,
 				"# Role:     ",
-				"procedure.md step ",
+				"procedure/procedure.md step ",
 				"sudo bash ./" + strings.Split(f.Name, "/")[2],
 				"# Exit codes:",
 			} {

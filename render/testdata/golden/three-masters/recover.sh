@@ -4,7 +4,7 @@ set -euo pipefail
 # recover.sh: the coordinator of this recovery kit.
 #
 # It restores the cluster's control plane from the etcd backup by running the steps of
-# procedure.md ("Restoring to a previous cluster state") in order, from a workstation or
+# procedure/procedure.md ("Restoring to a previous cluster state") in order, from a workstation or
 # bastion that has bash, ssh, scp and oc:
 #   preflight (P1-P5, 1, 2)  tools, kit checksums, oc access, version, proxy, ssh to every
 #                            master; persistent ssh connections are opened here
@@ -17,7 +17,7 @@ set -euo pipefail
 #   redeploy-* (10-12)       forced redeployment of each operator, one at a time
 #   verify-members (13)      one Running etcd pod per master
 # ./recover.sh --list shows the steps, --help the options, the hosts and the exit codes.
-# Every step is logged with its procedure.md number. Progress is kept in a state
+# Every step is logged with its procedure/procedure.md number. Progress is kept in a state
 # directory: a re-run resumes at the step that failed.
 #
 # Exit codes: 0 done, 1 a step failed, 2 usage error or refused (no confirmation),
@@ -442,7 +442,7 @@ step_redeploy() {
 
 # --- Steps: the kit's plan --------------------------------------------------------------
 # One entry per step, in running order. STEP_IDS[i] names it for --from/--only,
-# STEP_NUMS[i] cites procedure.md, STEP_ALIASES[i] are the procedure numbers
+# STEP_NUMS[i] cites procedure/procedure.md, STEP_ALIASES[i] are the procedure numbers
 # --from/--only also accept, STEP_CHANGES[i] is 1 when it changes something, STEP_KIND[i]
 # is what implements it, STEP_HOSTS[i] the hosts it runs on (indexes, in order),
 # STEP_HOW[i] how it goes over them (parallel, serial, recovery-first), STEP_SCRIPT[i]
@@ -569,14 +569,14 @@ Usage: ./recover.sh [--yes] [--dry-run] [--list] [--from STEP] [--only STEP]
                     [--state-dir DIR] [--backup-dir DIR] [--again] [--help]
 
 Restores the control plane of cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION) from its
-etcd backup, following procedure.md step by step, from this workstation over ssh and oc.
+etcd backup, following procedure/procedure.md step by step, from this workstation over ssh and oc.
 The recovery host is $RECOVERY_HOST.
 
   --yes             do not ask before the first step that changes something
                     (without it the plan is shown and confirmed on the terminal)
   --dry-run         run the read-only preflight checks, print every command that
                     would change something, change nothing
-  --list            list the steps with their procedure.md numbers and exit
+  --list            list the steps with their procedure/procedure.md numbers and exit
   --from STEP       start at STEP (a name from --list or a procedure number such as 8)
                     and run it and every later step again, even if done before
   --only STEP       run STEP alone, even if done before
