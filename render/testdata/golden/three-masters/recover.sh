@@ -580,9 +580,10 @@ The recovery host is $RECOVERY_HOST.
   --from STEP       start at STEP (a name from --list or a procedure number such as 8)
                     and run it and every later step again, even if done before
   --only STEP       run STEP alone, even if done before
-  --state-dir DIR   progress, logs and ssh control sockets (default: .recover-state
-                    beside this script); a re-run with the same DIR resumes at the
-                    step that failed
+  --state-dir DIR   progress, logs and ssh control sockets (default: <kit dir>.state
+                    beside the kit directory, or, where that is read-only,
+                    \${XDG_STATE_HOME:-~/.local/state}/restorekit/<kit>); a re-run
+                    with the same DIR resumes at the step that failed
   --backup-dir DIR  the local directory holding the backup pair (default: the kit's
                     backup/ directory when it exists); without one, the pair must
                     already be in $BACKUP_REMOTE_DIR on the recovery host
@@ -741,7 +742,15 @@ check_local_tools() {
 
 init_state() {
   local pid
-  STATE_DIR=${STATE_DIR:-$KIT_DIR/.recover-state}
+  # Outside the kit, so that the kit stays as SHA256SUMS lists it: beside it (kit and
+  # progress together), or, where the kit's directory is read-only, under the user's
+  # state directory.
+  if [[ -z $STATE_DIR ]]; then
+    STATE_DIR="$KIT_DIR.state"
+    if ! mkdir -p "$STATE_DIR" 2>/dev/null || [[ ! -w $STATE_DIR ]]; then
+      STATE_DIR="${XDG_STATE_HOME:-$HOME/.local/state}/restorekit/$KIT_NAME"
+    fi
+  fi
   if ! mkdir -p "$STATE_DIR" 2>/dev/null || [[ ! -w $STATE_DIR ]]; then
     die_usage "cannot write the state directory $STATE_DIR: give a writable one with --state-dir DIR"
   fi
@@ -760,6 +769,7 @@ init_state() {
   printf '%s\n' "$$" >"$STATE_DIR/lock"
   LOG_FILE="$STATE_DIR/recover.log"
   DUTY_DIR="$STATE_DIR/duties"
+  log "state directory: $STATE_DIR (progress and logs; a re-run with it resumes)"
   # ssh control sockets live under the state dir unless that path is too long for a
   # unix socket (ssh adds a random suffix while it creates one); then in a directory
   # of this user's named after the state dir, so a re-run finds them again.
