@@ -224,8 +224,8 @@ func TestEveryStepReachesListRunbookAndManifest(t *testing.T) {
 		if err := json.Unmarshal(kit.File("kit.json").Data, &manifest); err != nil {
 			t.Fatal(err)
 		}
-		if manifest.Procedure != kit.Profile.Page || len(manifest.Steps) != len(kit.Plan.Steps) {
-			t.Errorf("%s: kit.json procedure %q with %d steps, want %s with %d", ex, manifest.Procedure, len(manifest.Steps), kit.Profile.Page, len(kit.Plan.Steps))
+		if manifest.Procedure != kit.Profile.KitPage() || len(manifest.Steps) != len(kit.Plan.Steps) {
+			t.Errorf("%s: kit.json procedure %q with %d steps, want %s with %d", ex, manifest.Procedure, len(manifest.Steps), kit.Profile.KitPage(), len(kit.Plan.Steps))
 		}
 		runbook := string(kit.File("RUNBOOK.md").Data)
 		at := strings.Index(runbook, "## B. By hand")

@@ -339,6 +339,7 @@ type stepEntry struct {
 	When      string   `json:"when,omitempty"`
 	Changes   bool     `json:"changes"`
 	Timeout   string   `json:"timeout,omitempty"`
+	Usually   string   `json:"usually,omitempty"`
 	OnlyAlone bool     `json:"onlyAlone,omitempty"`
 }
 
@@ -346,7 +347,7 @@ func (p *Plan) manifestSteps() []stepEntry {
 	out := []stepEntry{}
 	for _, s := range p.Steps {
 		e := stepEntry{ID: s.ID, Procedure: s.Number, Title: s.Title, Where: s.Where.String(), Hosts: s.HostNames(p),
-			When: s.When.Probe, Changes: s.Changes, OnlyAlone: s.Manual}
+			When: s.When.Probe, Changes: s.Changes, OnlyAlone: s.Manual, Usually: s.UsuallyText()}
 		if len(s.HostIndexes) > 1 {
 			e.How = s.How.String()
 		}

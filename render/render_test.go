@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"mvdan.cc/sh/v3/syntax"
 
@@ -396,5 +397,39 @@ func TestHostScriptsNeedOnlyBash44(t *testing.T) {
 				return true
 			})
 		}
+	}
+}
+
+// Every wait of an offered profile says how long it usually takes, below where the kit
+// gives up; the RUNBOOK and the plan show both, and the expected total.
+func TestWaitsSayHowLongTheyUsuallyTake(t *testing.T) {
+	kit := renderExample(t, "three-masters")
+	var sum time.Duration
+	for _, s := range kit.Plan.Steps {
+		sum += s.Usually
+		if s.Timeout == "" {
+			continue
+		}
+		if s.Usually <= 0 || s.Usually >= time.Duration(s.TimeoutValue) {
+			t.Errorf("step %s: usually %s, want more than 0 and less than its timeout %s", s.ID, s.Usually, s.TimeoutValue)
+		}
+	}
+	runbook := string(kit.File("RUNBOOK.md").Data)
+	for _, want := range []string{
+		"| `restore` | 5-7 | on the recovery host: export the proxy and run cluster-restore.sh with the backup | ip-10-0-143-125.ec2.internal | yes | 5m | 20m (timeouts.restore) |",
+		"Time: usually about 5m; the kit gives up after 20m (timeouts.restore).",
+		"Expected total: about " + inventory.Duration(sum).String() + ", the usual times added up; the waits give up after 4h15m at most in all",
+	} {
+		if !strings.Contains(runbook, want) {
+			t.Errorf("RUNBOOK.md lacks %q", want)
+		}
+	}
+	var plan strings.Builder
+	if err := kit.Plan.WriteText(&plan, kit.Inventory); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^restore +5-7 +\S+ +yes +20m \(timeouts.restore\) +5m +on the recovery host`).MatchString(plan.String()) ||
+		!strings.Contains(plan.String(), "\nExpected total: about "+inventory.Duration(sum).String()+",") {
+		t.Errorf("restorekit plan lacks the usual times or the total:\n%s", plan.String())
 	}
 }
