@@ -2,6 +2,7 @@ package render
 
 import (
 	"bytes"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -431,5 +432,41 @@ func TestWaitsSayHowLongTheyUsuallyTake(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^restore +5-7 +\S+ +yes +20m \(timeouts.restore\) +5m +on the recovery host`).MatchString(plan.String()) ||
 		!strings.Contains(plan.String(), "\nExpected total: about "+inventory.Duration(sum).String()+",") {
 		t.Errorf("restorekit plan lacks the usual times or the total:\n%s", plan.String())
+	}
+}
+
+// plan --commands lists every host step on each of its hosts, in the order recover.sh
+// goes over them, with the script it runs there and what that script does.
+func TestWriteCommandsListsEveryHostRun(t *testing.T) {
+	kit := renderExample(t, "three-masters")
+	var b strings.Builder
+	if err := kit.Plan.WriteCommands(&b, kit.Inventory); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	at := 0
+	for _, s := range kit.Plan.Steps {
+		head := fmt.Sprintf("\nstep %s (%s): ", s.Number, s.ID)
+		i := strings.Index(out[at:], head)
+		if i < 0 {
+			t.Fatalf("step %s missing or out of order:\n%s", s.ID, out)
+		}
+		at += i
+		for _, hi := range s.HostIndexes {
+			h := kit.Plan.Hosts[hi]
+			run := fmt.Sprintf("  %s: sudo bash restorekit/%s/%s --yes\n", h.Name, kit.Name, s.ScriptName())
+			j := strings.Index(out[at:], run)
+			if j < 0 {
+				t.Fatalf("step %s: %q missing or out of order:\n%s", s.ID, run, out)
+			}
+			at += j
+			lines, _ := kit.Plan.HostCommands(s, h, kit.Inventory)
+			if len(lines) == 0 || !strings.HasPrefix(out[at+len(run):], "    "+lines[0]+"\n") {
+				t.Errorf("step %s on %s: what the script does is not listed under it", s.ID, h.Name)
+			}
+		}
+	}
+	if !strings.Contains(out, "    7 run /usr/local/bin/cluster-restore.sh /home/core/backup (at most 20m00s)") {
+		t.Errorf("the restore command is not listed:\n%s", out)
 	}
 }

@@ -19,6 +19,7 @@ type planFlags struct {
 	Inventory string
 	Profiles  bool
 	JSON      bool
+	Commands  bool
 }
 
 func newPlanCmd(streams IOStreams) *cobra.Command {
@@ -34,10 +35,16 @@ in kit.json. A profile that is not offered for kits yet is planned too, and said
 The inventory is the argument, or -i INVENTORY; a kit directory stands for the
 inventory.yaml inside it (the kit's own, with every default spelled out).
 
+--commands prints, step by step in running order, what each host runs: the host script
+recover.sh starts on each host, and what that script does there (the plan the script
+itself shows before it asks, and with --dry-run); for a workstation step, that
+recover.sh runs it. It needs nothing but the inventory or the kit: review it offline.
+
 --profiles lists every profile with the releases it covers and the procedure it follows.`,
 		Example: `  restorekit plan my-cluster.yaml
   restorekit plan kits/my-cluster-recovery-kit
   restorekit plan -i my-cluster.yaml --json
+  restorekit plan --commands kits/my-cluster-recovery-kit
   restorekit plan --profiles`,
 		Args:              inventoryArgs,
 		ValidArgsFunction: inventoryFileArg,
@@ -69,6 +76,12 @@ inventory.yaml inside it (the kit's own, with every default spelled out).
 			if err != nil {
 				return failed(err)
 			}
+			if fl.Commands {
+				if fl.JSON {
+					return usageError(errors.New("--commands and --json: give one"))
+				}
+				return plan.WriteCommands(streams.Out, inv)
+			}
 			if fl.JSON {
 				b, err := plan.JSON()
 				if err != nil {
@@ -84,5 +97,6 @@ inventory.yaml inside it (the kit's own, with every default spelled out).
 	completeInventoryFiles(cmd, "inventory")
 	cmd.Flags().BoolVar(&fl.Profiles, "profiles", false, "list the procedure profiles and the releases each covers")
 	cmd.Flags().BoolVar(&fl.JSON, "json", false, "print the plan as JSON (the steps of kit.json)")
+	cmd.Flags().BoolVar(&fl.Commands, "commands", false, "print what each host runs, step by step, in order")
 	return cmd
 }
