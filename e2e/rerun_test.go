@@ -12,7 +12,7 @@ import (
 // throws away everything written since, so the kit refuses it unless told --again.
 
 // TestRerunAfterRecovery: after a completed recover.sh --yes, the same kit run from a
-// fresh state directory (a colleague's workstation, or .recover-state deleted) stops at
+// fresh state directory (a colleague's workstation, or its state directory deleted) stops at
 // preflight, naming every host with a completed run and the way forward, and changes
 // nothing; a deliberate re-run with --again then recovers the cluster once more and
 // loses nothing.

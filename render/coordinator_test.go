@@ -424,7 +424,7 @@ func TestRecoverHappyPath(t *testing.T) {
 			if t.Failed() {
 				t.Logf("output:\n%s", out)
 			}
-			state := filepath.Join(e.kitDir, ".recover-state")
+			state := e.kitDir + ".state"
 			for _, f := range []string{"done/preflight", "done/verify-members", "recover.log", "preflight.txt"} {
 				if _, err := os.Stat(filepath.Join(state, f)); err != nil {
 					t.Errorf("state dir: %v", err)
@@ -694,14 +694,77 @@ func TestRecoverDryRunChangesNothing(t *testing.T) {
 					t.Errorf("--dry-run output lacks %q", want)
 				}
 			}
-			if _, err := os.Stat(filepath.Join(e.kitDir, ".recover-state", "done", "preflight")); err == nil {
+			if _, err := os.Stat(filepath.Join(e.kitDir+".state", "done", "preflight")); err == nil {
 				t.Errorf("--dry-run recorded a step as done")
 			}
+			e.assertKitAsListed()
 			if t.Failed() {
 				t.Logf("output:\n%s", out)
 			}
 		})
 	}
+}
+
+// assertKitAsListed fails when the kit directory holds anything SHA256SUMS does not list
+// (recover.sh keeps its state outside the kit, so that restorekit verify still passes).
+func (e *coordEnv) assertKitAsListed() {
+	e.t.Helper()
+	sums, err := os.ReadFile(filepath.Join(e.kitDir, "SHA256SUMS"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	err = filepath.WalkDir(e.kitDir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || filepath.Base(p) == "SHA256SUMS" {
+			return err
+		}
+		rel, _ := filepath.Rel(e.kitDir, p)
+		if !strings.Contains(string(sums), "  "+filepath.ToSlash(rel)+"\n") {
+			e.t.Errorf("the run left %s in the kit directory", rel)
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestRecoverStateOutsideTheKit: the state directory is <kit>.state beside the kit, or,
+// where that cannot be created, under $XDG_STATE_HOME; either way recover.sh says which
+// at the start, and --state-dir chooses another.
+func TestRecoverStateOutsideTheKit(t *testing.T) {
+	t.Parallel()
+	e := newCoordEnv(t, "three-masters", nil)
+	out := e.mustRun(0, "recover.sh", "--yes", "--only", "preflight")
+	beside := e.kitDir + ".state"
+	if !strings.Contains(out, "state directory: "+beside+" ") {
+		t.Errorf("recover.sh does not say its state directory is %s:\n%s", beside, out)
+	}
+	if _, err := os.Stat(filepath.Join(beside, "done", "preflight")); err != nil {
+		t.Errorf("no progress beside the kit: %v", err)
+	}
+	e.assertKitAsListed()
+
+	// Where <kit>.state cannot be a directory, the user's state directory holds it.
+	e = newCoordEnv(t, "three-masters", nil)
+	e.touch(e.kitDir+".state", "not a directory\n")
+	xdg := filepath.Join(e.dir, "xdg-state")
+	e.env = append(e.env, "XDG_STATE_HOME="+xdg)
+	out = e.mustRun(0, "recover.sh", "--yes", "--only", "preflight")
+	want := filepath.Join(xdg, "restorekit", filepath.Base(e.kitDir))
+	if !strings.Contains(out, "state directory: "+want+" ") {
+		t.Errorf("recover.sh does not say its state directory is %s:\n%s", want, out)
+	}
+	if _, err := os.Stat(filepath.Join(want, "done", "preflight")); err != nil {
+		t.Errorf("no progress under $XDG_STATE_HOME: %v", err)
+	}
+
+	// --state-dir overrides both.
+	chosen := filepath.Join(e.dir, "chosen")
+	out = e.mustRun(0, "recover.sh", "--yes", "--only", "preflight", "--state-dir", chosen)
+	if !strings.Contains(out, "state directory: "+chosen+" ") {
+		t.Errorf("--state-dir %s is not the state directory:\n%s", chosen, out)
+	}
+	e.assertKitAsListed()
 }
 
 // TestRecoverPreflightStops: every preflight problem stops the run before anything
@@ -1034,6 +1097,13 @@ func TestRedeploy(t *testing.T) {
 			}
 			if strings.Contains(out, "==> step 9.2") || !strings.Contains(out, "==> step 13") {
 				t.Errorf("--from 12.2 ran the wrong steps:\n%s", out)
+			}
+			// --from takes the step's name too, and the resource it patches.
+			for _, from := range []string{"redeploy-kubescheduler", "kubescheduler"} {
+				out = e.mustRun(0, "redeploy.sh", "--yes", "--dry-run", "--from", from)
+				if strings.Contains(out, "==> step 12.2") || !strings.Contains(out, "==> step 12.3") {
+					t.Errorf("--from %s ran the wrong steps:\n%s", from, out)
+				}
 			}
 			e.mustRun(2, "redeploy.sh", "--yes", "--from", "7")
 			out = e.mustRun(0, "redeploy.sh", "--list")

@@ -31,6 +31,7 @@ type fakeHost struct {
 	env        []string
 	inv        *inventory.Inventory
 	kit        *Kit
+	paths      HostPaths // the host paths the kit was rendered with
 }
 
 // skipUnlessRoot skips execution tests when not root: the scripts refuse to run
@@ -128,7 +129,7 @@ func (h *fakeHost) render() {
 	if err != nil {
 		h.t.Fatalf("render: %v", err)
 	}
-	h.kit = kit
+	h.kit, h.paths = kit, paths
 }
 
 func (h *fakeHost) write(name, content string) {

@@ -240,6 +240,17 @@ func TestHostScriptsUsage(t *testing.T) {
 		t.Errorf("--help: exit %d, stdout:\n%s", r.code, r.stdout)
 	}
 	wantCode(t, h.run(otherNode, "stop-static-pods.sh", nil, "--bogus"), 2, "unknown argument: --bogus")
+	// The usage line names --again exactly where the script takes it.
+	for _, tt := range []struct {
+		node, script string
+		again        bool
+	}{{otherNode, "stop-static-pods.sh", true}, {recoveryNode, "restore.sh", true}, {otherNode, "restart-kubelet.sh", false}} {
+		r := h.run(tt.node, tt.script, nil, "--help")
+		usage, _, _ := strings.Cut(r.stdout, "\n")
+		if got := strings.Contains(usage, "[--again]"); got != tt.again {
+			t.Errorf("%s usage line %q: names --again %v, want %v", tt.script, usage, got, tt.again)
+		}
+	}
 }
 
 func TestStopStaticPodsTimesOut(t *testing.T) {
@@ -645,4 +656,70 @@ func TestHostScriptsRefuseAMissingOrChangedLibrary(t *testing.T) {
 			h.assertUnchanged(before)
 		})
 	}
+}
+
+// What restorekit plan --commands lists for a host script is what the script itself
+// shows it will do (its plan, printed before it asks and with --dry-run), line for line:
+// the offline listing and the scripts cannot drift apart. With and without a proxy, on
+// the recovery host and on another.
+func TestHostCommandsAreWhatTheScriptsShow(t *testing.T) {
+	t.Parallel()
+	for _, withProxy := range []bool{false, true} {
+		for _, node := range []string{recoveryNode, otherNode} {
+			t.Run(fmt.Sprintf("%s/proxy=%v", node, withProxy), func(t *testing.T) {
+				t.Parallel()
+				h := newFakeHost(t, node, func(inv *inventory.Inventory) {
+					if withProxy {
+						inv.Proxy = &inventory.Proxy{HTTPProxy: "http://proxy.example:3128", HTTPSProxy: "http://proxy.example:3128", NoProxy: ".cluster.local,10.0.0.0/16"}
+					} else {
+						inv.Proxy = nil
+					}
+				})
+				var host *Host
+				for _, c := range h.kit.Plan.Hosts {
+					if c.Name == node {
+						host = c
+					}
+				}
+				if len(host.Steps) == 0 {
+					t.Fatalf("%s runs no host step", node)
+				}
+				for _, s := range host.Steps {
+					want, ok := h.kit.Plan.hostCommands(s, host, h.inv, h.paths)
+					if !ok {
+						t.Errorf("step kind %s has no command listing", s.Kind)
+						continue
+					}
+					r := h.run(node, s.ScriptName(), nil, "--dry-run")
+					wantCode(t, r, 0)
+					if got := shownPlan(t, r.stderr); strings.Join(got, "\n") != strings.Join(want, "\n") {
+						t.Errorf("%s on %s shows:\n%s\nplan --commands lists:\n%s", s.ScriptName(), node, strings.Join(got, "\n"), strings.Join(want, "\n"))
+					}
+				}
+			})
+		}
+	}
+}
+
+// shownPlan is the plan a host script printed (the lines under "plan for ..."), with
+// its run directory written as RunDirWord.
+func shownPlan(t *testing.T, stderr string) []string {
+	t.Helper()
+	runDir := regexp.MustCompile(`dry-run: would create (\S+) \(mode`).FindStringSubmatch(stderr)
+	if runDir == nil {
+		t.Fatalf("no run directory in:\n%s", stderr)
+	}
+	var out []string
+	in := false
+	for _, line := range strings.Split(stderr, "\n") {
+		switch {
+		case strings.Contains(line, "plan for "):
+			in = true
+		case in && strings.HasPrefix(line, "  "):
+			out = append(out, strings.ReplaceAll(strings.TrimPrefix(line, "  "), runDir[1], RunDirWord))
+		case in:
+			return out
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/restorekit/restorekit/inventory"
 )
@@ -321,6 +322,60 @@ func (s PlanStep) TimeoutText() string {
 	return fmt.Sprintf("%s (timeouts.%s)", s.TimeoutValue, s.Timeout)
 }
 
+// UsuallyText is "5m", or "" when the profile does not say how long the step usually takes.
+func (s PlanStep) UsuallyText() string {
+	if s.Usually == 0 {
+		return ""
+	}
+	return inventory.Duration(s.Usually).String()
+}
+
+// WaitText says how long the step usually takes and where the kit gives up: "usually
+// about 5m; the kit gives up after 20m (timeouts.restore)"; "" when neither is known.
+func (s PlanStep) WaitText() string {
+	var parts []string
+	if u := s.UsuallyText(); u != "" {
+		parts = append(parts, "usually about "+u)
+	}
+	if s.Timeout != "" {
+		parts = append(parts, "the kit gives up after "+s.TimeoutText())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Totals are how long the plan's steps usually take together, whether every waiting
+// step says so (complete), and how long the waits may take at most (the sum of the
+// inventory's timeouts). Steps that run on several hosts at once count once.
+func (p *Plan) Totals() (usually time.Duration, complete bool, atMost time.Duration) {
+	complete = true
+	for _, s := range p.Steps {
+		if s.Manual {
+			continue
+		}
+		usually += s.Usually
+		if s.Timeout != "" {
+			if s.Usually == 0 {
+				complete = false
+			}
+			atMost += time.Duration(s.TimeoutValue)
+		}
+	}
+	return usually, complete, atMost
+}
+
+// TotalsText is the plan's expected total, for the RUNBOOK and restorekit plan.
+func (p *Plan) TotalsText() string {
+	usually, complete, atMost := p.Totals()
+	limit := fmt.Sprintf("the waits give up after %s at most in all (the sum of the inventory's timeouts)", inventory.Duration(atMost))
+	switch {
+	case usually == 0:
+		return "Expected total: not known for profile " + p.Profile.Name + "; " + limit
+	case !complete:
+		return fmt.Sprintf("Expected total: more than %s (not every step says how long it usually takes); %s", inventory.Duration(usually), limit)
+	}
+	return fmt.Sprintf("Expected total: about %s, the usual times added up; %s", inventory.Duration(usually), limit)
+}
+
 // PlanFor resolves the profile of the inventory's release, offered or not, against the
 // inventory: `restorekit plan` shows what a kit for a release would do before the
 // release is offered for kits.
@@ -344,7 +399,7 @@ func (p *Plan) WriteText(w io.Writer, inv *inventory.Inventory) error {
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "STEP\tPROCEDURE\tWHERE\tCHANGES\tWAITS AT MOST\tWHAT")
+	fmt.Fprintln(tw, "STEP\tPROCEDURE\tWHERE\tCHANGES\tWAITS AT MOST\tUSUALLY\tWHAT")
 	for _, s := range p.Steps {
 		changes := "no"
 		if s.Changes {
@@ -361,11 +416,16 @@ func (p *Plan) WriteText(w io.Writer, inv *inventory.Inventory) error {
 		if timeout == "" {
 			timeout = "-"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Number, s.WhereText(p), changes, timeout, what)
+		usually := s.UsuallyText()
+		if usually == "" {
+			usually = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Number, s.WhereText(p), changes, timeout, usually, what)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	fmt.Fprintf(w, "\n%s\n", p.TotalsText())
 	for _, d := range p.Duties() {
 		var opens, closes []string
 		for _, s := range p.Steps {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Profile is the procedure for a range of OpenShift releases: an ordered list of typed
@@ -161,6 +162,9 @@ type Step struct {
 	Again string
 	// Timeout bounds the step's waits ("" when it does not wait).
 	Timeout TimeoutKey
+	// Usually is how long the step usually takes on a healthy three-master control
+	// plane, for the RUNBOOK and the plan; 0 when not known (nothing is claimed).
+	Usually time.Duration
 	When    Condition
 	// Opens are the duties the step leaves open; Closes the names of those it finishes.
 	Opens  []Duty
@@ -220,6 +224,10 @@ func (s Step) ScriptSteps() string {
 	}
 	return s.Number
 }
+
+// KitPage is where a kit carries the profile's procedure page, and how its files cite
+// it: air-gapped sites have nothing else to read it in.
+func (p *Profile) KitPage() string { return "procedure/" + p.Page }
 
 // PodNames is "etcd, kube-apiserver": the static pods a stop-static-pods step stops.
 func (s Step) PodNames() string {

@@ -16,11 +16,9 @@ import (
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/restorekit/restorekit/inventory"
+	"github.com/restorekit/restorekit/procedures"
 	"github.com/restorekit/restorekit/templates"
 )
-
-// sharedDir holds the procedure pages the profiles cite (../shared beside the checkout).
-var sharedDir = filepath.Join("..", "..", "shared")
 
 // pageNumbers reads the step numbers a procedure page defines: its preconditions
 // (- P1.), its numbered steps and their sub-steps (4.1 for "   1." under 4, 4.b for
@@ -28,9 +26,9 @@ var sharedDir = filepath.Join("..", "..", "shared")
 // when the page has a troubleshooting paragraph.
 func pageNumbers(t *testing.T, page string) []string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(sharedDir, page))
+	data, err := fs.ReadFile(procedures.FS, page)
 	if err != nil {
-		t.Fatalf("procedure page %s: %v (the shared documents must be beside the checkout)", page, err)
+		t.Fatalf("procedure page %s: %v (procedures/ holds every page a profile cites)", page, err)
 	}
 	var nums []string
 	pre := regexp.MustCompile(`^- (P\d+)\.`)
@@ -226,8 +224,8 @@ func TestEveryStepReachesListRunbookAndManifest(t *testing.T) {
 		if err := json.Unmarshal(kit.File("kit.json").Data, &manifest); err != nil {
 			t.Fatal(err)
 		}
-		if manifest.Procedure != kit.Profile.Page || len(manifest.Steps) != len(kit.Plan.Steps) {
-			t.Errorf("%s: kit.json procedure %q with %d steps, want %s with %d", ex, manifest.Procedure, len(manifest.Steps), kit.Profile.Page, len(kit.Plan.Steps))
+		if manifest.Procedure != kit.Profile.KitPage() || len(manifest.Steps) != len(kit.Plan.Steps) {
+			t.Errorf("%s: kit.json procedure %q with %d steps, want %s with %d", ex, manifest.Procedure, len(manifest.Steps), kit.Profile.KitPage(), len(kit.Plan.Steps))
 		}
 		runbook := string(kit.File("RUNBOOK.md").Data)
 		at := strings.Index(runbook, "## B. By hand")

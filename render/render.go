@@ -21,6 +21,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/restorekit/restorekit/inventory"
+	"github.com/restorekit/restorekit/procedures"
 	"github.com/restorekit/restorekit/templates"
 )
 
@@ -220,6 +221,11 @@ func render(inv *inventory.Inventory, opts Options, paths HostPaths) (*Kit, erro
 		return nil, err
 	}
 	kit.Files = append(kit.Files, File{Name: "inventory.yaml", Mode: 0o644, Data: norm})
+	page, err := fs.ReadFile(procedures.FS, profile.Page)
+	if err != nil {
+		return nil, fmt.Errorf("profile %s: its procedure page: %w", profile.Name, err)
+	}
+	kit.Files = append(kit.Files, File{Name: profile.KitPage(), Mode: 0o644, Data: page})
 	sortFiles(kit.Files)
 
 	manifest, err := kitManifest(kit, norm, opts.ToolVersion)
@@ -336,6 +342,7 @@ type stepEntry struct {
 	When      string   `json:"when,omitempty"`
 	Changes   bool     `json:"changes"`
 	Timeout   string   `json:"timeout,omitempty"`
+	Usually   string   `json:"usually,omitempty"`
 	OnlyAlone bool     `json:"onlyAlone,omitempty"`
 }
 
@@ -343,7 +350,7 @@ func (p *Plan) manifestSteps() []stepEntry {
 	out := []stepEntry{}
 	for _, s := range p.Steps {
 		e := stepEntry{ID: s.ID, Procedure: s.Number, Title: s.Title, Where: s.Where.String(), Hosts: s.HostNames(p),
-			When: s.When.Probe, Changes: s.Changes, OnlyAlone: s.Manual}
+			When: s.When.Probe, Changes: s.Changes, OnlyAlone: s.Manual, Usually: s.UsuallyText()}
 		if len(s.HostIndexes) > 1 {
 			e.How = s.How.String()
 		}
@@ -395,7 +402,7 @@ func kitManifest(kit *Kit, normalizedInventory []byte, toolVersion string) ([]by
 		Steps           []stepEntry      `json:"steps"`
 		Files           []fileEntry      `json:"files"`
 	}{
-		Kit: kit.Name, ToolVersion: toolVersion, Profile: kit.Profile.Name, Procedure: kit.Profile.Page,
+		Kit: kit.Name, ToolVersion: toolVersion, Profile: kit.Profile.Name, Procedure: kit.Profile.KitPage(),
 		Steps:   kit.Plan.manifestSteps(),
 		Cluster: inv.Cluster.Name, Version: inv.Cluster.Version, RecoveryHost: inv.RecoveryHost,
 		InventorySHA256: sha256Hex(normalizedInventory), RemoteDir: inv.Backup.RemoteDir,

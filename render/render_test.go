@@ -2,16 +2,21 @@ package render
 
 import (
 	"bytes"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"mvdan.cc/sh/v3/syntax"
 
 	"github.com/restorekit/restorekit/inventory"
+	"github.com/restorekit/restorekit/procedures"
 )
 
 var examples = []string{"three-masters", "five-masters-proxy-jumphost"}
@@ -39,7 +44,7 @@ func TestExampleKitLayout(t *testing.T) {
 			"hosts/ip-10-0-154-194.ec2.internal/stop-static-pods.sh",
 			"hosts/ip-10-0-173-171.ec2.internal/restart-kubelet.sh",
 			"hosts/ip-10-0-173-171.ec2.internal/stop-static-pods.sh",
-			"inventory.yaml", "kit.json", "lib/host.sh", "recover.sh", "redeploy.sh",
+			"inventory.yaml", "kit.json", "lib/host.sh", "procedure/procedure.md", "recover.sh", "redeploy.sh",
 		}},
 		{"five-masters-proxy-jumphost", "prod-east-recovery-kit", []string{
 			"RUNBOOK.md",
@@ -53,7 +58,7 @@ func TestExampleKitLayout(t *testing.T) {
 			"hosts/master-3.prod-east.example.com/stop-static-pods.sh",
 			"hosts/master-4.prod-east.example.com/restart-kubelet.sh",
 			"hosts/master-4.prod-east.example.com/stop-static-pods.sh",
-			"inventory.yaml", "kit.json", "lib/host.sh", "recover.sh", "redeploy.sh",
+			"inventory.yaml", "kit.json", "lib/host.sh", "procedure/procedure.md", "recover.sh", "redeploy.sh",
 		}},
 	}
 	for _, tt := range tests {
@@ -123,6 +128,33 @@ func TestScriptsAreCanonicalAndParse(t *testing.T) {
 
 // Every host script starts the same way: shebang, header comment, then
 // `set -euo pipefail` as the first statement; the header says what and how.
+// The kit carries the procedure page it follows (air-gapped sites have nothing else),
+// and every file of the kit cites the page by its path in the kit.
+func TestKitCarriesItsProcedurePage(t *testing.T) {
+	for _, ex := range examples {
+		kit := renderExample(t, ex)
+		want, err := fs.ReadFile(procedures.FS, kit.Profile.Page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := kit.File("procedure/" + kit.Profile.Page)
+		if page == nil || !bytes.Equal(page.Data, want) {
+			t.Fatalf("%s: the kit lacks procedure/%s, or it is not the profile's page", ex, kit.Profile.Page)
+		}
+		bare := regexp.MustCompile(`(^|[^/])\b` + regexp.QuoteMeta(kit.Profile.Page))
+		for _, f := range kit.Files {
+			if f.Name == page.Name {
+				continue
+			}
+			for i, line := range strings.Split(string(f.Data), "\n") {
+				if bare.MatchString(line) {
+					t.Errorf("%s:%d cites %s, not its path in the kit procedure/%s: %s", f.Name, i+1, kit.Profile.Page, kit.Profile.Page, line)
+				}
+			}
+		}
+	}
+}
+
 func TestHostScriptHeaders(t *testing.T) {
 	for _, ex := range examples {
 		kit := renderExample(t, ex)
@@ -150,7 +182,7 @@ func TestHostScriptHeaders(t *testing.T) {
 				"# Cluster:  " + kit.Inventory.Cluster.Name + " (OpenShift " + kit.Inventory.Cluster.Version,
 				"# Host:     " + node,
 				"# Role:     ",
-				"procedure.md step ",
+				"procedure/procedure.md step ",
 				"sudo bash ./" + strings.Split(f.Name, "/")[2],
 				"# Exit codes:",
 			} {
@@ -366,5 +398,75 @@ func TestHostScriptsNeedOnlyBash44(t *testing.T) {
 				return true
 			})
 		}
+	}
+}
+
+// Every wait of an offered profile says how long it usually takes, below where the kit
+// gives up; the RUNBOOK and the plan show both, and the expected total.
+func TestWaitsSayHowLongTheyUsuallyTake(t *testing.T) {
+	kit := renderExample(t, "three-masters")
+	var sum time.Duration
+	for _, s := range kit.Plan.Steps {
+		sum += s.Usually
+		if s.Timeout == "" {
+			continue
+		}
+		if s.Usually <= 0 || s.Usually >= time.Duration(s.TimeoutValue) {
+			t.Errorf("step %s: usually %s, want more than 0 and less than its timeout %s", s.ID, s.Usually, s.TimeoutValue)
+		}
+	}
+	runbook := string(kit.File("RUNBOOK.md").Data)
+	for _, want := range []string{
+		"| `restore` | 5-7 | on the recovery host: export the proxy and run cluster-restore.sh with the backup | ip-10-0-143-125.ec2.internal | yes | 5m | 20m (timeouts.restore) |",
+		"Time: usually about 5m; the kit gives up after 20m (timeouts.restore).",
+		"Expected total: about " + inventory.Duration(sum).String() + ", the usual times added up; the waits give up after 4h15m at most in all",
+	} {
+		if !strings.Contains(runbook, want) {
+			t.Errorf("RUNBOOK.md lacks %q", want)
+		}
+	}
+	var plan strings.Builder
+	if err := kit.Plan.WriteText(&plan, kit.Inventory); err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^restore +5-7 +\S+ +yes +20m \(timeouts.restore\) +5m +on the recovery host`).MatchString(plan.String()) ||
+		!strings.Contains(plan.String(), "\nExpected total: about "+inventory.Duration(sum).String()+",") {
+		t.Errorf("restorekit plan lacks the usual times or the total:\n%s", plan.String())
+	}
+}
+
+// plan --commands lists every host step on each of its hosts, in the order recover.sh
+// goes over them, with the script it runs there and what that script does.
+func TestWriteCommandsListsEveryHostRun(t *testing.T) {
+	kit := renderExample(t, "three-masters")
+	var b strings.Builder
+	if err := kit.Plan.WriteCommands(&b, kit.Inventory); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	at := 0
+	for _, s := range kit.Plan.Steps {
+		head := fmt.Sprintf("\nstep %s (%s): ", s.Number, s.ID)
+		i := strings.Index(out[at:], head)
+		if i < 0 {
+			t.Fatalf("step %s missing or out of order:\n%s", s.ID, out)
+		}
+		at += i
+		for _, hi := range s.HostIndexes {
+			h := kit.Plan.Hosts[hi]
+			run := fmt.Sprintf("  %s: sudo bash restorekit/%s/%s --yes\n", h.Name, kit.Name, s.ScriptName())
+			j := strings.Index(out[at:], run)
+			if j < 0 {
+				t.Fatalf("step %s: %q missing or out of order:\n%s", s.ID, run, out)
+			}
+			at += j
+			lines, _ := kit.Plan.HostCommands(s, h, kit.Inventory)
+			if len(lines) == 0 || !strings.HasPrefix(out[at+len(run):], "    "+lines[0]+"\n") {
+				t.Errorf("step %s on %s: what the script does is not listed under it", s.ID, h.Name)
+			}
+		}
+	}
+	if !strings.Contains(out, "    7 run /usr/local/bin/cluster-restore.sh /home/core/backup (at most 20m00s)") {
+		t.Errorf("the restore command is not listed:\n%s", out)
 	}
 }

@@ -42,17 +42,28 @@ func (o *renderOptions) bind(cmd *cobra.Command) {
 // inventoryArgs accepts the inventory as the one optional argument, beside -i.
 var inventoryArgs = argsUsage(cobra.MaximumNArgs(1))
 
-// check takes the inventory from the argument (when given) and checks the options.
-func (o *renderOptions) check(args []string) error {
+// inventoryArg is the inventory given as the argument or with -i (flag), refusing two
+// different ones; "" when neither is given.
+func inventoryArg(flag string, args []string) (string, error) {
 	if len(args) == 1 {
 		switch {
 		case args[0] == "":
-			return usageError(errors.New("the inventory argument must not be empty"))
-		case o.Inventory != "" && filepath.Clean(o.Inventory) != filepath.Clean(args[0]):
-			return usageError(fmt.Errorf("two inventories: -i %s and %s (give one, as the argument or with -i)", o.Inventory, args[0]))
+			return "", usageError(errors.New("the inventory argument must not be empty"))
+		case flag != "" && filepath.Clean(flag) != filepath.Clean(args[0]):
+			return "", usageError(fmt.Errorf("two inventories: -i %s and %s (give one, as the argument or with -i)", flag, args[0]))
 		}
-		o.Inventory = args[0]
+		return args[0], nil
 	}
+	return flag, nil
+}
+
+// check takes the inventory from the argument (when given) and checks the options.
+func (o *renderOptions) check(args []string) error {
+	inv, err := inventoryArg(o.Inventory, args)
+	if err != nil {
+		return err
+	}
+	o.Inventory = inv
 	if o.Inventory == "" {
 		return usageError(errors.New("no inventory: give its file as the argument (or with -i INVENTORY)"))
 	}

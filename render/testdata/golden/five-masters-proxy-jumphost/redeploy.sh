@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 set -euo pipefail
-# redeploy.sh: the oc-only steps of procedure.md after the restore, alone, for a
+# redeploy.sh: the oc-only steps of procedure/procedure.md after the restore, alone, for a
 # restore done by hand (RUNBOOK.md). It runs the same checks and waits as recover.sh:
 #   9.2              verify the single-member control plane: etcd running on the recovery host, one Running etcd pod
 #   10-11            force a new etcd rollout (unique forceRedeploymentReason) and wait until every node is at the new revision
@@ -359,7 +359,7 @@ step_redeploy() {
 
 # --- Steps: the kit's plan --------------------------------------------------------------
 # One entry per step, in running order. STEP_IDS[i] names it for --from/--only,
-# STEP_NUMS[i] cites procedure.md, STEP_ALIASES[i] are the procedure numbers
+# STEP_NUMS[i] cites procedure/procedure.md, STEP_ALIASES[i] are the procedure numbers
 # --from/--only also accept, STEP_CHANGES[i] is 1 when it changes something, STEP_KIND[i]
 # is what implements it, STEP_HOSTS[i] the hosts it runs on (indexes, in order),
 # STEP_HOW[i] how it goes over them (parallel, serial, recovery-first), STEP_SCRIPT[i]
@@ -448,13 +448,13 @@ usage() {
 Usage: ./redeploy.sh [--yes] [--dry-run] [--from STEP] [--list] [--help]
 
 Finishes the restore of cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION) with oc only:
-procedure.md steps ${STEP_NUMS[0]} to ${STEP_NUMS[${#STEP_NUMS[@]} - 1]} (./redeploy.sh --list). Run it once
+procedure/procedure.md steps ${STEP_NUMS[0]} to ${STEP_NUMS[${#STEP_NUMS[@]} - 1]} (./redeploy.sh --list). Run it once
 every host script of the RUNBOOK has run (the recovery host is $RECOVERY_HOST).
 
   --yes        do not ask before the first forced redeployment
   --dry-run    print the commands, run nothing
-  --from STEP  start at STEP: a procedure number or a name from --list (e.g. after a
-               rollout timed out)
+  --from STEP  start at STEP (e.g. after a rollout timed out): its name or its
+               procedure number from --list, or the resource a redeploy step patches
   --list       list the steps and exit
   --help       this help
 

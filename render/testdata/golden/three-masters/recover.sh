@@ -4,7 +4,7 @@ set -euo pipefail
 # recover.sh: the coordinator of this recovery kit.
 #
 # It restores the cluster's control plane from the etcd backup by running the steps of
-# procedure.md ("Restoring to a previous cluster state") in order, from a workstation or
+# procedure/procedure.md ("Restoring to a previous cluster state") in order, from a workstation or
 # bastion that has bash, ssh, scp and oc:
 #   preflight (P1-P5, 1, 2)  tools, kit checksums, oc access, version, proxy, ssh to every
 #                            master; persistent ssh connections are opened here
@@ -17,7 +17,7 @@ set -euo pipefail
 #   redeploy-* (10-12)       forced redeployment of each operator, one at a time
 #   verify-members (13)      one Running etcd pod per master
 # ./recover.sh --list shows the steps, --help the options, the hosts and the exit codes.
-# Every step is logged with its procedure.md number. Progress is kept in a state
+# Every step is logged with its procedure/procedure.md number. Progress is kept in a state
 # directory: a re-run resumes at the step that failed.
 #
 # Exit codes: 0 done, 1 a step failed, 2 usage error or refused (no confirmation),
@@ -442,7 +442,7 @@ step_redeploy() {
 
 # --- Steps: the kit's plan --------------------------------------------------------------
 # One entry per step, in running order. STEP_IDS[i] names it for --from/--only,
-# STEP_NUMS[i] cites procedure.md, STEP_ALIASES[i] are the procedure numbers
+# STEP_NUMS[i] cites procedure/procedure.md, STEP_ALIASES[i] are the procedure numbers
 # --from/--only also accept, STEP_CHANGES[i] is 1 when it changes something, STEP_KIND[i]
 # is what implements it, STEP_HOSTS[i] the hosts it runs on (indexes, in order),
 # STEP_HOW[i] how it goes over them (parallel, serial, recovery-first), STEP_SCRIPT[i]
@@ -569,20 +569,21 @@ Usage: ./recover.sh [--yes] [--dry-run] [--list] [--from STEP] [--only STEP]
                     [--state-dir DIR] [--backup-dir DIR] [--again] [--help]
 
 Restores the control plane of cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION) from its
-etcd backup, following procedure.md step by step, from this workstation over ssh and oc.
+etcd backup, following procedure/procedure.md step by step, from this workstation over ssh and oc.
 The recovery host is $RECOVERY_HOST.
 
   --yes             do not ask before the first step that changes something
                     (without it the plan is shown and confirmed on the terminal)
   --dry-run         run the read-only preflight checks, print every command that
                     would change something, change nothing
-  --list            list the steps with their procedure.md numbers and exit
+  --list            list the steps with their procedure/procedure.md numbers and exit
   --from STEP       start at STEP (a name from --list or a procedure number such as 8)
                     and run it and every later step again, even if done before
   --only STEP       run STEP alone, even if done before
-  --state-dir DIR   progress, logs and ssh control sockets (default: .recover-state
-                    beside this script); a re-run with the same DIR resumes at the
-                    step that failed
+  --state-dir DIR   progress, logs and ssh control sockets (default: <kit dir>.state
+                    beside the kit directory, or, where that is read-only,
+                    \${XDG_STATE_HOME:-~/.local/state}/restorekit/<kit>); a re-run
+                    with the same DIR resumes at the step that failed
   --backup-dir DIR  the local directory holding the backup pair (default: the kit's
                     backup/ directory when it exists); without one, the pair must
                     already be in $BACKUP_REMOTE_DIR on the recovery host
@@ -741,7 +742,15 @@ check_local_tools() {
 
 init_state() {
   local pid
-  STATE_DIR=${STATE_DIR:-$KIT_DIR/.recover-state}
+  # Outside the kit, so that the kit stays as SHA256SUMS lists it: beside it (kit and
+  # progress together), or, where the kit's directory is read-only, under the user's
+  # state directory.
+  if [[ -z $STATE_DIR ]]; then
+    STATE_DIR="$KIT_DIR.state"
+    if ! mkdir -p "$STATE_DIR" 2>/dev/null || [[ ! -w $STATE_DIR ]]; then
+      STATE_DIR="${XDG_STATE_HOME:-$HOME/.local/state}/restorekit/$KIT_NAME"
+    fi
+  fi
   if ! mkdir -p "$STATE_DIR" 2>/dev/null || [[ ! -w $STATE_DIR ]]; then
     die_usage "cannot write the state directory $STATE_DIR: give a writable one with --state-dir DIR"
   fi
@@ -760,6 +769,7 @@ init_state() {
   printf '%s\n' "$$" >"$STATE_DIR/lock"
   LOG_FILE="$STATE_DIR/recover.log"
   DUTY_DIR="$STATE_DIR/duties"
+  log "state directory: $STATE_DIR (progress and logs; a re-run with it resumes)"
   # ssh control sockets live under the state dir unless that path is too long for a
   # unix socket (ssh adds a random suffix while it creates one); then in a directory
   # of this user's named after the state dir, so a re-run finds them again.
@@ -1386,7 +1396,7 @@ step_preflight() {
 
   log "P2: oc access and cluster-admin"
   if ! oc_try whoami; then
-    die_step 1 "" "P2: oc whoami failed: $(first_line "$OC_OUT"). Log in as a cluster-admin, preferably export KUBECONFIG=<install dir>/auth/kubeconfig, and re-run."
+    die_step 1 "" "P2: oc whoami failed; log in as a cluster-admin (preferably export KUBECONFIG=<install dir>/auth/kubeconfig) and re-run. oc said: $(first_line "$OC_OUT")"
   fi
   user=$(first_line "$OC_OUT")
   log "  P2: oc is logged in as $user"

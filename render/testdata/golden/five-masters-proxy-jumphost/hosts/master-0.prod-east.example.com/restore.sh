@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 #
-# restore.sh: procedure.md step 3 (check), 6, 7, on one control-plane host.
+# restore.sh: procedure/procedure.md step 3 (check), 6, 7, on one control-plane host.
 #
 # Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
 # Host:     master-0.prod-east.example.com (address 192.0.2.10); `hostname` must print master-0
 # Role:     the RECOVERY host: the restore runs here, and on no other host.
 # Kit:      prod-east-recovery-kit, rendered by restorekit test; steps are numbered as in
-#           procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
+#           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
 # On this host, run in this order: restore.sh then restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
@@ -120,7 +120,7 @@ ALREADY_DONE=0
 
 usage() {
   printf '%s\n' \
-    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
+    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--again] [--help]" \
     "" \
     "Procedure steps 3 (check), 6 and 7 on ${NODE_NAME} (cluster ${CLUSTER}), the RECOVERY host:" \
     "  3 check that ${BACKUP_DIR} holds exactly ${BACKUP_NAMES[0]} and ${BACKUP_NAMES[1]}" \

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 #
-# restart-kubelet.sh: procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
+# restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
 #
 # Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
 # Host:     master-2.prod-east.example.com (address 192.0.2.12); `hostname` must print master-2
 # Role:     a non-recovery control-plane host (the recovery host is master-0.prod-east.example.com).
 # Kit:      prod-east-recovery-kit, rendered by restorekit test; steps are numbered as in
-#           procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
+#           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
 # On this host, run in this order: stop-static-pods.sh then restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 #
-# stop-static-pods.sh: procedure.md step 4, on one control-plane host.
+# stop-static-pods.sh: procedure/procedure.md step 4, on one control-plane host.
 #
 # Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
 # Host:     master-4.prod-east.example.com (address 192.0.2.14); `hostname` must print master-4
 # Role:     a non-recovery control-plane host (the recovery host is master-0.prod-east.example.com).
 # Kit:      prod-east-recovery-kit, rendered by restorekit test; steps are numbered as in
-#           procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
+#           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
 # On this host, run in this order: stop-static-pods.sh then restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
@@ -97,7 +97,7 @@ source "$HOST_LIB"
 
 usage() {
   printf '%s\n' \
-    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
+    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--again] [--help]" \
     "" \
     "Procedure step 4 on ${NODE_NAME} (cluster ${CLUSTER}), a non-recovery control-plane host:" \
     "  4.1 move ${MANIFESTS_DIR}/etcd-pod.yaml into the run directory" \

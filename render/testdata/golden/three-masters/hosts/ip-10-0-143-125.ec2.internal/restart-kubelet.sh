@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 #
-# restart-kubelet.sh: procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
+# restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
 #
 # Cluster:  ocp4 (OpenShift 4.5.2, procedure profile ocp-4.5)
 # Host:     ip-10-0-143-125.ec2.internal (address 10.0.143.125); `hostname` must print ip-10-0-143-125.ec2.internal or ip-10-0-143-125
 # Role:     the RECOVERY host: the restore runs here, and on no other host.
 # Kit:      ocp4-recovery-kit, rendered by restorekit test; steps are numbered as in
-#           procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
+#           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
 # On this host, run in this order: restore.sh then restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 #
-# restore.sh: procedure.md step 3 (check), 6, 7, on one control-plane host.
+# restore.sh: procedure/procedure.md step 3 (check), 6, 7, on one control-plane host.
 #
 # Cluster:  ocp4 (OpenShift 4.5.2, procedure profile ocp-4.5)
 # Host:     ip-10-0-143-125.ec2.internal (address 10.0.143.125); `hostname` must print ip-10-0-143-125.ec2.internal or ip-10-0-143-125
 # Role:     the RECOVERY host: the restore runs here, and on no other host.
 # Kit:      ocp4-recovery-kit, rendered by restorekit test; steps are numbered as in
-#           procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
+#           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
 # On this host, run in this order: restore.sh then restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
@@ -120,7 +120,7 @@ ALREADY_DONE=0
 
 usage() {
   printf '%s\n' \
-    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
+    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--again] [--help]" \
     "" \
     "Procedure steps 3 (check), 6 and 7 on ${NODE_NAME} (cluster ${CLUSTER}), the RECOVERY host:" \
     "  3 check that ${BACKUP_DIR} holds exactly ${BACKUP_NAMES[0]} and ${BACKUP_NAMES[1]}" \

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 #
-# stop-static-pods.sh: procedure.md step 4, on one control-plane host.
+# stop-static-pods.sh: procedure/procedure.md step 4, on one control-plane host.
 #
 # Cluster:  ocp4 (OpenShift 4.5.2, procedure profile ocp-4.5)
 # Host:     ip-10-0-173-171.ec2.internal (address 10.0.173.171); `hostname` must print ip-10-0-173-171.ec2.internal or ip-10-0-173-171
 # Role:     a non-recovery control-plane host (the recovery host is ip-10-0-143-125.ec2.internal).
 # Kit:      ocp4-recovery-kit, rendered by restorekit test; steps are numbered as in
-#           procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
+#           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
 # On this host, run in this order: stop-static-pods.sh then restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
@@ -97,7 +97,7 @@ source "$HOST_LIB"
 
 usage() {
   printf '%s\n' \
-    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
+    "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--again] [--help]" \
     "" \
     "Procedure step 4 on ${NODE_NAME} (cluster ${CLUSTER}), a non-recovery control-plane host:" \
     "  4.1 move ${MANIFESTS_DIR}/etcd-pod.yaml into the run directory" \
