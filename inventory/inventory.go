@@ -63,7 +63,25 @@ type Cluster struct {
 	// NetworkType is the cluster network plugin (oc get network.config cluster):
 	// OVNKubernetes or OpenShiftSDN; procedures with network steps need it.
 	NetworkType string `yaml:"networkType,omitempty"`
+	// Topology is the control plane's topology as the Infrastructure object reports it
+	// (oc get infrastructure cluster -o jsonpath='{.status.controlPlaneTopology}'):
+	// empty means what the masters show (HighlyAvailable, or SingleReplica for one).
+	// It is recorded so that topologies no procedure profile covers are refused by name.
+	Topology string `yaml:"topology,omitempty"`
 }
+
+// Control-plane topologies (config.openshift.io/v1 Infrastructure
+// status.controlPlaneTopology).
+const (
+	TopologyHighlyAvailable        = "HighlyAvailable"
+	TopologySingleReplica          = "SingleReplica"
+	TopologyDualReplica            = "DualReplica"            // two-node OpenShift with fencing
+	TopologyHighlyAvailableArbiter = "HighlyAvailableArbiter" // two nodes plus an arbiter
+	TopologyExternal               = "External"               // hosted control planes
+)
+
+// Topologies are every topology cluster.topology accepts.
+var Topologies = []string{TopologyHighlyAvailable, TopologySingleReplica, TopologyDualReplica, TopologyHighlyAvailableArbiter, TopologyExternal}
 
 // Network types a cluster can have.
 const (

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,6 +142,9 @@ func (c *checker) checkCluster() {
 	if c.ok("cluster.networkType") && cl.NetworkType != NetworkOVNKubernetes && cl.NetworkType != NetworkOpenShiftSDN {
 		c.errorf("cluster.networkType", "%q is not a network type (%s or %s, as oc get network.config cluster -o jsonpath='{.status.networkType}' prints it)", cl.NetworkType, NetworkOVNKubernetes, NetworkOpenShiftSDN)
 	}
+	if c.ok("cluster.topology") && !slices.Contains(Topologies, cl.Topology) {
+		c.errorf("cluster.topology", "%q is not a control-plane topology (%s, as oc get infrastructure cluster -o jsonpath='{.status.controlPlaneTopology}' prints it)", cl.Topology, strings.Join(Topologies, ", "))
+	}
 }
 
 func (c *checker) checkMasters() {
@@ -149,10 +153,14 @@ func (c *checker) checkMasters() {
 	case c.bad["masters"]:
 		return
 	case c.missing("masters"):
-		c.errorf("masters", "missing (a list of at least 2 control-plane hosts, each with name and address)")
+		c.errorf("masters", "missing (a list of the control-plane hosts, each with name and address)")
 		return
-	case len(ms) < 2:
-		c.errorf("masters", "%d listed (at least 2; a single-node cluster is restored with another procedure, which restorekit does not cover)", len(ms))
+	case len(ms) == 0:
+		c.errorf("masters", "0 listed (every control-plane host, each with name and address)")
+	case len(ms) > 1 && c.inv.Cluster.Topology == TopologySingleReplica:
+		c.errorf("masters", "%d listed, but cluster.topology is %s (single-node OpenShift has one control-plane host)", len(ms), TopologySingleReplica)
+	case len(ms) == 1 && c.inv.Cluster.Topology == TopologyHighlyAvailable:
+		c.errorf("masters", "1 listed, but cluster.topology is %s (3 or more control-plane hosts; one is %s)", TopologyHighlyAvailable, TopologySingleReplica)
 	case len(ms)%2 == 0:
 		c.warnf("masters", "%d masters: an even number tolerates no more failed members than %d would (etcd quorum is %d of %d)", len(ms), len(ms)-1, len(ms)/2+1, len(ms))
 	}

@@ -365,13 +365,17 @@ func TestCheckNamesTheFieldAndLine(t *testing.T) {
 	inv := loadExample(t, "three-masters")
 	inv.Cluster.Version = "4.23.1"
 	got := Check(inv)
-	if len(got) != 1 || got[0].Field != "cluster.version" || got[0].Line < 2 || !strings.Contains(got[0].Message, "supported: 4.5.x") {
+	if len(got) != 1 || got[0].Field != "cluster.version" || got[0].Line < 2 || !strings.Contains(got[0].Message, "supported: 4.5.x, 4.18.x to 4.22.x") || !strings.Contains(got[0].Message, "newer than the newest profile (4.22)") {
 		t.Errorf("4.23.1: %v", got)
 	}
-	inv.Cluster.Version = "4.18.7"
+	inv.Cluster.Version = "4.16.7"
 	got = Check(inv)
-	if len(got) != 1 || !strings.Contains(got[0].Message, "ocp-4.18 (4.18.x to 4.22.x) is not offered yet") {
-		t.Errorf("4.18.7: %v", got)
+	if len(got) != 1 || !strings.Contains(got[0].Message, "ocp-4.16 (4.16.x to 4.17.x) is not offered yet") {
+		t.Errorf("4.16.7: %v", got)
+	}
+	inv.Cluster.Version = "4.18.7"
+	if got := Check(inv); len(got) != 0 {
+		t.Errorf("4.18.7, three masters: %v", got)
 	}
 	inv = planInventory(t, "4.16.2", 3, "")
 	got = checkInventory(&profile416, inv)
