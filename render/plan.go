@@ -246,6 +246,17 @@ func (p *Plan) StepOfKind(kind string) *PlanStep {
 	return nil
 }
 
+// RestoreScript is the host script of the plan's restore (its uninterruptible step):
+// the one script that must never run on two hosts.
+func (p *Plan) RestoreScript() string {
+	for _, s := range p.Steps {
+		if s.Uninterruptible {
+			return s.ScriptName()
+		}
+	}
+	return ""
+}
+
 // Steps are plan steps in running order.
 type Steps []PlanStep
 

@@ -14,7 +14,7 @@ import (
 	"github.com/restorekit/restorekit/inventory"
 )
 
-var examples = []string{"three-masters", "five-masters-proxy-jumphost"}
+var examples = []string{"three-masters", "five-masters-proxy-jumphost", "three-masters-418", "single-node-420"}
 
 func renderExample(t testing.TB, name string) *Kit {
 	t.Helper()
@@ -150,7 +150,7 @@ func TestHostScriptHeaders(t *testing.T) {
 				"# Cluster:  " + kit.Inventory.Cluster.Name + " (OpenShift " + kit.Inventory.Cluster.Version,
 				"# Host:     " + node,
 				"# Role:     ",
-				"procedure.md step ",
+				kit.Profile.Page + " step ",
 				"sudo bash ./" + strings.Split(f.Name, "/")[2],
 				"# Exit codes:",
 			} {

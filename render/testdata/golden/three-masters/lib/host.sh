@@ -421,11 +421,11 @@ run_bounded() {
   while kill -0 "$pid" 2>/dev/null; do
     now="$(date +%s)"
     elapsed=$((now - start))
-    seen=""
+    seen="${what##*/} still running"
     if ((${#RUN_WATCH_CONTAINERS[@]} > 0)); then
       PROBE_SEEN=""
       containers_stopped "${RUN_WATCH_CONTAINERS[@]}" || true
-      seen=": ${PROBE_SEEN}"
+      seen+="; ${PROBE_SEEN}"
     fi
     if ((elapsed >= timeout)); then
       kill -TERM "$pid" || true
@@ -433,10 +433,10 @@ run_bounded() {
       BACKGROUND_PID=""
       wait "$tail_pid" || true
       BACKGROUND_TAIL=""
-      fail "$EXIT_TIMEOUT" "step ${step}: timed out after $(human_duration "$elapsed"). Expected: the command to finish within $(human_duration "$timeout"). Seen: still running${seen}, so it was stopped; its output is in ${out}. What to do: ${advice}"
+      fail "$EXIT_TIMEOUT" "step ${step}: timed out after $(human_duration "$elapsed"). Expected: ${what##*/} to finish within $(human_duration "$timeout"). Seen: ${seen}, so it was stopped; its output is in ${out}. What to do: ${advice}"
     fi
     if ((elapsed >= next_report)); then
-      log "step ${step}: running, $(human_duration "$elapsed") of $(human_duration "$timeout")${seen}"
+      log "step ${step}: $(human_duration "$elapsed") of $(human_duration "$timeout"): ${seen}"
       next_report=$((elapsed + POLL_INTERVAL))
     fi
     sleep 1
@@ -446,10 +446,10 @@ run_bounded() {
   wait "$tail_pid" || true
   BACKGROUND_TAIL=""
   if ((rc != 0)); then
-    fail "$EXIT_FAILED" "step ${step}: the command exited with status ${rc}; its output is in ${out}. What to do: ${advice}"
+    fail "$EXIT_FAILED" "step ${step}: ${what} exited with status ${rc}; its output is in ${out}. What to do: ${advice}"
   fi
   now="$(date +%s)"
-  log "step ${step}: finished after $(human_duration "$((now - start))")"
+  log "step ${step}: ${what##*/} finished after $(human_duration "$((now - start))")"
 }
 
 # proxy_env: set PROXY_ENV to the NAME=VALUE pairs of the cluster-wide proxy (the

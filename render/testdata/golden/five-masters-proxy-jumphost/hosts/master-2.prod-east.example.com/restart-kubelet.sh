@@ -61,7 +61,7 @@ readonly KUBELET_TIMEOUT=300
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=64ce973d06126a6cbb7da31fab15c4244287b0b8bb7cc9e7804a5e57b0a9daef
+readonly HOST_LIB_SHA256=88376ad906560df1515cea9c8af8efac9172e7eac4ea937dd7a64e51425cbf57
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
