@@ -232,24 +232,28 @@ check_single_member() {
   ((running == 1))
 }
 
-# check_all_members: step 13's condition, an etcd-<node> pod Running for every master.
+# check_all_members: step 13's condition, an etcd-<node> pod Running for every master,
+# each with all its containers ready (READY n/n).
 check_all_members() {
-  local states name missing=""
+  local states name missing="" unready
   if ! oc_try get pods -n openshift-etcd; then
     POLL_SEEN="oc get pods failed: $(first_line "$OC_OUT")"
     return 1
   fi
   states=$(etcd_pod_states <<<"$OC_OUT")
+  unready=$(awk '$1 ~ /^etcd-/ && $2 ~ /^[0-9]+\/[0-9]+$/ { split($2, r, "/"); if (r[1] != r[2]) print $1 }' <<<"$OC_OUT")
   for name in "${MASTER_NAMES[@]}"; do
     if ! grep -qxF "etcd-$name Running" <<<"$states"; then
       missing+="${missing:+, }etcd-$name"
+    elif grep -qxF "etcd-$name" <<<"$unready"; then
+      missing+="${missing:+, }etcd-$name (Running, not Ready)"
     fi
   done
   if [[ -n $missing ]]; then
     POLL_SEEN="not Running yet: $missing [$(tr '\n' ' ' <<<"$states" | sed 's/ $//')]"
     return 1
   fi
-  POLL_SEEN="one Running etcd pod per master (${#MASTER_NAMES[@]})"
+  POLL_SEEN="one Running and Ready etcd pod per master (${#MASTER_NAMES[@]})"
 }
 
 # step_single_member_oc: step 9.2.
