@@ -26,6 +26,10 @@ type KitOptions struct {
 	StaticPodStop time.Duration // default 30s (the inventory's minimum)
 	Rollout       time.Duration // every operator's rollout timeout, default 90s
 	Restore       time.Duration // timeouts.restore, default 60s
+	// StableCluster and MinimumStablePeriod are the 4.18+ wait for a stable cluster
+	// (default 90s and 2s).
+	StableCluster       time.Duration
+	MinimumStablePeriod time.Duration
 	// ViaRun packages the kit (out.Package) and runs it from what its self-extracting
 	// .run unpacks, as at an air-gapped site.
 	ViaRun bool
@@ -111,6 +115,16 @@ masters:
   kubeSchedulerRollout: %s
   pollInterval: 1s
 `, stop, restore, roll, roll, roll, roll)
+	if c.Is418() {
+		stable, period := o.StableCluster, o.MinimumStablePeriod
+		if stable == 0 {
+			stable = 90 * time.Second
+		}
+		if period == 0 {
+			period = 2 * time.Second
+		}
+		fmt.Fprintf(&b, "  stableCluster: %s\n  minimumStablePeriod: %s\n", stable, period)
+	}
 	c.QuarantineDir = o.QuarantineDir
 	if c.QuarantineDir == "" {
 		c.QuarantineDir = "/tmp"

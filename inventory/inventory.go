@@ -73,7 +73,25 @@ type Cluster struct {
 	// (apiVIPs: []) says the cluster has no keepalived.
 	APIVIPs     IPs `yaml:"apiVIPs,omitempty"`
 	IngressVIPs IPs `yaml:"ingressVIPs,omitempty"`
+	// Topology is the control plane's topology as the Infrastructure object reports it
+	// (oc get infrastructure cluster -o jsonpath='{.status.controlPlaneTopology}'):
+	// empty means what the masters show (HighlyAvailable, or SingleReplica for one).
+	// It is recorded so that topologies no procedure profile covers are refused by name.
+	Topology string `yaml:"topology,omitempty"`
 }
+
+// Control-plane topologies (config.openshift.io/v1 Infrastructure
+// status.controlPlaneTopology).
+const (
+	TopologyHighlyAvailable        = "HighlyAvailable"
+	TopologySingleReplica          = "SingleReplica"
+	TopologyDualReplica            = "DualReplica"            // two-node OpenShift with fencing
+	TopologyHighlyAvailableArbiter = "HighlyAvailableArbiter" // two nodes plus an arbiter
+	TopologyExternal               = "External"               // hosted control planes
+)
+
+// Topologies are every topology cluster.topology accepts.
+var Topologies = []string{TopologyHighlyAvailable, TopologySingleReplica, TopologyDualReplica, TopologyHighlyAvailableArbiter, TopologyExternal}
 
 // IPs is a list of IP addresses whose empty value, written as [], is kept apart from
 // one not written at all: the normalized inventory says "none" as the file did.

@@ -216,7 +216,7 @@ func TestMessages(t *testing.T) {
 		{"zero masters", "masters:\n  - name: m0\n    address: 10.0.0.10\n  - name: m1\n    address: 10.0.0.11\n  - name: m2\n    address: 10.0.0.12\n", "masters: []\n",
 			[]string{
 				`inv.yaml:9:15: recoveryHost: "m0" names no master (the name of one of the masters)`,
-				`inv.yaml:10:10: masters: 0 listed (at least 2; a single-node cluster is restored with another procedure, which restorekit does not cover)`,
+				`inv.yaml:10:10: masters: 0 listed (every control-plane host, each with name and address)`,
 			}},
 		{"remoteDir is /", "  staticResources:", "  remoteDir: //\n  staticResources:",
 			[]string{`inv.yaml:8:14: backup.remoteDir: "//" is the root directory (a directory below /, such as /var/tmp)`}},

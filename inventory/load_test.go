@@ -183,7 +183,7 @@ func TestExample(t *testing.T) {
 	}
 	// Every field of the schema appears in the example, at least in a comment.
 	for _, key := range []string{
-		"apiVersion", "kind", "cluster", "name", "version", "backup", "localDir", "snapshot",
+		"apiVersion", "kind", "cluster", "name", "version", "topology", "backup", "localDir", "snapshot",
 		"staticResources", "remoteDir", "allowPossiblyDirty", "recoveryHost", "masters", "address",
 		"hostname", "ssh", "user", "port", "identityFile", "jumpHost", "knownHostsFile",
 		"strictHostKeyChecking", "connectTimeout", "proxy", "httpProxy", "httpsProxy", "noProxy",

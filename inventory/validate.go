@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -146,6 +147,9 @@ func (c *checker) checkCluster() {
 			c.errorf("cluster.networkType", "%s does not exist in OpenShift %s (it was removed after 4.%d: a 4.%d cluster runs %s)", NetworkOpenShiftSDN, cl.Version, LastOpenShiftSDNMinor, minor, NetworkOVNKubernetes)
 		}
 	}
+	if c.ok("cluster.topology") && !slices.Contains(Topologies, cl.Topology) {
+		c.errorf("cluster.topology", "%q is not a control-plane topology (%s, as oc get infrastructure cluster -o jsonpath='{.status.controlPlaneTopology}' prints it)", cl.Topology, strings.Join(Topologies, ", "))
+	}
 	c.checkVIPs()
 }
 
@@ -233,9 +237,14 @@ func (c *checker) checkMasters() {
 	switch {
 	case c.bad["masters"]:
 	case c.missing("masters"):
-		c.errorf("masters", "missing (a list of at least 2 control-plane hosts, each with name and address)")
-	case len(ms) < 2:
-		c.errorf("masters", "%d listed (at least 2; a single-node cluster is restored with another procedure, which restorekit does not cover)", len(ms))
+		c.errorf("masters", "missing (a list of the control-plane hosts, each with name and address)")
+	case len(ms) == 0:
+		c.errorf("masters", "0 listed (every control-plane host, each with name and address)")
+	case len(ms) > 1 && c.inv.Cluster.Topology == TopologySingleReplica:
+		c.errorf("masters", "%d listed, but cluster.topology is %s (single-node OpenShift has one control-plane host)", len(ms), TopologySingleReplica)
+		c.checkHosts("masters", ms, names, addrs)
+	case len(ms) == 1 && c.inv.Cluster.Topology == TopologyHighlyAvailable:
+		c.errorf("masters", "1 listed, but cluster.topology is %s (3 or more control-plane hosts; one is %s)", TopologyHighlyAvailable, TopologySingleReplica)
 		c.checkHosts("masters", ms, names, addrs)
 	default:
 		if len(ms)%2 == 0 {

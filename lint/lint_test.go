@@ -163,7 +163,10 @@ func TestExampleInventories(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{filepath.Join("..", "templates", "..", "examples", "five-masters-proxy-jumphost.yaml"), filepath.Join("..", "templates", "..", "examples", "three-masters.yaml")}
+	var want []string
+	for _, name := range []string{"five-masters-proxy-jumphost.yaml", "single-node-420.yaml", "three-masters-418.yaml", "three-masters.yaml"} {
+		want = append(want, filepath.Join("..", "templates", "..", "examples", name))
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %v, want %v", got, want)
 	}

@@ -13,7 +13,7 @@ sources (or, in a file other scripts source, that every one of them defines), or
 tool the site is known to have where the script runs. Host scripts (RHEL CoreOS):
 coreutils 8.22 (the older of the two sites), hostname, crictl, systemctl, journalctl,
 sha256sum, tar, gzip, grep, sed, awk, find, xargs, logger, flock, ps, sudo, bash and
-/usr/local/bin/cluster-restore.sh, by absolute path only (sudo resets PATH). The
+/usr/local/bin/cluster-restore.sh and /usr/local/bin/disable-etcd.sh, by absolute path only (sudo resets PATH). The
 workstation (coordinator scripts) has the same plus ssh, scp and oc. /usr/bin/X,
 /bin/X, /usr/sbin/X and /sbin/X count as X. Commands run through sudo, env, timeout,
 command, xargs and through the script's own pass-through functions ("$@") are checked
@@ -27,6 +27,9 @@ literal (CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh).`,
 
 // ClusterRestore is the one way host scripts may call the restore script.
 const ClusterRestore = "/usr/local/bin/cluster-restore.sh"
+
+// DisableEtcd is the script OpenShift 4.18 and later install to stop etcd on a host.
+const DisableEtcd = "/usr/local/bin/disable-etcd.sh"
 
 var bashBuiltins = words(`. : [ alias bg bind break builtin caller cd command compgen complete
 	compopt continue declare dirs disown echo enable eval exec exit export false fc fg
@@ -46,7 +49,7 @@ var coreutils = words(`arch base64 basename cat chcon chgrp chmod chown chroot c
 
 // HostTools are the commands beyond builtins and coreutils a host script may run.
 var HostTools = words(`hostname crictl systemctl journalctl tar gzip gunzip zcat grep egrep
-	fgrep sed awk gawk find xargs logger flock ps sudo bash ` + ClusterRestore)
+	fgrep sed awk gawk find xargs logger flock ps sudo bash ` + ClusterRestore + " " + DisableEtcd)
 
 // WorkstationTools are the commands beyond the host's a coordinator script may run.
 var WorkstationTools = words(`ssh scp oc`)
@@ -61,7 +64,7 @@ func words(s string) map[string]bool {
 
 // allowedTool reports whether a command (by its name as written) may run in a role.
 func allowedTool(name string, role Role) bool {
-	if name == ClusterRestore {
+	if name == ClusterRestore || name == DisableEtcd {
 		return true
 	}
 	if strings.HasPrefix(name, "/") {

@@ -122,7 +122,7 @@ func newFakeHost(t *testing.T, node string, tune func(inv *inventory.Inventory))
 func (h *fakeHost) render() {
 	h.t.Helper()
 	paths := hostPaths
-	for _, p := range []*string{&paths.Manifests, &paths.StaticPodResources, &paths.EtcdData, &paths.EtcdBackup, &paths.ClusterRestore, &paths.StoppedManifests} {
+	for _, p := range []*string{&paths.Manifests, &paths.StaticPodResources, &paths.EtcdData, &paths.EtcdBackup, &paths.ClusterRestore, &paths.StoppedManifests, &paths.Bin} {
 		*p = filepath.Join(h.root, *p)
 	}
 	kit, err := render(h.inv, Options{ToolVersion: "test"}, paths)

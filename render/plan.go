@@ -38,6 +38,8 @@ type PlanStep struct {
 	HostIndexes []int
 	// TimeoutValue is the inventory's value of Timeout.
 	TimeoutValue inventory.Duration
+	// Containers are EtcdContainers resolved for the inventory's release.
+	Containers []string
 }
 
 // HostNames are the node names of the hosts the step runs on, in order.
@@ -73,6 +75,9 @@ func NewPlan(p *Profile, inv *inventory.Inventory) (*Plan, error) {
 		ps := PlanStep{Step: s, Index: len(plan.Steps), HostIndexes: plan.hostsFor(s)}
 		if s.Timeout != "" {
 			ps.TimeoutValue, _ = inv.Timeouts.Field(string(s.Timeout))
+		}
+		if s.EtcdContainers != nil {
+			ps.Containers = s.EtcdContainers(releaseMinor(inv.Cluster.Version))
 		}
 		for _, c := range s.Cites {
 			if !cited[c] {
@@ -122,7 +127,12 @@ func (p *Plan) hostsFor(s Step) []int {
 func checkInventory(p *Profile, inv *inventory.Inventory) []inventory.Problem {
 	var problems []inventory.Problem
 	if len(inv.Masters) < p.MinMasters {
-		problems = append(problems, inv.ProblemAt("masters", false, "%d listed, but profile %s needs at least %d", len(inv.Masters), p.Name, p.MinMasters))
+		problems = append(problems, inv.ProblemAt("masters", false, "%d listed, but profile %s (%s) needs at least %d control-plane hosts%s",
+			len(inv.Masters), p.Name, p.Releases(), p.MinMasters, singleNodeHint(p)))
+	}
+	if why, refused := refusedTopologies[inv.Cluster.Topology]; refused {
+		problems = append(problems, inv.ProblemAt("cluster.topology", false, "%s: %s; no procedure profile of restorekit covers it (profile %s follows %s)",
+			inv.Cluster.Topology, why, p.Name, p.Page))
 	}
 	var missing []*inventoryField
 	needs := map[*inventoryField][]string{}
@@ -144,6 +154,32 @@ func checkInventory(p *Profile, inv *inventory.Inventory) []inventory.Problem {
 			p.Name, strings.Join(needs[f], ", "), p.Page, f.valid))
 	}
 	return problems
+}
+
+// refusedTopologies are the control-plane topologies whose restore is another
+// procedure than any profile's, with why.
+var refusedTopologies = map[string]string{
+	inventory.TopologyDualReplica:            "two-node OpenShift with fencing is restored with its own procedure (cluster-restore-tnf.sh, no quorum guard change)",
+	inventory.TopologyHighlyAvailableArbiter: "two control-plane nodes plus an arbiter have their own restore procedure",
+	inventory.TopologyExternal:               "hosted control planes: etcd does not run on these hosts but in the management cluster",
+}
+
+// singleNodeHint says which profile restores a single-node cluster, for a profile
+// that does not.
+func singleNodeHint(p *Profile) string {
+	if p.MinMasters < 2 {
+		return ""
+	}
+	var covers []string
+	for _, o := range Profiles {
+		if o.MinMasters == 1 {
+			covers = append(covers, o.Name+" ("+o.Releases()+")")
+		}
+	}
+	if len(covers) == 0 {
+		return "; a single-node cluster is restored with another procedure, which restorekit does not cover"
+	}
+	return "; single-node OpenShift is restored only from " + strings.Join(covers, ", ") + " on"
 }
 
 // inventoryField is an inventory field that a fact reads.
@@ -221,6 +257,28 @@ func Check(inv *inventory.Inventory) []inventory.Problem {
 		return []inventory.Problem{inv.ProblemAt("cluster.version", false, "%s: %s", inv.Cluster.Version, msg)}
 	}
 	return checkInventory(p, inv)
+}
+
+// StepOfKind is the plan's first step of a kind, or nil: what the coordinator reads a
+// kind's options from.
+func (p *Plan) StepOfKind(kind string) *PlanStep {
+	for i := range p.Steps {
+		if p.Steps[i].Kind == kind {
+			return &p.Steps[i]
+		}
+	}
+	return nil
+}
+
+// RestoreScript is the host script of the plan's restore (its uninterruptible step):
+// the one script that must never run on two hosts.
+func (p *Plan) RestoreScript() string {
+	for _, s := range p.Steps {
+		if s.Uninterruptible {
+			return s.ScriptName()
+		}
+	}
+	return ""
 }
 
 // Steps are plan steps in running order.

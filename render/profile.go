@@ -192,6 +192,22 @@ type Step struct {
 	Resource string
 	// HostSteps is what a host script's header cites when it is more than Number.
 	HostSteps string
+	// HostTools are scripts of the release (file names in HostPaths.Bin) the preflight
+	// checks on every control-plane host: their presence also shows the release.
+	HostTools []string
+	// EtcdDirAllowed are the entries (shell patterns) cluster-restore.sh accepts in the
+	// etcd data directory of the recovery host; preflight and the restore list anything
+	// else and stop before a change (nil: not checked).
+	EtcdDirAllowed []string
+	// StableCommand is true for a preflight that finds out whether the workstation's oc
+	// has `oc adm wait-for-stable-cluster` (else wait-stable polls the operators).
+	StableCommand bool
+	// EtcdContainers gives, for a minor release, the exact names of the etcd pod's
+	// containers a step waits for (disable-etcd.sh's and cluster-restore.sh's list);
+	// the plan resolves it for the inventory's release (PlanStep.Containers).
+	EtcdContainers func(minor int) []string
+	// Script is the host's own script a step runs, by file name in HostPaths.Bin.
+	Script string
 }
 
 // StaticPod is a static pod whose manifest is moved out of /etc/kubernetes/manifests.
@@ -260,16 +276,45 @@ func ProfileFor(version string) (*Profile, error) {
 		}
 		return p, nil
 	}
-	return nil, fmt.Errorf("cluster.version %q: no procedure profile for this release (supported: %s)", version, SupportedVersions())
+	return nil, fmt.Errorf("cluster.version %q: no procedure profile for this release%s (supported: %s)", version, noProfileWhy(version), SupportedVersions())
 }
 
-func profileForMinor(version string) *Profile {
+// noProfileWhy says why a release has no profile: newer than the newest, or another
+// major release, whose procedure restorekit has not been checked against.
+func noProfileWhy(version string) string {
+	parts := strings.Split(version, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	if parts[0] != "4" {
+		return ": OpenShift " + parts[0] + ".x is a release no profile follows (its restore procedure is not checked)"
+	}
+	newest := 0
+	for _, p := range Profiles {
+		newest = max(newest, p.Minors[len(p.Minors)-1])
+	}
+	if minor, err := strconv.Atoi(parts[1]); err == nil && minor > newest {
+		return fmt.Sprintf(": 4.%d is newer than the newest profile (4.%d); its restore procedure is not checked", minor, newest)
+	}
+	return ""
+}
+
+// releaseMinor is y of a 4.y.z version, or -1.
+func releaseMinor(version string) int {
 	parts := strings.Split(version, ".")
 	if len(parts) != 3 || parts[0] != "4" {
-		return nil
+		return -1
 	}
 	minor, err := strconv.Atoi(parts[1])
 	if err != nil {
+		return -1
+	}
+	return minor
+}
+
+func profileForMinor(version string) *Profile {
+	minor := releaseMinor(version)
+	if minor < 0 {
 		return nil
 	}
 	for _, p := range Profiles {

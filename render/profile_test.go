@@ -365,13 +365,17 @@ func TestCheckNamesTheFieldAndLine(t *testing.T) {
 	inv := loadExample(t, "three-masters")
 	inv.Cluster.Version = "4.23.1"
 	got := Check(inv)
-	if len(got) != 1 || got[0].Field != "cluster.version" || got[0].Line < 2 || !strings.Contains(got[0].Message, "supported: 4.5.x") {
+	if len(got) != 1 || got[0].Field != "cluster.version" || got[0].Line < 2 || !strings.Contains(got[0].Message, "supported: 4.5.x, 4.18.x to 4.22.x") || !strings.Contains(got[0].Message, "newer than the newest profile (4.22)") {
 		t.Errorf("4.23.1: %v", got)
 	}
-	inv.Cluster.Version = "4.18.7"
+	inv.Cluster.Version = "4.16.7"
 	got = Check(inv)
-	if len(got) != 1 || !strings.Contains(got[0].Message, "ocp-4.18 (4.18.x to 4.22.x) is not offered yet") {
-		t.Errorf("4.18.7: %v", got)
+	if len(got) != 1 || !strings.Contains(got[0].Message, "ocp-4.16 (4.16.x to 4.17.x) is not offered yet") {
+		t.Errorf("4.16.7: %v", got)
+	}
+	inv.Cluster.Version = "4.18.7"
+	if got := Check(inv); len(got) != 0 {
+		t.Errorf("4.18.7, three masters: %v", got)
 	}
 	inv = planInventory(t, "4.16.2", 3, "")
 	got = checkInventory(&profile416, inv)
@@ -389,5 +393,54 @@ func TestCheckNamesTheFieldAndLine(t *testing.T) {
 	}
 	if got := Check(loadExample(t, "three-masters")); len(got) != 0 {
 		t.Errorf("the example: %v", got)
+	}
+}
+
+// The etcd containers the 4.18 kits wait for come from the minor: etcd-backup-server up
+// to 4.20 (etcd-common-tools and disable-etcd.sh of release-4.18 to release-4.22).
+func TestEtcdContainersByMinor(t *testing.T) {
+	for _, tt := range []struct {
+		version      string
+		backupServer bool
+	}{{"4.18.7", true}, {"4.19.2", true}, {"4.20.3", true}, {"4.21.1", false}, {"4.22.0", false}} {
+		plan, err := PlanFor(planInventory(t, tt.version, 3, ""))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{"disable-etcd", "restore-etcd"} {
+			s := plan.StepOfKind(kind)
+			if s == nil {
+				t.Fatalf("%s: no %s step", tt.version, kind)
+			}
+			if got := slices.Contains(s.Containers, "etcd-backup-server"); got != tt.backupServer || !slices.Contains(s.Containers, "etcd-rev") {
+				t.Errorf("%s %s: containers %v, etcd-backup-server wanted: %t", tt.version, kind, s.Containers, tt.backupServer)
+			}
+		}
+	}
+}
+
+// Single-node OpenShift is the 4.18 profile's only: 4.5 refuses one master at the
+// masters field, naming the profile that restores it; topologies no profile covers are
+// refused at cluster.topology with the reason.
+func TestMastersAndTopologyAreTheProfilesRules(t *testing.T) {
+	got := Check(planInventory(t, "4.5.2", 1, ""))
+	if len(got) != 1 || got[0].Field != "masters" || got[0].Line < 2 ||
+		got[0].Message != "1 listed, but profile ocp-4.5 (4.5.x) needs at least 2 control-plane hosts; single-node OpenShift is restored only from ocp-4.18 (4.18.x to 4.22.x) on" {
+		t.Errorf("4.5, one master: %v", got)
+	}
+	if got := Check(planInventory(t, "4.20.3", 1, "")); len(got) != 0 {
+		t.Errorf("4.20, one master: %v", got)
+	}
+	for topology, why := range map[string]string{
+		inventory.TopologyDualReplica:            "two-node OpenShift with fencing",
+		inventory.TopologyHighlyAvailableArbiter: "plus an arbiter",
+		inventory.TopologyExternal:               "hosted control planes",
+	} {
+		inv := planInventory(t, "4.20.3", 2, "")
+		inv.Cluster.Topology = topology
+		got := Check(inv)
+		if len(got) != 1 || got[0].Field != "cluster.topology" || !strings.Contains(got[0].Message, why) || !strings.Contains(got[0].Message, "no procedure profile of restorekit covers it") {
+			t.Errorf("%s: %v", topology, got)
+		}
 	}
 }

@@ -144,6 +144,9 @@ type HostPaths struct {
 	// StoppedManifests is where cluster-restore.sh moves the static pod manifests it
 	// stops; it overwrites what an earlier run left there.
 	StoppedManifests string // /home/core/assets/manifests-stopped
+	// Bin is where the etcd operator installs its scripts on a 4.18+ host
+	// (disable-etcd.sh, cluster-restore.sh).
+	Bin string // /usr/local/bin
 }
 
 // hostPaths are the real paths; tests in this package point them into a fake root.
@@ -154,6 +157,7 @@ var hostPaths = HostPaths{
 	EtcdBackup:         "/var/lib/etcd-backup",
 	ClusterRestore:     "/usr/local/bin/cluster-restore.sh",
 	StoppedManifests:   "/home/core/assets/manifests-stopped",
+	Bin:                "/usr/local/bin",
 }
 
 // Render renders the kit for a validated inventory.

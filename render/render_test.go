@@ -19,7 +19,7 @@ import (
 	"github.com/restorekit/restorekit/procedures"
 )
 
-var examples = []string{"three-masters", "five-masters-proxy-jumphost"}
+var examples = []string{"three-masters", "five-masters-proxy-jumphost", "three-masters-418", "single-node-420"}
 
 func renderExample(t testing.TB, name string) *Kit {
 	t.Helper()
@@ -182,7 +182,7 @@ func TestHostScriptHeaders(t *testing.T) {
 				"# Cluster:  " + kit.Inventory.Cluster.Name + " (OpenShift " + kit.Inventory.Cluster.Version,
 				"# Host:     " + node,
 				"# Role:     ",
-				"procedure/procedure.md step ",
+				"procedure/" + kit.Profile.Page + " step ",
 				"sudo bash ./" + strings.Split(f.Name, "/")[2],
 				"# Exit codes:",
 			} {

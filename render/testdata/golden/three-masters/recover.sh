@@ -258,24 +258,28 @@ check_single_member() {
   ((running == 1))
 }
 
-# check_all_members: step 13's condition, an etcd-<node> pod Running for every master.
+# check_all_members: step 13's condition, an etcd-<node> pod Running for every master,
+# each with all its containers ready (READY n/n).
 check_all_members() {
-  local states name missing=""
+  local states name missing="" unready
   if ! oc_try get pods -n openshift-etcd; then
     POLL_SEEN="oc get pods failed: $(first_line "$OC_OUT")"
     return 1
   fi
   states=$(etcd_pod_states <<<"$OC_OUT")
+  unready=$(awk '$1 ~ /^etcd-/ && $2 ~ /^[0-9]+\/[0-9]+$/ { split($2, r, "/"); if (r[1] != r[2]) print $1 }' <<<"$OC_OUT")
   for name in "${MASTER_NAMES[@]}"; do
     if ! grep -qxF "etcd-$name Running" <<<"$states"; then
       missing+="${missing:+, }etcd-$name"
+    elif grep -qxF "etcd-$name" <<<"$unready"; then
+      missing+="${missing:+, }etcd-$name (Running, not Ready)"
     fi
   done
   if [[ -n $missing ]]; then
     POLL_SEEN="not Running yet: $missing [$(tr '\n' ' ' <<<"$states" | sed 's/ $//')]"
     return 1
   fi
-  POLL_SEEN="one Running etcd pod per master (${#MASTER_NAMES[@]})"
+  POLL_SEEN="one Running and Ready etcd pod per master (${#MASTER_NAMES[@]})"
 }
 
 # step_single_member_oc: step 9.2.
@@ -440,6 +444,267 @@ step_redeploy() {
   fi
 }
 
+# --- Kinds of procedure/procedure-4.18.md: the API, the quorum guard, a stable cluster ---
+MINIMUM_STABLE_PERIOD=300
+# MOVE_ETCD_EXTRAS=1 (--move-etcd-extras): the restore moves what else is in the
+# recovery host's etcd data directory into its run directory instead of stopping.
+MOVE_ETCD_EXTRAS=0
+# The quorum guard override of steps 7 and 9.
+QUORUM_GUARD_OFF='{"spec": {"unsupportedConfigOverrides": {"useUnsupportedUnsafeNonHANonProductionUnstableEtcd": true}}}'
+QUORUM_GUARD_ON='{"spec": {"unsupportedConfigOverrides": null}}'
+
+# host_script_extra_args K: the options the kit passes on to step K's host script.
+host_script_extra_args() {
+  if ((MOVE_ETCD_EXTRAS)) && [[ ${STEP_KIND[$1]} == restore-etcd ]]; then
+    printf ' --move-etcd-extras'
+  fi
+}
+
+# oc_has_wait_for_stable: the workstation's oc has `oc adm wait-for-stable-cluster`
+# (oc 4.10 and later). An older oc prints oc adm's help and exits 0 for
+# `oc adm wait-for-stable-cluster --help`, so the subcommand list of `oc adm --help`
+# is what tells.
+oc_has_wait_for_stable() {
+  local help
+  help=$(oc adm --help 2>/dev/null) || true
+  grep -qE '^[[:space:]]+wait-for-stable-cluster([[:space:]]|$)' <<<"$help"
+}
+
+# oc_client_version: the client version oc reports, for messages.
+oc_client_version() {
+  local v
+  v=$(oc version --client 2>/dev/null | sed -n 's/^Client Version: //p' | head -n 1) || true
+  printf 'client %s' "${v:-of unknown version}"
+}
+
+# check_api: the API answers a read (through the EOF window after the restore).
+check_api() {
+  if ! oc_try get etcd cluster -o 'jsonpath={.metadata.name}'; then
+    POLL_SEEN="oc get etcd cluster: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  POLL_SEEN="the API answers"
+}
+
+# step_wait_api K: wait until the restored API answers.
+step_wait_api() {
+  log "step ${STEP_NUMS[$1]}: wait until the restored API answers (up to $(fmt_dur "${STEP_TIMEOUT[$1]}"))"
+  if ((DRY_RUN)); then
+    log "DRY-RUN: would poll oc get etcd cluster every ${POLL_INTERVAL}s"
+    return 0
+  fi
+  poll_until "${STEP_TIMEOUT[$1]}" "the API to answer (step ${STEP_NUMS[$1]})" \
+    "'Unable to connect to the server: EOF' is normal for a few minutes after the restore. Check on the recovery host that etcd and kube-apiserver run (sudo crictl ps --name '^etcd\$'; sudo crictl ps --name '^kube-apiserver\$'), use a certificate-based kubeconfig, then resume." \
+    check_api ||
+    die_step "$?" "" "step ${STEP_NUMS[$1]}: the API did not come back"
+}
+
+# duties_open_now K: record the duties step K opens before it changes anything, so a
+# run stopped half-way through it still says they may be open.
+duties_open_now() {
+  local d
+  for d in ${STEP_OPENS[$1]}; do
+    if [[ -n $DUTY_DIR ]]; then
+      mkdir -p "$DUTY_DIR" && : >"$DUTY_DIR/$d"
+    fi
+    OPEN_DUTIES="${OPEN_DUTIES// $d / } $d "
+  done
+}
+
+# patch_etcd PATCH: oc patch etcd/cluster with PATCH (for poll_until).
+patch_etcd() {
+  if ! oc_try patch etcd/cluster --type=merge -p "$1"; then
+    POLL_SEEN="oc patch etcd/cluster failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  POLL_SEEN=$(first_line "$OC_OUT")
+}
+
+# guard_override: print spec.unsupportedConfigOverrides of etcd/cluster.
+guard_override() {
+  oc_try get etcd/cluster -o 'jsonpath={.spec.unsupportedConfigOverrides}' || return 1
+  printf '%s' "$OC_OUT"
+}
+
+# step_quorum_guard_off K: step 7, the quorum guard off.
+step_quorum_guard_off() {
+  log "step ${STEP_NUMS[$1]}: turn the etcd quorum guard off"
+  if ((DRY_RUN)); then
+    show_cmd oc patch etcd/cluster --type=merge -p "$QUORUM_GUARD_OFF"
+    return 0
+  fi
+  duties_open_now "$1"
+  poll_until "$SINGLE_MEMBER_TIMEOUT" "oc patch etcd/cluster to succeed (step ${STEP_NUMS[$1]})" \
+    "oc must answer and the user must be allowed to patch etcd (cluster-admin), then resume." \
+    patch_etcd "$QUORUM_GUARD_OFF" ||
+    die_step "$?" "" "step ${STEP_NUMS[$1]}: could not turn the quorum guard off"
+  log "step ${STEP_NUMS[$1]}: quorum guard off: spec.unsupportedConfigOverrides is $(guard_override || printf 'unreadable')"
+}
+
+# step_quorum_guard_on K: step 9, the quorum guard back on, and the override gone.
+step_quorum_guard_on() {
+  local left
+  log "step ${STEP_NUMS[$1]}: turn the etcd quorum guard back on"
+  if ((DRY_RUN)); then
+    show_cmd oc patch etcd/cluster --type=merge -p "$QUORUM_GUARD_ON"
+    return 0
+  fi
+  poll_until "$SINGLE_MEMBER_TIMEOUT" "oc patch etcd/cluster to succeed (step ${STEP_NUMS[$1]})" \
+    "oc must answer and the user must be allowed to patch etcd (cluster-admin), then resume." \
+    patch_etcd "$QUORUM_GUARD_ON" ||
+    die_step "$?" "" "step ${STEP_NUMS[$1]}: could not turn the quorum guard back on"
+  if ! left=$(guard_override); then
+    die_step 1 "" "step ${STEP_NUMS[$1]}: cannot read etcd/cluster to check the override is gone: $(first_line "$OC_OUT")"
+  fi
+  if [[ -n $left ]]; then
+    die_step 1 "" "step ${STEP_NUMS[$1]}: etcd/cluster still has spec.unsupportedConfigOverrides $left after the patch"
+  fi
+  log "step ${STEP_NUMS[$1]}: quorum guard on: etcd/cluster has no unsupportedConfigOverrides"
+}
+
+# log_lines PREFIX: each non-empty line of stdin logged with PREFIX, as it comes.
+log_lines() {
+  local line
+  while IFS= read -r line || [[ -n $line ]]; do
+    if [[ -n $line ]]; then
+      log "$1$line"
+    fi
+  done
+}
+
+# STABLE_SINCE is when check_operators_stable first saw every operator stable (0: not).
+STABLE_SINCE=0
+
+# check_operators_stable: every cluster operator Available, not Progressing, not
+# Degraded, held for MINIMUM_STABLE_PERIOD (oc get clusteroperators, the fallback of
+# wait-for-stable-cluster); POLL_SEEN names the operators not stable yet.
+check_operators_stable() {
+  local unstable now
+  if ! oc_try get clusteroperators; then
+    POLL_SEEN="oc get clusteroperators failed: $(first_line "$OC_OUT")"
+    STABLE_SINCE=0
+    return 1
+  fi
+  unstable=$(awk 'NR == 1 && $1 == "NAME" { next }
+    NF >= 5 && !($3 == "True" && $4 == "False" && $5 == "False") {
+      s = ""
+      if ($3 != "True") s = s " not Available"
+      if ($4 != "False") s = s " Progressing"
+      if ($5 != "False") s = s " Degraded"
+      printf "%s%s (%s)", (n++ ? ", " : ""), $1, substr(s, 2)
+    }' <<<"$OC_OUT")
+  now=$(date +%s)
+  if [[ -n $unstable ]]; then
+    STABLE_SINCE=0
+    POLL_SEEN="not stable yet: $unstable"
+    return 1
+  fi
+  if ((STABLE_SINCE == 0)); then
+    STABLE_SINCE=$now
+  fi
+  POLL_SEEN="every cluster operator stable for $(fmt_dur $((now - STABLE_SINCE))) of $(fmt_dur "$MINIMUM_STABLE_PERIOD")"
+  ((now - STABLE_SINCE >= MINIMUM_STABLE_PERIOD))
+}
+
+# step_wait_stable K: step 8, wait for a stable cluster, with oc adm
+# wait-for-stable-cluster when this oc has it, else by polling the operators.
+step_wait_stable() {
+  local timeout=${STEP_TIMEOUT[$1]} rc=0
+  local -a cmd=(oc adm wait-for-stable-cluster "--timeout=${timeout}s" "--minimum-stable-period=${MINIMUM_STABLE_PERIOD}s")
+  log "step ${STEP_NUMS[$1]}: wait until every cluster operator is Available, not Progressing, not Degraded for $(fmt_dur "$MINIMUM_STABLE_PERIOD") (up to $(fmt_dur "$timeout"))"
+  if oc_has_wait_for_stable; then
+    if ((DRY_RUN)); then
+      log "DRY-RUN: would run: $(shell_words "${cmd[@]}")"
+      return 0
+    fi
+    log "step ${STEP_NUMS[$1]}: running $(shell_words "${cmd[@]}")"
+    "${cmd[@]}" </dev/null 2>&1 | log_lines "  [oc] " || rc=$?
+    if ((rc == 0)); then
+      log "  ok: every cluster operator is stable"
+      return 0
+    fi
+    check_operators_stable || true
+    log "TIMEOUT or failure of oc adm wait-for-stable-cluster (exit $rc) after up to $(fmt_dur "$timeout"); last seen: $POLL_SEEN"
+    log "  what to do: look at the operators named (oc get clusteroperators; oc describe clusteroperator <name>) and at oc get pods -n openshift-etcd; when they have settled, resume."
+    die_step 3 "" "step ${STEP_NUMS[$1]}: the cluster did not become stable"
+  fi
+  log "step ${STEP_NUMS[$1]}: this oc ($(oc_client_version)) has no adm wait-for-stable-cluster: polling oc get clusteroperators every ${POLL_INTERVAL}s for the same condition"
+  if ((DRY_RUN)); then
+    log "DRY-RUN: would poll oc get clusteroperators every ${POLL_INTERVAL}s for up to $(fmt_dur "$timeout")"
+    return 0
+  fi
+  STABLE_SINCE=0
+  poll_until "$timeout" "every cluster operator stable for $(fmt_dur "$MINIMUM_STABLE_PERIOD") (step ${STEP_NUMS[$1]})" \
+    "look at the operators named (oc get clusteroperators; oc describe clusteroperator <name>) and at oc get pods -n openshift-etcd; when they have settled, resume." \
+    check_operators_stable ||
+    die_step "$?" "" "step ${STEP_NUMS[$1]}: the cluster did not become stable"
+}
+
+# The preflight's options: the release's scripts every control-plane host must have
+# (in PREFLIGHT_BIN), what the recovery host's etcd data directory may hold (shell
+# patterns; empty: not checked), and 1 when oc's wait-for-stable-cluster is looked for.
+PREFLIGHT_BIN=/usr/local/bin
+PREFLIGHT_HOST_TOOLS=()
+PREFLIGHT_ETCD_DIR_ALLOWED=()
+PREFLIGHT_STABLE_COMMAND=0
+ETCD_DATA_DIR=/var/lib/etcd
+# preflight_profile_checks: what the preflight step's options ask for, read only.
+preflight_profile_checks() {
+  local i t cmd missing entries name pattern extra
+  if ((${#PREFLIGHT_HOST_TOOLS[@]} > 0)); then
+    log "P3: the release's scripts on every control-plane host: ${PREFLIGHT_HOST_TOOLS[*]} in $PREFLIGHT_BIN"
+    for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+      cmd=""
+      for t in "${PREFLIGHT_HOST_TOOLS[@]}"; do
+        printf -v cmd '%s[ -x %q ] || echo %q; ' "$cmd" "$PREFLIGHT_BIN/$t" "$PREFLIGHT_BIN/$t"
+      done
+      if ! host_out "$i" "$cmd"; then
+        continue # check_host reported an unreachable host
+      fi
+      missing=$(tr '\n' ' ' <<<"$HOST_OUT" | sed 's/ *$//')
+      if [[ -n $missing ]]; then
+        problem "P3: ${HOST_NAME[i]} has no $missing: the etcd operator installs it on OpenShift 4.18 and later; is this host at $CLUSTER_VERSION?"
+      else
+        log "  P3: ${HOST_NAME[i]}: ${PREFLIGHT_HOST_TOOLS[*]} present"
+      fi
+    done
+  fi
+  if ((${#PREFLIGHT_ETCD_DIR_ALLOWED[@]} > 0)); then
+    log "P3: $ETCD_DATA_DIR on the recovery host $RECOVERY_HOST holds nothing but ${PREFLIGHT_ETCD_DIR_ALLOWED[*]}"
+    printf -v cmd 'sudo -n ls -1A -- %q' "$ETCD_DATA_DIR"
+    if ! host_out "$RECOVERY_INDEX" "$cmd"; then
+      problem "P3: cannot list $ETCD_DATA_DIR on $RECOVERY_HOST: ${HOST_ERR:-failed}"
+    else
+      entries=$HOST_OUT
+      extra=""
+      while IFS= read -r name; do
+        if [[ -z $name ]]; then
+          continue
+        fi
+        for pattern in "${PREFLIGHT_ETCD_DIR_ALLOWED[@]}"; do
+          if [[ $name == "$pattern" || ($pattern == *"*" && $name == "${pattern%"*"}"*) ]]; then
+            continue 2
+          fi
+        done
+        extra+="${extra:+, }$ETCD_DATA_DIR/$name"
+      done <<<"$entries"
+      if [[ -z $extra ]]; then
+        log "  P3: $ETCD_DATA_DIR on $RECOVERY_HOST: $(tr '\n' ' ' <<<"$entries" | sed 's/ *$//')"
+      elif ((MOVE_ETCD_EXTRAS)); then
+        log "  P3: $ETCD_DATA_DIR on $RECOVERY_HOST also holds $extra: the restore moves it into its run directory (--move-etcd-extras)"
+      else
+        problem "P3: $ETCD_DATA_DIR on $RECOVERY_HOST also holds $extra: cluster-restore.sh would stop with \"folder $ETCD_DATA_DIR is not empty\" after etcd is already down. Look at it and move it away, or re-run with --move-etcd-extras to have the restore move it into its run directory"
+      fi
+    fi
+  fi
+  if ((PREFLIGHT_STABLE_COMMAND)); then
+    if oc_has_wait_for_stable; then
+      log "  step 8: this oc has adm wait-for-stable-cluster"
+    else
+      log "  step 8: this oc ($(oc_client_version)) has no adm wait-for-stable-cluster: the kit polls oc get clusteroperators for the same condition instead"
+    fi
+  fi
+}
 # --- Steps: the kit's plan --------------------------------------------------------------
 # One entry per step, in running order. STEP_IDS[i] names it for --from/--only,
 # STEP_NUMS[i] cites procedure/procedure.md, STEP_ALIASES[i] are the procedure numbers
@@ -590,6 +855,8 @@ The recovery host is $RECOVERY_HOST.
   --again           restore although an earlier recovery completed on these hosts
                     (preflight refuses otherwise: restoring again throws away
                     everything written since); passed on to the host scripts
+  --move-etcd-extras  let the restore move what else is in the recovery host's etcd
+                    data directory into its run directory (preflight stops otherwise)
   --help            this help
 
 Masters (node name, ssh address):
@@ -641,6 +908,7 @@ parse_args() {
     --dry-run) DRY_RUN=1 ;;
     --list) LIST=1 ;;
     --again) AGAIN=1 ;;
+    --move-etcd-extras) MOVE_ETCD_EXTRAS=1 ;;
     --from | --only | --state-dir | --backup-dir)
       if (($# < 2)) || [[ -z $2 ]]; then
         die_usage "$1 needs a value (see --help)"
@@ -811,6 +1079,9 @@ resume_command() {
   if ((AGAIN)); then
     cmd+=(--again)
   fi
+  if ((MOVE_ETCD_EXTRAS)); then
+    cmd+=(--move-etcd-extras)
+  fi
   if ((ASSUME_YES)); then
     cmd+=(--yes)
   fi
@@ -935,6 +1206,7 @@ host_script_cmd() {
   if ((AGAIN && STEP_AGAIN[$1])); then
     printf ' --again'
   fi
+  host_script_extra_args "$1"
 }
 
 # host_ssh_cmd K I: sets SSH_CMD to the ssh command line that runs step K's script on
@@ -1439,6 +1711,7 @@ step_preflight() {
     rm -f "$STATE_DIR/preflight-host.$i"
   done
   check_earlier_recovery
+  preflight_profile_checks
 
   log "P5: the backup pair"
   if ((${#BACKUP_NAMES[@]} == 0)); then

@@ -10,6 +10,12 @@ readonly EXIT_OK=0 EXIT_FAILED=1 EXIT_REFUSED=2 EXIT_TIMEOUT=3
 
 YES=0
 DRY_RUN=0
+# EXTRA_FLAGS are the options of the sourcing script's own (set before sourcing this);
+# EXTRA_ARGS those given.
+if ! declare -p EXTRA_FLAGS >/dev/null 2>&1; then
+  EXTRA_FLAGS=()
+fi
+EXTRA_ARGS=()
 FORCE_HOST=0
 # --again: redo what an earlier run of this script completed (scripts with SUPPORTS_AGAIN=1).
 AGAIN=0
@@ -99,6 +105,11 @@ parse_args() {
       exit "$EXIT_OK"
       ;;
     *)
+      # A script's options of its own (EXTRA_FLAGS) are collected in EXTRA_ARGS.
+      if [[ " ${EXTRA_FLAGS[*]} " == *" $arg "* ]]; then
+        EXTRA_ARGS+=("$arg")
+        continue
+      fi
       usage >&2
       fail "$EXIT_REFUSED" "unknown argument: $arg (see --help above)"
       ;;
@@ -370,6 +381,91 @@ container_running() {
     return 1
   fi
   PROBE_SEEN="running ${1} container: ${ids//$'\n'/ }"
+}
+
+# RUN_WATCH_CONTAINERS, when set, are containers (exact names) whose state run_bounded
+# adds to its progress lines and timeout message.
+RUN_WATCH_CONTAINERS=()
+
+# run_bounded STEP TIMEOUT NAME ADVICE COMMAND...: run COMMAND in the background with
+# no stdin, its output shown as it comes and kept in NAME in the run directory, a
+# progress line every POLL_INTERVAL seconds; after TIMEOUT seconds stop it and exit 3
+# saying what is still running and ADVICE; a non-zero exit of COMMAND fails the step.
+run_bounded() {
+  local step=$1 timeout=$2 name=$3 out="${RUN_DIR}/$3" advice=$4 pid tail_pid start now elapsed rc=0 next_report=0 seen what
+  shift 4
+  local arg
+  # What runs, for messages: the first absolute path among the arguments (past env).
+  what=$1
+  for arg in "$@"; do
+    if [[ $arg == /* ]]; then
+      what=$arg
+      break
+    fi
+  done
+  if ((DRY_RUN)); then
+    run "$@"
+    return 0
+  fi
+  log "step ${step}: run: $(printf '%q ' "$@")(output also in ${out})"
+  : >"${RUN_DIR}/${name}"
+  "$@" >>"${RUN_DIR}/${name}" 2>&1 </dev/null &
+  pid=$!
+  BACKGROUND_PID=$pid BACKGROUND_WHAT=$what BACKGROUND_OUTPUT=$out
+  # A later run refuses to start while this one runs, even if this script is gone.
+  printf '%s %s %s\n' "$pid" "$(process_start "$pid")" "$what" >"${RUN_DIR}/background"
+  tail -n +1 -f --pid="$pid" -- "$out" >&2 &
+  tail_pid=$!
+  BACKGROUND_TAIL=$tail_pid
+  start="$(date +%s)"
+  while kill -0 "$pid" 2>/dev/null; do
+    now="$(date +%s)"
+    elapsed=$((now - start))
+    seen="${what##*/} still running"
+    if ((${#RUN_WATCH_CONTAINERS[@]} > 0)); then
+      PROBE_SEEN=""
+      containers_stopped "${RUN_WATCH_CONTAINERS[@]}" || true
+      seen+="; ${PROBE_SEEN}"
+    fi
+    if ((elapsed >= timeout)); then
+      kill -TERM "$pid" || true
+      wait "$pid" || true
+      BACKGROUND_PID=""
+      wait "$tail_pid" || true
+      BACKGROUND_TAIL=""
+      fail "$EXIT_TIMEOUT" "step ${step}: timed out after $(human_duration "$elapsed"). Expected: ${what##*/} to finish within $(human_duration "$timeout"). Seen: ${seen}, so it was stopped; its output is in ${out}. What to do: ${advice}"
+    fi
+    if ((elapsed >= next_report)); then
+      log "step ${step}: $(human_duration "$elapsed") of $(human_duration "$timeout"): ${seen}"
+      next_report=$((elapsed + POLL_INTERVAL))
+    fi
+    sleep 1
+  done
+  wait "$pid" || rc=$?
+  BACKGROUND_PID=""
+  wait "$tail_pid" || true
+  BACKGROUND_TAIL=""
+  if ((rc != 0)); then
+    fail "$EXIT_FAILED" "step ${step}: ${what} exited with status ${rc}; its output is in ${out}. What to do: ${advice}"
+  fi
+  now="$(date +%s)"
+  log "step ${step}: ${what##*/} finished after $(human_duration "$((now - start))")"
+}
+
+# proxy_env: set PROXY_ENV to the NAME=VALUE pairs of the cluster-wide proxy (the
+# procedure's `sudo -E`: sudo has reset the environment, so they are passed explicitly).
+PROXY_ENV=()
+proxy_env() {
+  PROXY_ENV=()
+  if [[ -n $PROXY_HTTP ]]; then
+    PROXY_ENV+=("HTTP_PROXY=${PROXY_HTTP}" "http_proxy=${PROXY_HTTP}")
+  fi
+  if [[ -n $PROXY_HTTPS ]]; then
+    PROXY_ENV+=("HTTPS_PROXY=${PROXY_HTTPS}" "https_proxy=${PROXY_HTTPS}")
+  fi
+  if [[ -n $PROXY_NO ]]; then
+    PROXY_ENV+=("NO_PROXY=${PROXY_NO}" "no_proxy=${PROXY_NO}")
+  fi
 }
 
 # require_tool NAME...: fail unless every tool is on PATH.

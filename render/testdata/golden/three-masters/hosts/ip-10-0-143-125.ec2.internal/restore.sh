@@ -90,7 +90,7 @@ readonly PROXY_NO=''
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=0a04195eed34f4bdd1b85a2894141f261eb21d340ada62808f6394492df82ffe
+readonly HOST_LIB_SHA256=b9bcea060d34c17bf8ea7d594b1278d5514773c4914aed9864b64b648d3021e0
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

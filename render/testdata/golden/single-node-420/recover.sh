@@ -1,0 +1,1971 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2088 # ssh itself expands a leading ~ in -i and UserKnownHostsFile
+set -euo pipefail
+# recover.sh: the coordinator of this recovery kit.
+#
+# It restores the cluster's control plane from the etcd backup by running the steps of
+# procedure/procedure-4.18.md ("Restoring to a previous cluster state") in order, from a workstation or
+# bastion that has bash, ssh, scp and oc:
+#   preflight (P1-P5, 1, 2)  tools, kit checksums, oc access, version, proxy, ssh to every
+#                            master; persistent ssh connections are opened here
+#   copy-backup (3)          the backup pair to the recovery host, verified there
+#   push-scripts (3)         each host's scripts to restorekit/<kit>/ on every master
+#   stop-static-pods (4)     on every other master, in parallel
+#   restore (5-7)            on the recovery host (cluster-restore.sh)
+#   restart-kubelet (8)      recovery host first, then the others in parallel
+#   verify-single-member (9) crictl on the recovery host, then oc
+#   redeploy-* (10-12)       forced redeployment of each operator, one at a time
+#   verify-members (13)      one Running etcd pod per master
+# ./recover.sh --list shows the steps, --help the options, the hosts and the exit codes.
+# Every step is logged with its procedure/procedure-4.18.md number. Progress is kept in a state
+# directory: a re-run resumes at the step that failed.
+#
+# Exit codes: 0 done, 1 a step failed, 2 usage error or refused (no confirmation),
+# 3 a wait timed out, 130 interrupted (143 on SIGTERM).
+
+# --- This cluster (from the kit's inventory) ------------------------------------------
+CLUSTER_NAME=edge
+CLUSTER_VERSION=4.20.3
+KIT_NAME=edge-recovery-kit
+PROFILE_NAME=ocp-4.18
+TOOL_VERSION=test
+RECOVERY_HOST=sno-0.edge.example.com
+# Node names of every master, in inventory order (step 13 wants one etcd pod for each).
+MASTER_NAMES=(sno-0.edge.example.com)
+
+# --- Waits (seconds) ------------------------------------------------------------------
+POLL_INTERVAL=10
+SINGLE_MEMBER_TIMEOUT=1200
+
+# --- Masters and how to reach them (procedure steps 1-2) ---------------------------------
+# HOST_HOSTNAME is what `hostname` must print there; HOST_SHORTNAME is also accepted when
+# set (the first label of a fully qualified hostname no other master shares).
+# HOST_SCRIPTS are the kit scripts the host gets (hosts/<node>/ in the kit).
+HOST_NAME=()
+HOST_ADDRESS=()
+HOST_HOSTNAME=()
+HOST_SHORTNAME=()
+HOST_USER=()
+HOST_PORT=()
+HOST_IDENTITY=()
+HOST_KNOWN_HOSTS=()
+HOST_STRICT=()
+HOST_CONNECT_TIMEOUT=()
+HOST_JUMP=()
+HOST_SCRIPTS=()
+# master 0 (the recovery host)
+HOST_NAME[0]=sno-0.edge.example.com
+HOST_ADDRESS[0]=192.168.50.10
+HOST_HOSTNAME[0]=sno-0.edge.example.com
+HOST_SHORTNAME[0]=sno-0
+HOST_USER[0]=core
+HOST_PORT[0]=22
+HOST_IDENTITY[0]='~/.ssh/edge-core'
+HOST_KNOWN_HOSTS[0]=''
+HOST_STRICT[0]=yes
+HOST_CONNECT_TIMEOUT[0]=10
+HOST_JUMP[0]=''
+HOST_SCRIPTS[0]=restore-etcd.sh
+# RECOVERY_INDEX is the recovery host; OTHER_INDEXES the others, in inventory order.
+RECOVERY_INDEX=0
+OTHER_INDEXES=()
+
+# --- The backup pair (P5, step 3) ---------------------------------------------------------
+# Sizes and sha256 are empty when the kit was built without the backup at hand.
+BACKUP_REMOTE_DIR=/home/core/backup
+BACKUP_NAMES=(snapshot_2025-06-10_020000.db static_kuberesources_2025-06-10_020000.tar.gz)
+BACKUP_SIZES=(20512 418)
+BACKUP_SHA256=(658b92bbd6de95c7a66b9790ad1ba36e2e10a58e8e9c14cb950525b780af5c63 99d2f5556f736ca6f334dbd8a4f8205fd64ea90092f50f4ad79eb0728b293d70)
+
+# --- The cluster-wide proxy (step 6), as the inventory records it --------------------------
+PROXY_HTTP=''
+PROXY_HTTPS=''
+PROXY_NO=''
+QUARANTINE_DIR=/tmp
+
+# --- Logging ---------------------------------------------------------------------------
+# LOG_FILE, when set, receives every message too.
+LOG_FILE=""
+# The step running now (for failure messages), its procedure number, and the host a
+# failure happened on ("" when it is not about one host).
+CURRENT_STEP=""
+CURRENT_STEP_NUM=""
+FAIL_HOST=""
+DRY_RUN=0
+ASSUME_YES=0
+
+# log MESSAGE...: a timestamped line on stderr and in the log file.
+log() {
+  local line
+  line="$(date -u '+%Y-%m-%dT%H:%M:%SZ') $*"
+  printf '%s\n' "$line" >&2
+  if [[ -n $LOG_FILE ]]; then
+    printf '%s\n' "$line" >>"$LOG_FILE"
+  fi
+}
+
+# die_step RC HOST MESSAGE...: the current step failed (on HOST, or "" for the
+# workstation); the EXIT trap says how to go on.
+die_step() {
+  local rc=$1
+  FAIL_HOST=$2
+  shift 2
+  log "ERROR: $*"
+  exit "$rc"
+}
+
+# die_usage MESSAGE...: a wrong command line or a refusal (exit 2).
+die_usage() {
+  log "$*"
+  exit 2
+}
+
+# fmt_dur SECONDS: 75 -> 1m15s.
+fmt_dur() {
+  local s=$1
+  if ((s >= 3600)); then
+    printf '%dh%02dm%02ds' $((s / 3600)) $((s % 3600 / 60)) $((s % 60))
+  elif ((s >= 60)); then
+    printf '%dm%02ds' $((s / 60)) $((s % 60))
+  else
+    printf '%ds' "$s"
+  fi
+}
+
+# shell_words ARGS...: the arguments quoted for a shell, as one line to show or paste.
+shell_words() {
+  local out="" a q re='^[A-Za-z0-9_@%+=:,./-]+$'
+  for a in "$@"; do
+    if [[ $a =~ $re ]]; then
+      q=$a
+    elif [[ $a != *"'"* && $a != *$'\n'* ]]; then
+      q="'$a'"
+    else
+      printf -v q '%q' "$a"
+    fi
+    out+="${out:+ }$q"
+  done
+  printf '%s' "$out"
+}
+
+# show_cmd ARGS...: what --dry-run prints instead of running a command that changes
+# something.
+show_cmd() {
+  log "DRY-RUN: would run: $(shell_words "$@")"
+}
+
+# first_line TEXT: the first non-empty line of TEXT (for one-line progress messages).
+first_line() {
+  local line
+  while IFS= read -r line; do
+    if [[ -n $line ]]; then
+      printf '%s' "$line"
+      return 0
+    fi
+  done <<<"$1"
+}
+
+# --- Bounded waits ------------------------------------------------------------------------
+# POLL_SEEN is what the last check saw, in words, for progress and timeout messages.
+POLL_SEEN=""
+
+# poll_until TIMEOUT EXPECTED HINT CHECK [ARGS...]: runs CHECK ARGS every POLL_INTERVAL
+# seconds until it succeeds (returns 0) or TIMEOUT seconds have passed (says what was
+# expected, what was seen last and HINT, and returns 3). A progress line with the
+# elapsed time is printed when what is seen changes, and at least once a minute.
+poll_until() {
+  local timeout=$1 expected=$2 hint=$3 start elapsed shown="" shown_at=-60
+  shift 3
+  start=$(date +%s)
+  POLL_SEEN=""
+  while :; do
+    if "$@"; then
+      elapsed=$(($(date +%s) - start))
+      log "  ok after $(fmt_dur "$elapsed"): ${POLL_SEEN:-$expected}"
+      return 0
+    fi
+    elapsed=$(($(date +%s) - start))
+    if ((elapsed >= timeout)); then
+      log "TIMEOUT after $(fmt_dur "$elapsed") waiting for: $expected"
+      log "  last seen: ${POLL_SEEN:-nothing}"
+      log "  what to do: $hint"
+      return 3
+    fi
+    if [[ $POLL_SEEN != "$shown" ]] || ((elapsed - shown_at >= 60)); then
+      log "  waiting ($(fmt_dur "$elapsed") of $(fmt_dur "$timeout")) for $expected; now: ${POLL_SEEN:-nothing yet}"
+      shown=$POLL_SEEN
+      shown_at=$elapsed
+    fi
+    sleep "$POLL_INTERVAL"
+  done
+}
+
+# --- oc ------------------------------------------------------------------------------------
+# OC_OUT holds the output (stdout and stderr) of the last oc_try.
+OC_OUT=""
+
+# oc_try ARGS...: runs oc ARGS, keeps its output in OC_OUT, returns oc's status. A
+# request that gets no answer fails after 30s (an API half up must not stall a wait).
+oc_try() {
+  OC_OUT=$(oc "$@" --request-timeout=30s 2>&1)
+}
+
+# etcd_pod_states: reads `oc get pods -n openshift-etcd` and prints "NAME STATUS" for
+# each etcd member pod: etcd-<node>, not the installer-*, revision-pruner-* or
+# etcd-quorum-guard-* pods (in 4.5 the quorum guard lives in another namespace, but a
+# later release may move it).
+etcd_pod_states() {
+  awk 'NR == 1 && $1 == "NAME" { next }
+    $1 ~ /^etcd-/ && $1 !~ /^etcd-quorum-guard/ { print $1, $3 }'
+}
+
+# check_single_member: step 9.2's condition, exactly one etcd pod Running.
+check_single_member() {
+  local states running
+  if ! oc_try get pods -n openshift-etcd; then
+    POLL_SEEN="oc get pods failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  states=$(etcd_pod_states <<<"$OC_OUT")
+  running=$(awk '$2 == "Running" { n++ } END { print n + 0 }' <<<"$states")
+  POLL_SEEN="$running etcd pod(s) Running [$(tr '\n' ' ' <<<"$states" | sed 's/ $//')]"
+  ((running == 1))
+}
+
+# check_all_members: step 13's condition, an etcd-<node> pod Running for every master,
+# each with all its containers ready (READY n/n).
+check_all_members() {
+  local states name missing="" unready
+  if ! oc_try get pods -n openshift-etcd; then
+    POLL_SEEN="oc get pods failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  states=$(etcd_pod_states <<<"$OC_OUT")
+  unready=$(awk '$1 ~ /^etcd-/ && $2 ~ /^[0-9]+\/[0-9]+$/ { split($2, r, "/"); if (r[1] != r[2]) print $1 }' <<<"$OC_OUT")
+  for name in "${MASTER_NAMES[@]}"; do
+    if ! grep -qxF "etcd-$name Running" <<<"$states"; then
+      missing+="${missing:+, }etcd-$name"
+    elif grep -qxF "etcd-$name" <<<"$unready"; then
+      missing+="${missing:+, }etcd-$name (Running, not Ready)"
+    fi
+  done
+  if [[ -n $missing ]]; then
+    POLL_SEEN="not Running yet: $missing [$(tr '\n' ' ' <<<"$states" | sed 's/ $//')]"
+    return 1
+  fi
+  POLL_SEEN="one Running and Ready etcd pod per master (${#MASTER_NAMES[@]})"
+}
+
+# step_single_member_oc: step 9.2.
+step_single_member_oc() {
+  log "step 9.2: oc get pods -n openshift-etcd must show exactly one Running etcd pod"
+  if ((DRY_RUN)); then
+    log "DRY-RUN: would poll oc get pods -n openshift-etcd every ${POLL_INTERVAL}s for up to $(fmt_dur "$SINGLE_MEMBER_TIMEOUT")"
+    return 0
+  fi
+  poll_until "$SINGLE_MEMBER_TIMEOUT" "exactly one Running etcd pod in openshift-etcd (step 9.2)" \
+    "'Unable to connect to the server: EOF' means the API or its authentication is still starting; Pending or more than one Running etcd pod means wait a few minutes. Check the recovery host (sudo crictl ps --name '^etcd\$'), use a certificate-based kubeconfig (the installer's auth/kubeconfig; an OAuth token can stop working after the restore), then resume." \
+    check_single_member ||
+    die_step "$?" "" "step 9.2: the control plane did not come back with a single etcd member"
+}
+
+# step_verify_members K: step 13, every master has joined.
+step_verify_members() {
+  log "step ${STEP_NUMS[$1]}: oc get pods -n openshift-etcd must show one Running etcd pod per master: ${MASTER_NAMES[*]}"
+  if ((DRY_RUN)); then
+    log "DRY-RUN: would poll oc get pods -n openshift-etcd every ${POLL_INTERVAL}s for up to $(fmt_dur "${STEP_TIMEOUT[$1]}")"
+    return 0
+  fi
+  poll_until "${STEP_TIMEOUT[$1]}" "one Running etcd-<node> pod for each of ${MASTER_NAMES[*]} (step ${STEP_NUMS[$1]})" \
+    "look at the missing host: sudo crictl ps -a --name '^etcd\$' and journalctl -u kubelet there, and oc get etcd cluster -o yaml (status.nodeStatuses); when it has joined, re-run this step." \
+    check_all_members ||
+    die_step "$?" "" "step ${STEP_NUMS[$1]}: not every master has a Running etcd member"
+}
+
+# LATEST_REVISION is what read_latest_revision read.
+LATEST_REVISION=""
+
+# read_latest_revision RESOURCE: status.latestAvailableRevision of RESOURCE/cluster.
+read_latest_revision() {
+  if ! oc_try get "$1" cluster -o 'jsonpath={.status.latestAvailableRevision}'; then
+    POLL_SEEN="oc get $1 failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  if [[ ! $OC_OUT =~ ^[0-9]*$ ]]; then
+    POLL_SEEN="unexpected latestAvailableRevision: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  LATEST_REVISION=${OC_OUT:-0}
+  POLL_SEEN="$1 latestAvailableRevision is $LATEST_REVISION"
+}
+
+# PATCH_REASON is the forceRedeploymentReason the last successful patch_operator set.
+PATCH_REASON=""
+
+# patch_operator RESOURCE: steps 10 and 12, a forced redeployment with a unique reason
+# (a new timestamp on every try).
+patch_operator() {
+  local reason
+  reason="recovery-$(date --rfc-3339=ns)"
+  if ! oc_try patch "$1" cluster --type=merge -p "{\"spec\":{\"forceRedeploymentReason\":\"$reason\"}}"; then
+    POLL_SEEN="oc patch $1 failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  PATCH_REASON=$reason
+  POLL_SEEN="$1 patched with forceRedeploymentReason $reason"
+}
+
+# check_rollout RESOURCE BEFORE: steps 11 and 12, the rollout is done when
+# latestAvailableRevision is above BEFORE (the operator has created the new revision:
+# until then NodeInstallerProgressing still reports the old AllNodesAtLatestRevision)
+# and NodeInstallerProgressing says AllNodesAtLatestRevision at that revision.
+check_rollout() {
+  local res=$1 before=$2 rev reason message rest n re='revision[[:space:]]+([0-9]+)'
+  if ! oc_try get "$res" cluster -o 'jsonpath={.status.latestAvailableRevision}'; then
+    POLL_SEEN="oc get $res failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  rev=$OC_OUT
+  if [[ ! $rev =~ ^[0-9]+$ ]]; then
+    POLL_SEEN="unexpected latestAvailableRevision: $(first_line "$rev")"
+    return 1
+  fi
+  if ((rev <= before)); then
+    POLL_SEEN="latestAvailableRevision still $rev: the operator has not created the new revision yet"
+    return 1
+  fi
+  if ! oc_try get "$res" cluster -o 'jsonpath={range .status.conditions[?(@.type=="NodeInstallerProgressing")]}{.reason}{"\n"}{.message}{"\n"}{end}'; then
+    POLL_SEEN="oc get $res failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  reason=$(first_line "$OC_OUT")
+  message=$(sed -n '2p' <<<"$OC_OUT")
+  POLL_SEEN="revision $rev (was $before); NodeInstallerProgressing: ${reason:-none} ${message:+($message)}"
+  [[ $reason == AllNodesAtLatestRevision ]] || return 1
+  # The condition can lag behind a moment: every "revision N" it names must be rev.
+  rest=$message
+  while [[ $rest =~ $re ]]; do
+    n=${BASH_REMATCH[1]}
+    if ((n != rev)); then
+      return 1
+    fi
+    rest=${rest#*"${BASH_REMATCH[0]}"}
+  done
+  return 0
+}
+
+# REDEPLOY_STATE_DIR, when set, remembers each patch (revision before it and reason),
+# so a re-run after an interruption waits for that rollout instead of starting another.
+REDEPLOY_STATE_DIR=""
+# REDEPLOY_FORCE=1 patches again even when a patch was remembered.
+REDEPLOY_FORCE=0
+
+# operator_namespace RESOURCE: the namespace of the operand's pods (installers included).
+operator_namespace() {
+  case $1 in
+  etcd) printf 'openshift-etcd' ;;
+  kubeapiserver) printf 'openshift-kube-apiserver' ;;
+  kubecontrollermanager) printf 'openshift-kube-controller-manager' ;;
+  kubescheduler) printf 'openshift-kube-scheduler' ;;
+  *) printf 'openshift-%s' "$1" ;;
+  esac
+}
+
+# step_redeploy K: a forced redeployment of STEP_RESOURCE[K] (steps 10-11 or 12.x).
+step_redeploy() {
+  local res=${STEP_RESOURCE[$1]} step=${STEP_NUMS[$1]} timeout=${STEP_TIMEOUT[$1]}
+  local before memo="" ns resume="a re-run patches again (a further revision, harmless)"
+  ns=$(operator_namespace "$res")
+  if [[ -n $REDEPLOY_STATE_DIR ]]; then
+    memo="$REDEPLOY_STATE_DIR/redeploy-$res.patched"
+    resume="a re-run resumes this wait without patching again"
+  fi
+  log "step $step: force a new $res rollout and wait until every node is at the new revision (up to $(fmt_dur "$timeout"))"
+  if ((DRY_RUN)); then
+    show_cmd oc get "$res" cluster -o 'jsonpath={.status.latestAvailableRevision}'
+    show_cmd oc patch "$res" cluster --type=merge -p '{"spec":{"forceRedeploymentReason":"recovery-<date --rfc-3339=ns>"}}'
+    log "DRY-RUN: would poll oc get $res cluster (latestAvailableRevision, NodeInstallerProgressing) every ${POLL_INTERVAL}s until AllNodesAtLatestRevision at a new revision"
+    return 0
+  fi
+  if [[ -n $memo && -f $memo ]] && ((! REDEPLOY_FORCE)); then
+    {
+      read -r before
+      read -r PATCH_REASON
+    } <"$memo"
+    log "step $step: $res was already patched by an earlier run (reason $PATCH_REASON, revision before it $before): waiting for that rollout"
+  else
+    poll_until "$timeout" "$res latestAvailableRevision (read before the patch)" \
+      "oc must answer: check oc whoami and the API (oc get clusteroperators), then resume." \
+      read_latest_revision "$res" ||
+      die_step "$?" "" "step $step: could not read $res latestAvailableRevision"
+    before=$LATEST_REVISION
+    log "step $step: $res latestAvailableRevision before the patch: $before"
+    poll_until "$timeout" "oc patch $res cluster to succeed" \
+      "oc must answer and the user must be allowed to patch $res (cluster-admin), then resume." \
+      patch_operator "$res" ||
+      die_step "$?" "" "step $step: could not patch $res"
+    log "step $step: patched $res with forceRedeploymentReason $PATCH_REASON"
+    if [[ -n $memo ]]; then
+      printf '%s\n%s\n' "$before" "$PATCH_REASON" >"$memo"
+    fi
+  fi
+  poll_until "$timeout" "$res: latestAvailableRevision above $before and NodeInstallerProgressing AllNodesAtLatestRevision (step $step)" \
+    "'N nodes are at revision X; M nodes are at revision Y' means still rolling out: wait. If it does not move, look at oc get $res cluster -o yaml (status.nodeStatuses, conditions) and the installer pods (oc get pods -n $ns), then resume: $resume." \
+    check_rollout "$res" "$before" ||
+    die_step "$?" "" "step $step: the $res rollout did not finish"
+  if [[ -n $memo ]]; then
+    mv -f "$memo" "$memo.done"
+  fi
+}
+
+# --- Kinds of procedure/procedure-4.18.md: the API, the quorum guard, a stable cluster ---
+MINIMUM_STABLE_PERIOD=300
+# MOVE_ETCD_EXTRAS=1 (--move-etcd-extras): the restore moves what else is in the
+# recovery host's etcd data directory into its run directory instead of stopping.
+MOVE_ETCD_EXTRAS=0
+# The quorum guard override of steps 7 and 9.
+QUORUM_GUARD_OFF='{"spec": {"unsupportedConfigOverrides": {"useUnsupportedUnsafeNonHANonProductionUnstableEtcd": true}}}'
+QUORUM_GUARD_ON='{"spec": {"unsupportedConfigOverrides": null}}'
+
+# host_script_extra_args K: the options the kit passes on to step K's host script.
+host_script_extra_args() {
+  if ((MOVE_ETCD_EXTRAS)) && [[ ${STEP_KIND[$1]} == restore-etcd ]]; then
+    printf ' --move-etcd-extras'
+  fi
+}
+
+# oc_has_wait_for_stable: the workstation's oc has `oc adm wait-for-stable-cluster`
+# (oc 4.10 and later). An older oc prints oc adm's help and exits 0 for
+# `oc adm wait-for-stable-cluster --help`, so the subcommand list of `oc adm --help`
+# is what tells.
+oc_has_wait_for_stable() {
+  local help
+  help=$(oc adm --help 2>/dev/null) || true
+  grep -qE '^[[:space:]]+wait-for-stable-cluster([[:space:]]|$)' <<<"$help"
+}
+
+# oc_client_version: the client version oc reports, for messages.
+oc_client_version() {
+  local v
+  v=$(oc version --client 2>/dev/null | sed -n 's/^Client Version: //p' | head -n 1) || true
+  printf 'client %s' "${v:-of unknown version}"
+}
+
+# check_api: the API answers a read (through the EOF window after the restore).
+check_api() {
+  if ! oc_try get etcd cluster -o 'jsonpath={.metadata.name}'; then
+    POLL_SEEN="oc get etcd cluster: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  POLL_SEEN="the API answers"
+}
+
+# step_wait_api K: wait until the restored API answers.
+step_wait_api() {
+  log "step ${STEP_NUMS[$1]}: wait until the restored API answers (up to $(fmt_dur "${STEP_TIMEOUT[$1]}"))"
+  if ((DRY_RUN)); then
+    log "DRY-RUN: would poll oc get etcd cluster every ${POLL_INTERVAL}s"
+    return 0
+  fi
+  poll_until "${STEP_TIMEOUT[$1]}" "the API to answer (step ${STEP_NUMS[$1]})" \
+    "'Unable to connect to the server: EOF' is normal for a few minutes after the restore. Check on the recovery host that etcd and kube-apiserver run (sudo crictl ps --name '^etcd\$'; sudo crictl ps --name '^kube-apiserver\$'), use a certificate-based kubeconfig, then resume." \
+    check_api ||
+    die_step "$?" "" "step ${STEP_NUMS[$1]}: the API did not come back"
+}
+
+# duties_open_now K: record the duties step K opens before it changes anything, so a
+# run stopped half-way through it still says they may be open.
+duties_open_now() {
+  local d
+  for d in ${STEP_OPENS[$1]}; do
+    if [[ -n $DUTY_DIR ]]; then
+      mkdir -p "$DUTY_DIR" && : >"$DUTY_DIR/$d"
+    fi
+    OPEN_DUTIES="${OPEN_DUTIES// $d / } $d "
+  done
+}
+
+# patch_etcd PATCH: oc patch etcd/cluster with PATCH (for poll_until).
+patch_etcd() {
+  if ! oc_try patch etcd/cluster --type=merge -p "$1"; then
+    POLL_SEEN="oc patch etcd/cluster failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  POLL_SEEN=$(first_line "$OC_OUT")
+}
+
+# guard_override: print spec.unsupportedConfigOverrides of etcd/cluster.
+guard_override() {
+  oc_try get etcd/cluster -o 'jsonpath={.spec.unsupportedConfigOverrides}' || return 1
+  printf '%s' "$OC_OUT"
+}
+
+# step_quorum_guard_off K: step 7, the quorum guard off.
+step_quorum_guard_off() {
+  log "step ${STEP_NUMS[$1]}: turn the etcd quorum guard off"
+  if ((DRY_RUN)); then
+    show_cmd oc patch etcd/cluster --type=merge -p "$QUORUM_GUARD_OFF"
+    return 0
+  fi
+  duties_open_now "$1"
+  poll_until "$SINGLE_MEMBER_TIMEOUT" "oc patch etcd/cluster to succeed (step ${STEP_NUMS[$1]})" \
+    "oc must answer and the user must be allowed to patch etcd (cluster-admin), then resume." \
+    patch_etcd "$QUORUM_GUARD_OFF" ||
+    die_step "$?" "" "step ${STEP_NUMS[$1]}: could not turn the quorum guard off"
+  log "step ${STEP_NUMS[$1]}: quorum guard off: spec.unsupportedConfigOverrides is $(guard_override || printf 'unreadable')"
+}
+
+# step_quorum_guard_on K: step 9, the quorum guard back on, and the override gone.
+step_quorum_guard_on() {
+  local left
+  log "step ${STEP_NUMS[$1]}: turn the etcd quorum guard back on"
+  if ((DRY_RUN)); then
+    show_cmd oc patch etcd/cluster --type=merge -p "$QUORUM_GUARD_ON"
+    return 0
+  fi
+  poll_until "$SINGLE_MEMBER_TIMEOUT" "oc patch etcd/cluster to succeed (step ${STEP_NUMS[$1]})" \
+    "oc must answer and the user must be allowed to patch etcd (cluster-admin), then resume." \
+    patch_etcd "$QUORUM_GUARD_ON" ||
+    die_step "$?" "" "step ${STEP_NUMS[$1]}: could not turn the quorum guard back on"
+  if ! left=$(guard_override); then
+    die_step 1 "" "step ${STEP_NUMS[$1]}: cannot read etcd/cluster to check the override is gone: $(first_line "$OC_OUT")"
+  fi
+  if [[ -n $left ]]; then
+    die_step 1 "" "step ${STEP_NUMS[$1]}: etcd/cluster still has spec.unsupportedConfigOverrides $left after the patch"
+  fi
+  log "step ${STEP_NUMS[$1]}: quorum guard on: etcd/cluster has no unsupportedConfigOverrides"
+}
+
+# log_lines PREFIX: each non-empty line of stdin logged with PREFIX, as it comes.
+log_lines() {
+  local line
+  while IFS= read -r line || [[ -n $line ]]; do
+    if [[ -n $line ]]; then
+      log "$1$line"
+    fi
+  done
+}
+
+# STABLE_SINCE is when check_operators_stable first saw every operator stable (0: not).
+STABLE_SINCE=0
+
+# check_operators_stable: every cluster operator Available, not Progressing, not
+# Degraded, held for MINIMUM_STABLE_PERIOD (oc get clusteroperators, the fallback of
+# wait-for-stable-cluster); POLL_SEEN names the operators not stable yet.
+check_operators_stable() {
+  local unstable now
+  if ! oc_try get clusteroperators; then
+    POLL_SEEN="oc get clusteroperators failed: $(first_line "$OC_OUT")"
+    STABLE_SINCE=0
+    return 1
+  fi
+  unstable=$(awk 'NR == 1 && $1 == "NAME" { next }
+    NF >= 5 && !($3 == "True" && $4 == "False" && $5 == "False") {
+      s = ""
+      if ($3 != "True") s = s " not Available"
+      if ($4 != "False") s = s " Progressing"
+      if ($5 != "False") s = s " Degraded"
+      printf "%s%s (%s)", (n++ ? ", " : ""), $1, substr(s, 2)
+    }' <<<"$OC_OUT")
+  now=$(date +%s)
+  if [[ -n $unstable ]]; then
+    STABLE_SINCE=0
+    POLL_SEEN="not stable yet: $unstable"
+    return 1
+  fi
+  if ((STABLE_SINCE == 0)); then
+    STABLE_SINCE=$now
+  fi
+  POLL_SEEN="every cluster operator stable for $(fmt_dur $((now - STABLE_SINCE))) of $(fmt_dur "$MINIMUM_STABLE_PERIOD")"
+  ((now - STABLE_SINCE >= MINIMUM_STABLE_PERIOD))
+}
+
+# step_wait_stable K: step 8, wait for a stable cluster, with oc adm
+# wait-for-stable-cluster when this oc has it, else by polling the operators.
+step_wait_stable() {
+  local timeout=${STEP_TIMEOUT[$1]} rc=0
+  local -a cmd=(oc adm wait-for-stable-cluster "--timeout=${timeout}s" "--minimum-stable-period=${MINIMUM_STABLE_PERIOD}s")
+  log "step ${STEP_NUMS[$1]}: wait until every cluster operator is Available, not Progressing, not Degraded for $(fmt_dur "$MINIMUM_STABLE_PERIOD") (up to $(fmt_dur "$timeout"))"
+  if oc_has_wait_for_stable; then
+    if ((DRY_RUN)); then
+      log "DRY-RUN: would run: $(shell_words "${cmd[@]}")"
+      return 0
+    fi
+    log "step ${STEP_NUMS[$1]}: running $(shell_words "${cmd[@]}")"
+    "${cmd[@]}" </dev/null 2>&1 | log_lines "  [oc] " || rc=$?
+    if ((rc == 0)); then
+      log "  ok: every cluster operator is stable"
+      return 0
+    fi
+    check_operators_stable || true
+    log "TIMEOUT or failure of oc adm wait-for-stable-cluster (exit $rc) after up to $(fmt_dur "$timeout"); last seen: $POLL_SEEN"
+    log "  what to do: look at the operators named (oc get clusteroperators; oc describe clusteroperator <name>) and at oc get pods -n openshift-etcd; when they have settled, resume."
+    die_step 3 "" "step ${STEP_NUMS[$1]}: the cluster did not become stable"
+  fi
+  log "step ${STEP_NUMS[$1]}: this oc ($(oc_client_version)) has no adm wait-for-stable-cluster: polling oc get clusteroperators every ${POLL_INTERVAL}s for the same condition"
+  if ((DRY_RUN)); then
+    log "DRY-RUN: would poll oc get clusteroperators every ${POLL_INTERVAL}s for up to $(fmt_dur "$timeout")"
+    return 0
+  fi
+  STABLE_SINCE=0
+  poll_until "$timeout" "every cluster operator stable for $(fmt_dur "$MINIMUM_STABLE_PERIOD") (step ${STEP_NUMS[$1]})" \
+    "look at the operators named (oc get clusteroperators; oc describe clusteroperator <name>) and at oc get pods -n openshift-etcd; when they have settled, resume." \
+    check_operators_stable ||
+    die_step "$?" "" "step ${STEP_NUMS[$1]}: the cluster did not become stable"
+}
+
+# The preflight's options: the release's scripts every control-plane host must have
+# (in PREFLIGHT_BIN), what the recovery host's etcd data directory may hold (shell
+# patterns; empty: not checked), and 1 when oc's wait-for-stable-cluster is looked for.
+PREFLIGHT_BIN=/usr/local/bin
+PREFLIGHT_HOST_TOOLS=(cluster-restore.sh)
+PREFLIGHT_ETCD_DIR_ALLOWED=(member revision.json 'etcd_perf*')
+PREFLIGHT_STABLE_COMMAND=1
+ETCD_DATA_DIR=/var/lib/etcd
+# preflight_profile_checks: what the preflight step's options ask for, read only.
+preflight_profile_checks() {
+  local i t cmd missing entries name pattern extra
+  if ((${#PREFLIGHT_HOST_TOOLS[@]} > 0)); then
+    log "P3: the release's scripts on every control-plane host: ${PREFLIGHT_HOST_TOOLS[*]} in $PREFLIGHT_BIN"
+    for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+      cmd=""
+      for t in "${PREFLIGHT_HOST_TOOLS[@]}"; do
+        printf -v cmd '%s[ -x %q ] || echo %q; ' "$cmd" "$PREFLIGHT_BIN/$t" "$PREFLIGHT_BIN/$t"
+      done
+      if ! host_out "$i" "$cmd"; then
+        continue # check_host reported an unreachable host
+      fi
+      missing=$(tr '\n' ' ' <<<"$HOST_OUT" | sed 's/ *$//')
+      if [[ -n $missing ]]; then
+        problem "P3: ${HOST_NAME[i]} has no $missing: the etcd operator installs it on OpenShift 4.18 and later; is this host at $CLUSTER_VERSION?"
+      else
+        log "  P3: ${HOST_NAME[i]}: ${PREFLIGHT_HOST_TOOLS[*]} present"
+      fi
+    done
+  fi
+  if ((${#PREFLIGHT_ETCD_DIR_ALLOWED[@]} > 0)); then
+    log "P3: $ETCD_DATA_DIR on the recovery host $RECOVERY_HOST holds nothing but ${PREFLIGHT_ETCD_DIR_ALLOWED[*]}"
+    printf -v cmd 'sudo -n ls -1A -- %q' "$ETCD_DATA_DIR"
+    if ! host_out "$RECOVERY_INDEX" "$cmd"; then
+      problem "P3: cannot list $ETCD_DATA_DIR on $RECOVERY_HOST: ${HOST_ERR:-failed}"
+    else
+      entries=$HOST_OUT
+      extra=""
+      while IFS= read -r name; do
+        if [[ -z $name ]]; then
+          continue
+        fi
+        for pattern in "${PREFLIGHT_ETCD_DIR_ALLOWED[@]}"; do
+          if [[ $name == "$pattern" || ($pattern == *"*" && $name == "${pattern%"*"}"*) ]]; then
+            continue 2
+          fi
+        done
+        extra+="${extra:+, }$ETCD_DATA_DIR/$name"
+      done <<<"$entries"
+      if [[ -z $extra ]]; then
+        log "  P3: $ETCD_DATA_DIR on $RECOVERY_HOST: $(tr '\n' ' ' <<<"$entries" | sed 's/ *$//')"
+      elif ((MOVE_ETCD_EXTRAS)); then
+        log "  P3: $ETCD_DATA_DIR on $RECOVERY_HOST also holds $extra: the restore moves it into its run directory (--move-etcd-extras)"
+      else
+        problem "P3: $ETCD_DATA_DIR on $RECOVERY_HOST also holds $extra: cluster-restore.sh would stop with \"folder $ETCD_DATA_DIR is not empty\" after etcd is already down. Look at it and move it away, or re-run with --move-etcd-extras to have the restore move it into its run directory"
+      fi
+    fi
+  fi
+  if ((PREFLIGHT_STABLE_COMMAND)); then
+    if oc_has_wait_for_stable; then
+      log "  step 8: this oc has adm wait-for-stable-cluster"
+    else
+      log "  step 8: this oc ($(oc_client_version)) has no adm wait-for-stable-cluster: the kit polls oc get clusteroperators for the same condition instead"
+    fi
+  fi
+}
+# --- Steps: the kit's plan --------------------------------------------------------------
+# One entry per step, in running order. STEP_IDS[i] names it for --from/--only,
+# STEP_NUMS[i] cites procedure/procedure-4.18.md, STEP_ALIASES[i] are the procedure numbers
+# --from/--only also accept, STEP_CHANGES[i] is 1 when it changes something, STEP_KIND[i]
+# is what implements it, STEP_HOSTS[i] the hosts it runs on (indexes, in order),
+# STEP_HOW[i] how it goes over them (parallel, serial, recovery-first), STEP_SCRIPT[i]
+# the host script it runs there, STEP_AGAIN[i] 1 when that script takes --again,
+# STEP_UNINTERRUPTIBLE[i] 1 when a started run is never cut off (a re-run waits for it),
+# STEP_TIMEOUT[i] bounds its waits (seconds), STEP_RESOURCE[i] the operator it patches,
+# STEP_MANUAL[i] 1 for a troubleshooting step only --only runs, STEP_OPENS[i] and
+# STEP_CLOSES[i] the duties it leaves open or finishes.
+STEP_IDS=(preflight push-scripts copy-backup restore wait-api wait-stable verify-members force-redeploy-etcd)
+STEP_NUMS=('P1-P5, SNO 1' 'SNO 1' 'SNO 1' 'SNO 2' 'SNO 4' 'SNO 4' 'SNO 4' troubleshooting)
+STEP_ALIASES=('P1 P2 P3 P4 P5 SNO 1' '' '' 'SNO 2' 'SNO 4' '' '' troubleshooting)
+STEP_TITLES=(
+  'preflight: local tools, kit checksums, oc access, cluster version, proxy, ssh and sudo on the node, cluster-restore.sh present, /var/lib/etcd, the backup pair'
+  "copy the node's kit scripts and the host library to restorekit/ in the ssh user's home"
+  'copy the backup pair to the node and verify its sizes and sha256 there'
+  'on the node: set an earlier /var/lib/etcd-backup aside, run cluster-restore.sh once with the proxy variables'
+  'wait until the restored API answers (through the EOF window)'
+  'wait for a stable cluster: every cluster operator Available, not Progressing, not Degraded, for the minimum stable period'
+  'final check: the etcd pod Running and Ready, every cluster operator stable'
+  'troubleshooting, only with --only: force a new etcd revision (unique forceRedeploymentReason) and wait until every node is at it'
+)
+STEP_CHANGES=(0 1 1 1 0 0 0 1)
+STEP_KIND=(preflight push-scripts copy-backup restore-etcd wait-api wait-stable verify-members redeploy)
+STEP_HOSTS=('' '' '' 0 '' '' '' '')
+STEP_HOW=(parallel parallel parallel parallel parallel parallel parallel parallel)
+STEP_SCRIPT=('' '' '' restore-etcd.sh '' '' '' '')
+STEP_AGAIN=(0 0 0 1 0 0 0 0)
+STEP_UNINTERRUPTIBLE=(0 0 0 1 0 0 0 0)
+STEP_TIMEOUT=(0 0 0 1200 1200 1800 1200 3600)
+STEP_RESOURCE=('' '' '' '' '' '' '' etcd)
+STEP_MANUAL=(0 0 0 0 0 0 0 1)
+STEP_OPENS=('' '' '' '' '' '' '' '')
+STEP_CLOSES=('' '' '' '' '' '' '' '')
+# The duties a step can leave open: what is still undone, and how to finish it by hand.
+DUTY_NAMES=()
+DUTY_OPEN=()
+DUTY_FIX=()
+# DUTY_DIR, when set, keeps the open duties across runs (a file per duty); without it
+# OPEN_DUTIES holds those this run opened.
+DUTY_DIR=""
+OPEN_DUTIES=" "
+
+# duties_after K: records the duties step K opened or finished, once it is done.
+duties_after() {
+  local d
+  for d in ${STEP_OPENS[$1]}; do
+    if [[ -n $DUTY_DIR ]]; then
+      mkdir -p "$DUTY_DIR" && : >"$DUTY_DIR/$d"
+    fi
+    OPEN_DUTIES="${OPEN_DUTIES// $d / } $d "
+  done
+  for d in ${STEP_CLOSES[$1]}; do
+    if [[ -n $DUTY_DIR ]]; then
+      rm -f "$DUTY_DIR/$d"
+    fi
+    OPEN_DUTIES=${OPEN_DUTIES// $d / }
+  done
+}
+
+# report_open_duties: the last lines of a run that stops with a duty still open say
+# what is undone and how to finish it.
+report_open_duties() {
+  local j
+  for ((j = 0; j < ${#DUTY_NAMES[@]}; j++)); do
+    if [[ $OPEN_DUTIES == *" ${DUTY_NAMES[j]} "* || (-n $DUTY_DIR && -f $DUTY_DIR/${DUTY_NAMES[j]}) ]]; then
+      log "STILL OPEN: ${DUTY_OPEN[j]}. A resumed run finishes it; by hand: ${DUTY_FIX[j]}"
+    fi
+  done
+}
+
+# dispatch_step K: runs what implements step K's kind.
+dispatch_step() {
+  case ${STEP_KIND[$1]} in
+  preflight) step_preflight "$1" ;;
+  push-scripts) step_push_scripts "$1" ;;
+  copy-backup) step_copy_backup "$1" ;;
+  restore-etcd) run_host_step "$1" ;;
+  wait-api) step_wait_api "$1" ;;
+  wait-stable) step_wait_stable "$1" ;;
+  verify-members) step_verify_members "$1" ;;
+  redeploy) step_redeploy "$1" ;;
+  *) die_step 1 "" "step ${STEP_NUMS[$1]}: this kit has no implementation of ${STEP_KIND[$1]} (a kit bug)" ;;
+  esac
+}
+
+# The host scripts that refuse to redo a completed run without --again: a completed run
+# of one of them means this cluster was recovered already.
+AGAIN_SCRIPTS=(restore-etcd.sh)
+# Where the host scripts go on each host (hosts/<node>/ and lib/ of the kit).
+REMOTE_KIT_DIR="restorekit/$KIT_NAME"
+HOST_LIB=lib/host.sh
+# The restore script every recovery host has.
+CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
+
+# --- Command line ---------------------------------------------------------------------------
+KIT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+STATE_DIR=""
+BACKUP_DIR=""
+BACKUP_DIR_OPT=""
+FROM=""
+ONLY=""
+LIST=0
+FORCE=0
+AGAIN=0
+CONFIRMED=0
+RUN_START=$(date +%s)
+# SELECTED holds the indexes of the steps this run goes through; STEP_RESULT[i] what
+# happened to step i in this run.
+SELECTED=()
+STEP_RESULT=()
+# BG_PIDS are the host jobs running in the background (each its own process group).
+BG_PIDS=()
+# HOST_SCRIPTS_RAN is 1 once a host script was started: their logs are then fetched.
+HOST_SCRIPTS_RAN=0
+
+usage() {
+  cat <<EOF
+Usage: ./recover.sh [--yes] [--dry-run] [--list] [--from STEP] [--only STEP]
+                    [--state-dir DIR] [--backup-dir DIR] [--again] [--help]
+
+Restores the control plane of cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION) from its
+etcd backup, following procedure/procedure-4.18.md step by step, from this workstation over ssh and oc.
+The recovery host is $RECOVERY_HOST.
+
+  --yes             do not ask before the first step that changes something
+                    (without it the plan is shown and confirmed on the terminal)
+  --dry-run         run the read-only preflight checks, print every command that
+                    would change something, change nothing
+  --list            list the steps with their procedure/procedure-4.18.md numbers and exit
+  --from STEP       start at STEP (a name from --list or a procedure number such as 8)
+                    and run it and every later step again, even if done before
+  --only STEP       run STEP alone, even if done before
+  --state-dir DIR   progress, logs and ssh control sockets (default: <kit dir>.state
+                    beside the kit directory, or, where that is read-only,
+                    \${XDG_STATE_HOME:-~/.local/state}/restorekit/<kit>); a re-run
+                    with the same DIR resumes at the step that failed
+  --backup-dir DIR  the local directory holding the backup pair (default: the kit's
+                    backup/ directory when it exists); without one, the pair must
+                    already be in $BACKUP_REMOTE_DIR on the recovery host
+  --again           restore although an earlier recovery completed on these hosts
+                    (preflight refuses otherwise: restoring again throws away
+                    everything written since); passed on to the host scripts
+  --move-etcd-extras  let the restore move what else is in the recovery host's etcd
+                    data directory into its run directory (preflight stops otherwise)
+  --help            this help
+
+Masters (node name, ssh address):
+$(for ((k = 0; k < ${#HOST_NAME[@]}; k++)); do
+    printf '  %s  %s@%s port %s%s\n' "${HOST_NAME[k]}" "${HOST_USER[k]}" "${HOST_ADDRESS[k]}" "${HOST_PORT[k]}" "${HOST_JUMP[k]:+ via ${HOST_JUMP[k]}}"
+  done)
+
+Needs bash, ssh, scp, sha256sum and oc logged in as a cluster-admin, preferably with a
+certificate-based kubeconfig (the installer's auth/kubeconfig): an OAuth token can stop
+working during the restore. With a jump host, the jump leg uses your ~/.ssh/config and
+ssh agent for the bastion's key and host key.
+
+Exit codes: 0 done, 1 a step failed, 2 usage error or refused, 3 a wait timed out,
+130 interrupted (143 on SIGTERM). Every failure names the step, the host and the
+command to resume.
+EOF
+}
+
+list_steps() {
+  local k
+  printf '%-32s %-18s %s\n' STEP PROCEDURE WHAT
+  for ((k = 0; k < ${#STEP_IDS[@]}; k++)); do
+    printf '%-32s %-18s %s\n' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_TITLES[k]}$( ((STEP_MANUAL[k])) && printf ' (not in a normal run: --only %s)' "${STEP_IDS[k]}")"
+  done
+}
+
+# step_index NAME: the index of the step NAME names (an id or a procedure number).
+step_index() {
+  local k a
+  for ((k = 0; k < ${#STEP_IDS[@]}; k++)); do
+    if [[ $1 == "${STEP_IDS[k]}" ]]; then
+      printf '%s' "$k"
+      return 0
+    fi
+    for a in ${STEP_ALIASES[k]}; do
+      if [[ $1 == "$a" ]]; then
+        printf '%s' "$k"
+        return 0
+      fi
+    done
+  done
+  return 1
+}
+
+parse_args() {
+  while (($#)); do
+    case $1 in
+    -y | --yes) ASSUME_YES=1 ;;
+    --dry-run) DRY_RUN=1 ;;
+    --list) LIST=1 ;;
+    --again) AGAIN=1 ;;
+    --move-etcd-extras) MOVE_ETCD_EXTRAS=1 ;;
+    --from | --only | --state-dir | --backup-dir)
+      if (($# < 2)) || [[ -z $2 ]]; then
+        die_usage "$1 needs a value (see --help)"
+      fi
+      case $1 in
+      --from) FROM=$2 ;;
+      --only) ONLY=$2 ;;
+      --state-dir) STATE_DIR=$2 ;;
+      --backup-dir) BACKUP_DIR_OPT=$2 ;;
+      esac
+      shift
+      ;;
+    --from=* | --only=* | --state-dir=* | --backup-dir=*)
+      parse_args "${1%%=*}" "${1#*=}"
+      ;;
+    -h | --help)
+      usage
+      exit 0
+      ;;
+    *) die_usage "unknown argument: $1 (see --help)" ;;
+    esac
+    shift
+  done
+}
+
+select_steps() {
+  local first=0 last=$((${#STEP_IDS[@]} - 1)) k
+  if [[ -n $FROM && -n $ONLY ]]; then
+    die_usage "--from and --only cannot be used together"
+  fi
+  if [[ -n $FROM ]]; then
+    first=$(step_index "$FROM") || die_usage "--from $FROM: no such step; ./recover.sh --list shows them"
+    FORCE=1
+  fi
+  if [[ -n $ONLY ]]; then
+    first=$(step_index "$ONLY") || die_usage "--only $ONLY: no such step; ./recover.sh --list shows them"
+    last=$first
+    FORCE=1
+  fi
+  for ((k = first; k <= last; k++)); do
+    # A troubleshooting step runs only when it is the step named.
+    if ((STEP_MANUAL[k])) && [[ -z $ONLY ]]; then
+      continue
+    fi
+    SELECTED+=("$k")
+  done
+  if ((${#SELECTED[@]} == 0)); then
+    die_usage "--from ${FROM}: ${STEP_IDS[first]} is a troubleshooting step: run it with --only ${STEP_IDS[first]}"
+  fi
+  REDEPLOY_FORCE=$FORCE
+}
+
+# step_done I: step I is recorded as done and this run does not force it. The preflight
+# counts as done only once a step that changes something has started: until then it is
+# cheap and safe to check again, afterwards the API may be gone.
+step_done() {
+  ((! FORCE)) && [[ -f $STATE_DIR/done/${STEP_IDS[$1]} ]] || return 1
+  if (($1 == 0)) && ! changes_started; then
+    return 1
+  fi
+  return 0
+}
+
+# changes_started: a step that changes something has started in this state directory.
+changes_started() {
+  local f
+  for f in "$STATE_DIR"/started/*; do
+    if [[ -e $f ]]; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+# pending_changes: some selected step that is not done yet changes something.
+pending_changes() {
+  local k
+  for k in "${SELECTED[@]}"; do
+    if ((STEP_CHANGES[k])) && ! step_done "$k"; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+# --- Local state ----------------------------------------------------------------------------
+check_local_tools() {
+  local t missing=""
+  for t in ssh scp oc sha256sum awk sed grep; do
+    if ! command -v "$t" >/dev/null 2>&1; then
+      missing+=" $t"
+    fi
+  done
+  if [[ -n $missing ]]; then
+    log "missing on this workstation:$missing (recover.sh needs bash, ssh, scp, oc and coreutils)"
+    exit 1
+  fi
+}
+
+init_state() {
+  local pid
+  # Outside the kit, so that the kit stays as SHA256SUMS lists it: beside it (kit and
+  # progress together), or, where the kit's directory is read-only, under the user's
+  # state directory.
+  if [[ -z $STATE_DIR ]]; then
+    STATE_DIR="$KIT_DIR.state"
+    if ! mkdir -p "$STATE_DIR" 2>/dev/null || [[ ! -w $STATE_DIR ]]; then
+      STATE_DIR="${XDG_STATE_HOME:-$HOME/.local/state}/restorekit/$KIT_NAME"
+    fi
+  fi
+  if ! mkdir -p "$STATE_DIR" 2>/dev/null || [[ ! -w $STATE_DIR ]]; then
+    die_usage "cannot write the state directory $STATE_DIR: give a writable one with --state-dir DIR"
+  fi
+  STATE_DIR=$(cd "$STATE_DIR" && pwd)
+  mkdir -p "$STATE_DIR/done" "$STATE_DIR/started" "$STATE_DIR/hosts" "$STATE_DIR/remote-logs" "$STATE_DIR/ssh"
+  if [[ -f $STATE_DIR/kit && $(cat "$STATE_DIR/kit") != "$KIT_NAME" ]]; then
+    die_usage "$STATE_DIR holds the progress of $(cat "$STATE_DIR/kit"), not $KIT_NAME: use another --state-dir"
+  fi
+  if [[ -f $STATE_DIR/lock ]]; then
+    pid=$(cat "$STATE_DIR/lock")
+    if [[ -n $pid && $pid != "$$" ]] && kill -0 "$pid" 2>/dev/null; then
+      die_usage "another recover.sh (pid $pid) is using $STATE_DIR"
+    fi
+  fi
+  printf '%s\n' "$KIT_NAME" >"$STATE_DIR/kit"
+  printf '%s\n' "$$" >"$STATE_DIR/lock"
+  LOG_FILE="$STATE_DIR/recover.log"
+  DUTY_DIR="$STATE_DIR/duties"
+  log "state directory: $STATE_DIR (progress and logs; a re-run with it resumes)"
+  # ssh control sockets live under the state dir unless that path is too long for a
+  # unix socket (ssh adds a random suffix while it creates one); then in a directory
+  # of this user's named after the state dir, so a re-run finds them again.
+  CONTROL_DIR="$STATE_DIR/ssh"
+  if ((${#CONTROL_DIR} > 80)); then
+    CONTROL_DIR="${TMPDIR:-/tmp}/recover-ssh-$(id -u)-$(printf '%s' "$STATE_DIR" | cksum | awk '{ print $1 }')"
+    if [[ ! -d $CONTROL_DIR ]]; then
+      mkdir -m 700 "$CONTROL_DIR"
+    fi
+    if [[ ! -O $CONTROL_DIR ]]; then
+      die_usage "$CONTROL_DIR belongs to another user: use a shorter --state-dir"
+    fi
+    log "note: $STATE_DIR is too long a path for ssh control sockets; using $CONTROL_DIR"
+  fi
+  if [[ -n $BACKUP_DIR_OPT ]]; then
+    BACKUP_DIR=$BACKUP_DIR_OPT
+  elif [[ -d $KIT_DIR/backup ]]; then
+    BACKUP_DIR="$KIT_DIR/backup"
+  fi
+  if [[ -n $BACKUP_DIR ]]; then
+    if [[ ! -d $BACKUP_DIR ]]; then
+      die_usage "--backup-dir $BACKUP_DIR: not a directory"
+    fi
+    BACKUP_DIR=$(cd "$BACKUP_DIR" && pwd)
+  fi
+}
+
+# resume_command: the exact command that resumes at the step that failed.
+resume_command() {
+  local -a cmd=("$KIT_DIR/recover.sh" --state-dir "$STATE_DIR")
+  if [[ -n $BACKUP_DIR_OPT ]]; then
+    cmd+=(--backup-dir "$BACKUP_DIR")
+  fi
+  if [[ -n $ONLY ]]; then
+    cmd+=(--only "$CURRENT_STEP")
+  elif [[ -n $FROM ]]; then
+    cmd+=(--from "$CURRENT_STEP")
+  fi
+  if ((AGAIN)); then
+    cmd+=(--again)
+  fi
+  if ((MOVE_ETCD_EXTRAS)); then
+    cmd+=(--move-etcd-extras)
+  fi
+  if ((ASSUME_YES)); then
+    cmd+=(--yes)
+  fi
+  shell_words "${cmd[@]}"
+}
+
+stop_jobs() {
+  local pid
+  for pid in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  done
+  BG_PIDS=()
+}
+
+on_exit() {
+  local rc=$?
+  trap - EXIT INT TERM
+  stop_jobs
+  if ((rc != 0)) && [[ -n $CURRENT_STEP ]]; then
+    log "FAILED: step $CURRENT_STEP_NUM ($CURRENT_STEP)${FAIL_HOST:+ on $FAIL_HOST}, exit $rc"
+    if [[ $CURRENT_STEP == preflight ]]; then
+      log "preflight only reads: nothing was changed on any host or in the cluster; each problem above says what to fix"
+    fi
+    if ((HOST_SCRIPTS_RAN && rc != 130 && rc != 143)); then
+      log "fetching the host scripts' logs"
+      fetch_remote_logs || true
+    fi
+    if [[ -n $LOG_FILE ]]; then
+      log "logs: $LOG_FILE; each host's output in $STATE_DIR/hosts/"
+    fi
+    log "fix the cause, then resume at this step with:"
+    log "  $(resume_command)"
+  fi
+  if [[ -n $STATE_DIR ]] && ((! DRY_RUN)); then
+    report_open_duties
+  fi
+  # The persistent ssh connections end with the coordinator; a re-run opens new ones.
+  if [[ -n $CONTROL_DIR && -d $CONTROL_DIR ]]; then
+    close_connections
+    if [[ $CONTROL_DIR != "$STATE_DIR/ssh" ]]; then
+      rmdir "$CONTROL_DIR" 2>/dev/null || true
+    fi
+  fi
+  if [[ -n $STATE_DIR && -f $STATE_DIR/lock && $(cat "$STATE_DIR/lock" 2>/dev/null) == "$$" ]]; then
+    rm -f "$STATE_DIR/lock"
+  fi
+  exit "$rc"
+}
+
+# --- ssh ----------------------------------------------------------------------------------
+# ssh_cmd I: sets SSH_CMD and SCP_CMD to the ssh and scp command lines for master I
+# (non-interactive, bounded, through the host's persistent connection), SSH_TARGET to
+# user@address and SCP_HOST to the same for scp (IPv6 addresses in brackets).
+SSH_TARGET=""
+SCP_HOST=""
+CONTROL_DIR=""
+ssh_cmd() {
+  local i=$1
+  local -a opts=(
+    -o "StrictHostKeyChecking=${HOST_STRICT[i]}"
+    -o ControlMaster=auto -o "ControlPath=$CONTROL_DIR/$i" -o ControlPersist=30m
+    -o ServerAliveInterval=15 -o ServerAliveCountMax=4
+  )
+  if [[ -n ${HOST_IDENTITY[i]} ]]; then
+    opts+=(-i "${HOST_IDENTITY[i]}")
+  fi
+  if [[ -n ${HOST_KNOWN_HOSTS[i]} ]]; then
+    opts+=(-o "UserKnownHostsFile=${HOST_KNOWN_HOSTS[i]}")
+  fi
+  SSH_CMD=(ssh -o BatchMode=yes -o "ConnectTimeout=${HOST_CONNECT_TIMEOUT[i]}" "${opts[@]}" -p "${HOST_PORT[i]}")
+  SCP_CMD=(scp -q -o BatchMode=yes -o "ConnectTimeout=${HOST_CONNECT_TIMEOUT[i]}" "${opts[@]}" -P "${HOST_PORT[i]}")
+  if [[ -n ${HOST_JUMP[i]} ]]; then
+    SSH_CMD+=(-J "${HOST_JUMP[i]}")
+    SCP_CMD+=(-o "ProxyJump=${HOST_JUMP[i]}")
+  fi
+  SSH_TARGET="${HOST_USER[i]}@${HOST_ADDRESS[i]}"
+  SCP_HOST=$SSH_TARGET
+  if [[ ${HOST_ADDRESS[i]} == *:* ]]; then
+    SCP_HOST="${HOST_USER[i]}@[${HOST_ADDRESS[i]}]"
+  fi
+}
+
+# on_host I COMMAND: runs the shell command line COMMAND on master I, stdin untouched.
+on_host() {
+  ssh_cmd "$1"
+  "${SSH_CMD[@]}" "$SSH_TARGET" "$2"
+}
+
+# host_out I COMMAND: runs COMMAND on master I with no stdin; HOST_OUT gets its
+# output, HOST_ERR the first line of its errors.
+HOST_OUT=""
+HOST_ERR=""
+host_out() {
+  local rc=0 errfile="$STATE_DIR/ssh/err.$BASHPID"
+  HOST_OUT=$(on_host "$1" "$2" </dev/null 2>"$errfile") || rc=$?
+  HOST_ERR=$(first_line "$(cat "$errfile" 2>/dev/null)")
+  if [[ -s $errfile && -n $LOG_FILE ]]; then
+    sed "s/^/[${HOST_NAME[$1]//\//\\/}] /" "$errfile" >>"$LOG_FILE"
+  fi
+  rm -f "$errfile"
+  return "$rc"
+}
+
+# prefix_output NAME FILE: copies stdin to stderr and the log with "[NAME] " before
+# each line, and to FILE as it is.
+prefix_output() {
+  local line
+  while IFS= read -r line || [[ -n $line ]]; do
+    line=${line%$'\r'}
+    printf '[%s] %s\n' "$1" "$line" >&2
+    printf '%s\n' "$line" >>"$2"
+    if [[ -n $LOG_FILE ]]; then
+      printf '[%s] %s\n' "$1" "$line" >>"$LOG_FILE"
+    fi
+  done
+}
+
+# host_script_cmd K: the command line that runs step K's kit script on a host as root
+# (with --again for the scripts that refuse to redo a completed run without it).
+host_script_cmd() {
+  printf 'sudo bash %q --yes' "$REMOTE_KIT_DIR/${STEP_SCRIPT[$1]}"
+  if ((AGAIN && STEP_AGAIN[$1])); then
+    printf ' --again'
+  fi
+  host_script_extra_args "$1"
+}
+
+# host_ssh_cmd K I: sets SSH_CMD to the ssh command line that runs step K's script on
+# master I. A script that may be stopped half-way gets a terminal on the host (-tt), so
+# that stopping recover.sh (Ctrl-C) hangs up on it too instead of leaving it running
+# beside the re-run; an uninterruptible one (the restore) does not: it is never cut off,
+# and a re-run first waits for one still running (wait_earlier_run_gone).
+host_ssh_cmd() {
+  ssh_cmd "$2"
+  if ((! STEP_UNINTERRUPTIBLE[$1])); then
+    SSH_CMD+=(-tt -o LogLevel=ERROR)
+  fi
+}
+
+# run_host_script K I: runs step K's script on master I, its output prefixed and logged.
+run_host_script() {
+  local cmd
+  cmd=$(host_script_cmd "$1")
+  host_ssh_cmd "$1" "$2"
+  "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd" </dev/null 2>&1 | prefix_output "${HOST_NAME[$2]}" "$STATE_DIR/hosts/${HOST_NAME[$2]}.log"
+}
+
+# check_no_earlier_run K I: no run of step K's script, nor the cluster-restore.sh it
+# starts, is going on master I (one started by an interrupted earlier run).
+check_no_earlier_run() {
+  local running
+  if ! host_out "$2" 'ps -eo args'; then
+    POLL_SEEN="ps on ${HOST_NAME[$2]} failed: ${HOST_ERR:-no output}"
+    return 1
+  fi
+  running=$(grep -F -e "$REMOTE_KIT_DIR/${STEP_SCRIPT[$1]}" -e "$CLUSTER_RESTORE" <<<"$HOST_OUT" | grep -v -e 'ps -eo' | head -n 3 | tr '\n' ';' || true)
+  if [[ -n $running ]]; then
+    POLL_SEEN="still running on ${HOST_NAME[$2]}: ${running%;}"
+    return 1
+  fi
+  POLL_SEEN="no earlier run going on ${HOST_NAME[$2]}"
+}
+
+# wait_earlier_run_gone K I: an uninterruptible step never runs twice at the same time.
+wait_earlier_run_gone() {
+  if check_no_earlier_run "$1" "$2"; then
+    return 0
+  fi
+  log "step ${STEP_NUMS[$1]}: an earlier ${STEP_SCRIPT[$1]} (or the cluster-restore.sh it started) is still running on ${HOST_NAME[$2]} ($POLL_SEEN): waiting for it to end before running it again"
+  poll_until "${STEP_TIMEOUT[$1]}" "the earlier run on ${HOST_NAME[$2]} to end" \
+    "look at it on ${HOST_NAME[$2]} (ps -ef, its run.log); resume when it has ended." \
+    check_no_earlier_run "$1" "$2" ||
+    die_step "$?" "${HOST_NAME[$2]}" "step ${STEP_NUMS[$1]}: an earlier run of ${STEP_SCRIPT[$1]} is still going on ${HOST_NAME[$2]}"
+}
+
+# run_hosts K I...: runs step K's script on the masters I... in parallel and waits for
+# all of them; a host that already did the step (recorded in the state dir) is skipped.
+# Stops the recovery, naming each host that failed, when any of them fails.
+run_hosts() {
+  local k=$1 step=${STEP_IDS[$1]} script=${STEP_SCRIPT[$1]} i j rc failed="" timed_out=0 cmd
+  shift
+  local -a pids=() idxs=()
+  for i in "$@"; do
+    if ((! FORCE)) && [[ -f $STATE_DIR/done/$step@${HOST_NAME[i]} ]]; then
+      log "[${HOST_NAME[i]}] $script: done by an earlier run; skipping"
+      continue
+    fi
+    cmd=$(host_script_cmd "$k")
+    if ((DRY_RUN)); then
+      host_ssh_cmd "$k" "$i"
+      show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
+      continue
+    fi
+    if ((STEP_UNINTERRUPTIBLE[k])); then
+      wait_earlier_run_gone "$k" "$i"
+    fi
+    log "[${HOST_NAME[i]}] running $cmd (output in $STATE_DIR/hosts/${HOST_NAME[i]}.log)"
+    printf '\n=== %s %s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$cmd" >>"$STATE_DIR/hosts/${HOST_NAME[i]}.log"
+    HOST_SCRIPTS_RAN=1
+    # Each host job gets its own process group, so an interruption stops all of it.
+    set -m
+    run_host_script "$k" "$i" &
+    pids+=("$!")
+    set +m
+    BG_PIDS+=("$!")
+    idxs+=("$i")
+  done
+  for ((j = 0; j < ${#pids[@]}; j++)); do
+    i=${idxs[j]}
+    rc=0
+    wait "${pids[j]}" || rc=$?
+    if ((rc == 0)); then
+      : >"$STATE_DIR/done/$step@${HOST_NAME[i]}"
+      log "[${HOST_NAME[i]}] $script: done"
+      continue
+    fi
+    case $rc in
+    255) log "[${HOST_NAME[i]}] $script: ssh to ${HOST_ADDRESS[i]} failed (exit 255): the host or the connection is gone" ;;
+    3)
+      log "[${HOST_NAME[i]}] $script: a wait timed out (exit 3)"
+      timed_out=1
+      ;;
+    2) log "[${HOST_NAME[i]}] $script: refused (exit 2): wrong host, not root or not confirmed" ;;
+    *) log "[${HOST_NAME[i]}] $script: failed (exit $rc)" ;;
+    esac
+    failed+="${failed:+, }${HOST_NAME[i]}"
+  done
+  BG_PIDS=()
+  if [[ -n $failed ]]; then
+    die_step "$((timed_out ? 3 : 1))" "$failed" "$script failed on $failed: its output is above and in $STATE_DIR/hosts/<host>.log; the host scripts are idempotent, so the step can simply be run again"
+  fi
+}
+
+# run_host_step K: step K on its hosts, as STEP_HOW says: all at once, one at a time,
+# or the recovery host first and then the others at once.
+run_host_step() {
+  local k=$1 i
+  local -a hosts=() rest=()
+  read -r -a hosts <<<"${STEP_HOSTS[k]}"
+  if ((${#hosts[@]} == 0)); then
+    log "step ${STEP_NUMS[k]}: no host to run ${STEP_SCRIPT[k]} on"
+    return 0
+  fi
+  case ${STEP_HOW[k]} in
+  serial)
+    for i in "${hosts[@]}"; do
+      log "step ${STEP_NUMS[k]}: ${STEP_SCRIPT[k]} on ${HOST_NAME[i]}"
+      run_hosts "$k" "$i"
+    done
+    ;;
+  recovery-first)
+    for i in "${hosts[@]}"; do
+      if ((i != RECOVERY_INDEX)); then
+        rest+=("$i")
+      fi
+    done
+    log "step ${STEP_NUMS[k]}: ${STEP_SCRIPT[k]} on the recovery host $RECOVERY_HOST first"
+    run_hosts "$k" "$RECOVERY_INDEX"
+    if ((${#rest[@]} > 0)); then
+      log "step ${STEP_NUMS[k]}: ${STEP_SCRIPT[k]} on $(host_list "${rest[@]}"), in parallel"
+      run_hosts "$k" "${rest[@]}"
+    fi
+    ;;
+  *)
+    log "step ${STEP_NUMS[k]}: ${STEP_SCRIPT[k]} on $(host_list "${hosts[@]}")$( ((${#hosts[@]} > 1)) && printf ', in parallel')"
+    run_hosts "$k" "${hosts[@]}"
+    ;;
+  esac
+}
+
+# --- Plan and confirmation --------------------------------------------------------------
+host_list() {
+  local out="" i
+  for i in "$@"; do
+    out+="${out:+, }${HOST_NAME[i]}"
+  done
+  printf '%s' "$out"
+}
+
+# other_hosts: the masters but the recovery host, comma-separated.
+other_hosts() {
+  if ((${#OTHER_INDEXES[@]} == 0)); then
+    printf 'no other master'
+    return 0
+  fi
+  host_list "${OTHER_INDEXES[@]}"
+}
+
+# describe_step K: what step K will do, for the plan shown before the first change.
+describe_step() {
+  local k=$1
+  local -a hosts=()
+  case ${STEP_KIND[k]} in
+  copy-backup)
+    if [[ -n $BACKUP_DIR ]]; then
+      printf 'copy %s from %s to %s:%s and verify it there' "${BACKUP_NAMES[*]}" "$BACKUP_DIR" "$RECOVERY_HOST" "$BACKUP_REMOTE_DIR"
+    else
+      printf 'verify %s is already in %s on %s (no local backup directory)' "${BACKUP_NAMES[*]}" "$BACKUP_REMOTE_DIR" "$RECOVERY_HOST"
+    fi
+    ;;
+  push-scripts) printf 'copy the kit scripts and %s to restorekit/%s/ on %s' "$HOST_LIB" "$KIT_NAME" "$(host_list "${!HOST_NAME[@]}")" ;;
+  redeploy) printf 'oc patch %s cluster with a unique forceRedeploymentReason, wait for AllNodesAtLatestRevision (up to %s)' "${STEP_RESOURCE[k]}" "$(fmt_dur "${STEP_TIMEOUT[k]}")" ;;
+  *)
+    if [[ -z ${STEP_SCRIPT[k]} ]]; then
+      printf '%s' "${STEP_TITLES[k]}"
+      return 0
+    fi
+    read -r -a hosts <<<"${STEP_HOSTS[k]}"
+    if ((${#hosts[@]} == 0)); then
+      printf '%s: no host to run it on' "${STEP_TITLES[k]}"
+    elif ((${#hosts[@]} == 1)); then
+      printf 'on %s: %s (%s)' "$(host_list "${hosts[@]}")" "$(host_script_cmd "$k")" "${STEP_TITLES[k]}"
+    else
+      printf 'on %s, %s: %s (%s)' "$(host_list "${hosts[@]}")" "$(how_text "${STEP_HOW[k]}")" "$(host_script_cmd "$k")" "${STEP_TITLES[k]}"
+    fi
+    ;;
+  esac
+}
+
+# how_text HOW: STEP_HOW in words.
+how_text() {
+  case $1 in
+  serial) printf 'one at a time' ;;
+  recovery-first) printf 'the recovery host first, then the others in parallel' ;;
+  *) printf 'in parallel' ;;
+  esac
+}
+
+confirm_plan() {
+  local k answer
+  CONFIRMED=1
+  log "PLAN for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION), recovery host $RECOVERY_HOST:"
+  for k in "${SELECTED[@]}"; do
+    if ! step_done "$k"; then
+      log "  step ${STEP_NUMS[k]} (${STEP_IDS[k]}): $(describe_step "$k")"
+    fi
+  done
+  if ((AGAIN)); then
+    log "  NOTE: --again: stop-static-pods.sh and restore.sh redo what an earlier completed run did"
+  fi
+  if ((DRY_RUN)); then
+    return 0
+  fi
+  if ((ASSUME_YES)); then
+    log "--yes given: starting"
+    return 0
+  fi
+  if [[ ! -t 0 ]]; then
+    die_usage "refusing to change anything without confirmation: stdin is not a terminal (use --yes)"
+  fi
+  read -r -p "The Kubernetes API will be unavailable until the restore is done. Type yes to start: " answer
+  if [[ $answer != yes ]]; then
+    die_usage "not confirmed: nothing was changed by this run"
+  fi
+  log "confirmed"
+}
+
+# --- Step: preflight (P1-P5, 1, 2) -----------------------------------------------------------
+PREFLIGHT_PROBLEMS=()
+# PROBLEM_FILE, when set (in a background check), collects the problems instead.
+PROBLEM_FILE=""
+problem() {
+  log "  PROBLEM: $*"
+  if [[ -n $PROBLEM_FILE ]]; then
+    printf '%s\n' "$*" >>"$PROBLEM_FILE"
+  else
+    PREFLIGHT_PROBLEMS+=("$*")
+  fi
+}
+
+# normalize_list LIST: a comma-separated list sorted, without empty entries.
+normalize_list() {
+  tr ',' '\n' <<<"$1" | sed '/^[[:space:]]*$/d' | LC_ALL=C sort -u | tr '\n' ',' | sed 's/,$//'
+}
+
+check_proxy() {
+  local field want got
+  for field in httpProxy httpsProxy noProxy; do
+    case $field in
+    httpProxy) want=$PROXY_HTTP ;;
+    httpsProxy) want=$PROXY_HTTPS ;;
+    noProxy) want=$PROXY_NO ;;
+    esac
+    if ! oc_try get proxy cluster -o "jsonpath={.status.$field}"; then
+      problem "step 6: oc get proxy cluster failed: $(first_line "$OC_OUT")"
+      return 0
+    fi
+    got=$OC_OUT
+    if [[ $field == noProxy ]]; then
+      got=$(normalize_list "$got")
+      want=$(normalize_list "$want")
+    fi
+    if [[ $got != "$want" ]]; then
+      problem "step 6: the cluster's proxy status.$field is '$got' but the inventory says '$want': cluster-restore.sh would run with the wrong proxy; fix the inventory's proxy and rebuild the kit"
+    else
+      log "  step 6: proxy $field: ${got:-(not set)}"
+    fi
+  done
+}
+
+# check_master_nodes: the master nodes the API lists are exactly the inventory's: a
+# master left out would keep its old etcd data, and step 13 waits for every one listed.
+check_master_nodes() {
+  local nodes name missing="" extra=""
+  if ! oc_try get nodes -l node-role.kubernetes.io/master -o 'jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}'; then
+    log "  note: could not list the master nodes ($(first_line "$OC_OUT")): the inventory's node names are not checked against the cluster"
+    return 0
+  fi
+  nodes=$OC_OUT
+  for name in "${MASTER_NAMES[@]}"; do
+    if ! grep -qxF -- "$name" <<<"$nodes"; then
+      missing+="${missing:+, }$name"
+    fi
+  done
+  while IFS= read -r name; do
+    if [[ -n $name && " ${MASTER_NAMES[*]} " != *" $name "* ]]; then
+      extra+="${extra:+, }$name"
+    fi
+  done <<<"$nodes"
+  if [[ -n $missing ]]; then
+    problem "P3/P4: the cluster has no master node named $missing: the inventory's masters[].name must be the node names (oc get nodes)"
+  fi
+  if [[ -n $extra ]]; then
+    problem "P4: the cluster's master node(s) $extra are not in the inventory: the procedure needs every control-plane host"
+  fi
+  if [[ -z $missing && -z $extra ]]; then
+    log "  P3, P4: master nodes: ${MASTER_NAMES[*]}"
+  fi
+}
+
+check_host() {
+  local i=$1 name=${HOST_NAME[$1]} got
+  if ! host_out "$i" hostname; then
+    problem "P4/2: cannot ssh to $name (${HOST_USER[i]}@${HOST_ADDRESS[i]} port ${HOST_PORT[i]}${HOST_JUMP[i]:+ via ${HOST_JUMP[i]}}): ${HOST_ERR:-no error output}"
+    return 0
+  fi
+  got=$(first_line "$HOST_OUT")
+  # Compared case-insensitively, as the host scripts do.
+  if [[ ${got,,} != "${HOST_HOSTNAME[i],,}" && (-z ${HOST_SHORTNAME[i]} || ${got,,} != "${HOST_SHORTNAME[i],,}") ]]; then
+    problem "P4: ${HOST_ADDRESS[i]} says its hostname is '$got', but the inventory expects '${HOST_HOSTNAME[i]}' for $name: wrong address in the inventory?"
+    return 0
+  fi
+  if ! host_out "$i" 'sudo -n true'; then
+    problem "P4: $name: passwordless sudo does not work for ${HOST_USER[i]} (sudo -n true: ${HOST_ERR:-failed})"
+    return 0
+  fi
+  if ((i == RECOVERY_INDEX)) && ! host_out "$i" "test -x $(printf '%q' "$CLUSTER_RESTORE")"; then
+    problem "P3: $name (the recovery host) has no $CLUSTER_RESTORE"
+    return 0
+  fi
+  log "  P4/2: $name: ssh ok${HOST_JUMP[i]:+ via ${HOST_JUMP[i]}}, hostname $got, passwordless sudo"
+}
+
+# Earlier recoveries: run directories with a "completed" file; restoring a recovered
+# cluster again would throw away everything written since.
+# check_host_bg I: check_host and the completed runs of master I, in the background:
+# problems go to preflight-host.I in the state dir, completed runs to completed-runs.I.
+check_host_bg() {
+  local i=$1 inner cmd dir script
+  PROBLEM_FILE="$STATE_DIR/preflight-host.$i"
+  : >"$PROBLEM_FILE"
+  : >"$STATE_DIR/completed-runs.$i"
+  check_host "$i"
+  # shellcheck disable=SC2016 # $d is expanded by the remote shell
+  printf -v inner 'for d in %q/restorekit-%q-*; do if [ -f "$d/completed" ]; then printf "%%s %%s\\n" "$d" "$(head -n 1 "$d/completed")"; fi; done' "${QUARANTINE_DIR%/}" "$CLUSTER_NAME"
+  printf -v cmd 'sudo bash -c %q' "$inner"
+  if ! host_out "$i" "$cmd"; then
+    return 0 # check_host reports an unreachable host
+  fi
+  while read -r dir script; do
+    if [[ " ${AGAIN_SCRIPTS[*]} " == *" $script "* ]]; then
+      printf '%s: %s completed in %s\n' "${HOST_NAME[i]}" "$script" "$dir" >>"$STATE_DIR/completed-runs.$i"
+    fi
+  done <<<"$HOST_OUT"
+}
+
+# check_earlier_recovery: no earlier run of the host scripts completed a recovery of
+# this cluster on the hosts (what check_host_bg found).
+check_earlier_recovery() {
+  local i line found=""
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    while IFS= read -r line; do
+      found+="${found:+; }$line"
+    done <"$STATE_DIR/completed-runs.$i"
+    rm -f "$STATE_DIR/completed-runs.$i"
+  done
+  if [[ -z $found ]]; then
+    log "  P3, P4: no completed run of ${AGAIN_SCRIPTS[*]} on any host"
+  elif ((AGAIN)); then
+    log "  WARNING: an earlier recovery completed here ($found); --again: recovering again"
+  else
+    problem "an earlier recovery of this cluster completed on its hosts ($found): restoring again would throw away everything written since. Check the cluster first (oc get pods -n openshift-etcd, oc get clusteroperators); only to restore it again, run recover.sh with --again"
+  fi
+}
+
+# check_local_backup: P5 on this workstation, each file of the pair with its size and
+# sha256.
+check_local_backup() {
+  local k f size sum
+  for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
+    f="$BACKUP_DIR/${BACKUP_NAMES[k]}"
+    if [[ ! -f $f ]]; then
+      problem "P5: $f is missing"
+      continue
+    fi
+    size=$(stat -c %s -- "$f")
+    if [[ -n ${BACKUP_SIZES[k]} && $size != "${BACKUP_SIZES[k]}" ]]; then
+      problem "P5: $f is $size bytes, the kit expects ${BACKUP_SIZES[k]}: not the backup this kit was built for"
+      continue
+    fi
+    if [[ -n ${BACKUP_SHA256[k]} ]]; then
+      sum=$(sha256sum -- "$f" | awk '{ print $1 }')
+      if [[ $sum != "${BACKUP_SHA256[k]}" ]]; then
+        problem "P5: $f has sha256 $sum, the kit expects ${BACKUP_SHA256[k]}: damaged or another backup"
+        continue
+      fi
+    fi
+    log "  P5: $f: ${size} bytes${BACKUP_SHA256[k]:+, sha256 ok}"
+  done
+}
+
+# check_remote_backup: the pair in BACKUP_REMOTE_DIR on the recovery host, with sizes and
+# sha256, and no other backup file beside it (cluster-restore.sh takes the newest file of
+# each kind). Reports problems; returns 1 when there was one.
+check_remote_backup() {
+  local k f cmd bad=0 name known
+  printf -v cmd 'ls -1A -- %q' "$BACKUP_REMOTE_DIR"
+  if ! host_out "$RECOVERY_INDEX" "$cmd"; then
+    problem "P5/3: cannot list $BACKUP_REMOTE_DIR on $RECOVERY_HOST: ${HOST_ERR:-failed}"
+    return 1
+  fi
+  while IFS= read -r name; do
+    case $name in
+    snapshot*.db | static_kuberesources*.tar.gz)
+      known=0
+      for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
+        if [[ $name == "${BACKUP_NAMES[k]}" ]]; then
+          known=1
+        fi
+      done
+      if ((! known)); then
+        problem "step 3: $RECOVERY_HOST:$BACKUP_REMOTE_DIR also holds $name: cluster-restore.sh would pick the newest file of each kind; move it out of that directory"
+        bad=1
+      fi
+      ;;
+    esac
+  done <<<"$HOST_OUT"
+  for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
+    f="$BACKUP_REMOTE_DIR/${BACKUP_NAMES[k]}"
+    printf -v cmd 'stat -c %%s -- %q && sha256sum -- %q' "$f" "$f"
+    if ! host_out "$RECOVERY_INDEX" "$cmd"; then
+      problem "step 3: $RECOVERY_HOST:$f is missing or unreadable: ${HOST_ERR:-failed}"
+      bad=1
+      continue
+    fi
+    if [[ -n ${BACKUP_SIZES[k]} && $(sed -n 1p <<<"$HOST_OUT") != "${BACKUP_SIZES[k]}" ]]; then
+      problem "step 3: $RECOVERY_HOST:$f is $(sed -n 1p <<<"$HOST_OUT") bytes, the kit expects ${BACKUP_SIZES[k]}"
+      bad=1
+      continue
+    fi
+    if [[ -n ${BACKUP_SHA256[k]} && $(sed -n 2p <<<"$HOST_OUT" | awk '{ print $1 }') != "${BACKUP_SHA256[k]}" ]]; then
+      problem "step 3: $RECOVERY_HOST:$f has sha256 $(sed -n 2p <<<"$HOST_OUT" | awk '{ print $1 }'), the kit expects ${BACKUP_SHA256[k]}"
+      bad=1
+      continue
+    fi
+    log "  step 3: $RECOVERY_HOST:$f: $(sed -n 1p <<<"$HOST_OUT") bytes${BACKUP_SHA256[k]:+, sha256 ok}"
+  done
+  return "$bad"
+}
+
+step_preflight() {
+  local i user line
+  local -a pids=()
+  PREFLIGHT_PROBLEMS=()
+  log "kit: $KIT_DIR ($KIT_NAME, profile $PROFILE_NAME, restorekit $TOOL_VERSION)"
+  if [[ -f $KIT_DIR/SHA256SUMS ]]; then
+    if ! (cd "$KIT_DIR" && sha256sum -c --quiet SHA256SUMS) >>"$LOG_FILE" 2>&1; then
+      die_step 1 "" "kit files do not match $KIT_DIR/SHA256SUMS (details in $LOG_FILE): the kit was changed or damaged; use an intact copy"
+    fi
+    log "  kit: every file matches SHA256SUMS"
+  else
+    log "  kit: no SHA256SUMS in $KIT_DIR (an unpackaged kit): its files were not checked"
+  fi
+
+  log "P2: oc access and cluster-admin"
+  if ! oc_try whoami; then
+    die_step 1 "" "P2: oc whoami failed; log in as a cluster-admin (preferably export KUBECONFIG=<install dir>/auth/kubeconfig) and re-run. oc said: $(first_line "$OC_OUT")"
+  fi
+  user=$(first_line "$OC_OUT")
+  log "  P2: oc is logged in as $user"
+  if [[ $user != system:admin ]]; then
+    log "  note: $user is probably a token login; an OAuth token can stop working during the restore. A certificate-based kubeconfig (the installer's auth/kubeconfig, system:admin) keeps working."
+  fi
+  oc_try auth can-i '*' '*' --all-namespaces || true
+  if ! grep -qx yes <<<"$OC_OUT"; then
+    die_step 1 "" "P2: $user is not a cluster-admin (oc auth can-i '*' '*' --all-namespaces: $(first_line "$OC_OUT"))"
+  fi
+  log "  P2: $user may do everything in every namespace"
+
+  log "P1: cluster version"
+  if ! oc_try get clusterversion version -o 'jsonpath={.status.desired.version}'; then
+    die_step 1 "" "P1: oc get clusterversion version failed: $(first_line "$OC_OUT")"
+  fi
+  if [[ $OC_OUT != "$CLUSTER_VERSION" ]]; then
+    die_step 1 "" "P1: the cluster runs OpenShift '$(first_line "$OC_OUT")' but this kit and its backup are for $CLUSTER_VERSION: a backup restores only onto the same z-stream release."
+  fi
+  log "  P1: the cluster runs $CLUSTER_VERSION, as the kit and its backup"
+
+  log "step 6 (read now, while the API answers): cluster-wide proxy"
+  check_proxy
+
+  log "P3, P4: the cluster's control-plane nodes are the inventory's masters"
+  check_master_nodes
+
+  log "P3, P4, 1, 2: ssh to every master, its hostname and passwordless sudo, in parallel; one persistent connection per master under $CONTROL_DIR"
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    check_host_bg "$i" &
+    pids+=("$!")
+  done
+  for ((i = 0; i < ${#pids[@]}; i++)); do
+    wait "${pids[i]}" || true
+  done
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    while IFS= read -r line; do
+      PREFLIGHT_PROBLEMS+=("$line")
+    done <"$STATE_DIR/preflight-host.$i"
+    rm -f "$STATE_DIR/preflight-host.$i"
+  done
+  check_earlier_recovery
+  preflight_profile_checks
+
+  log "P5: the backup pair"
+  if ((${#BACKUP_NAMES[@]} == 0)); then
+    problem "P5: the kit names no backup files: rebuild it with backup.localDir or backup.snapshot and backup.staticResources"
+  elif [[ -n $BACKUP_DIR ]]; then
+    check_local_backup
+  else
+    log "  P5: no local backup directory (--backup-dir or the kit's backup/): the pair must already be on the recovery host"
+    check_remote_backup || true
+  fi
+
+  {
+    printf 'checked=%s\nuser=%s\nversion=%s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$user" "$CLUSTER_VERSION"
+    printf 'httpProxy=%s\nhttpsProxy=%s\nnoProxy=%s\nbackupDir=%s\n' "$PROXY_HTTP" "$PROXY_HTTPS" "$PROXY_NO" "$BACKUP_DIR"
+  } >"$STATE_DIR/preflight.txt"
+
+  if ((${#PREFLIGHT_PROBLEMS[@]} > 0)); then
+    die_step 1 "" "preflight found ${#PREFLIGHT_PROBLEMS[@]} problem(s) (listed above)"
+  fi
+  log "preflight: all checks passed"
+}
+
+# --- Step 3: the backup on the recovery host ----------------------------------------------
+step_copy_backup() {
+  local k f cmd
+  if [[ -z $BACKUP_DIR ]]; then
+    log "step 3: no local backup directory: checking the pair already in $BACKUP_REMOTE_DIR on $RECOVERY_HOST"
+    if ! check_remote_backup; then
+      die_step 1 "$RECOVERY_HOST" "step 3: the backup pair is not ready in $BACKUP_REMOTE_DIR on $RECOVERY_HOST; copy it there or give --backup-dir"
+    fi
+    return 0
+  fi
+  ssh_cmd "$RECOVERY_INDEX"
+  printf -v cmd 'mkdir -p -- %q' "$BACKUP_REMOTE_DIR"
+  if ((DRY_RUN)); then
+    show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
+    for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
+      show_cmd "${SCP_CMD[@]}" "$BACKUP_DIR/${BACKUP_NAMES[k]}" "$SCP_HOST:$BACKUP_REMOTE_DIR/"
+    done
+    return 0
+  fi
+  if ! host_out "$RECOVERY_INDEX" "$cmd"; then
+    die_step 1 "$RECOVERY_HOST" "step 3: cannot create $BACKUP_REMOTE_DIR on $RECOVERY_HOST as ${HOST_USER[RECOVERY_INDEX]}: ${HOST_ERR:-failed}"
+  fi
+  for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
+    f="$BACKUP_REMOTE_DIR/${BACKUP_NAMES[k]}"
+    printf -v cmd 'stat -c %%s -- %q && sha256sum -- %q' "$f" "$f"
+    if [[ -n ${BACKUP_SHA256[k]} ]] && host_out "$RECOVERY_INDEX" "$cmd" &&
+      [[ $(sed -n 1p <<<"$HOST_OUT") == "${BACKUP_SIZES[k]}" && $(sed -n 2p <<<"$HOST_OUT" | awk '{ print $1 }') == "${BACKUP_SHA256[k]}" ]]; then
+      log "  step 3: $RECOVERY_HOST:$f is already there, same size and sha256: not copied again"
+      continue
+    fi
+    log "  step 3: copying $BACKUP_DIR/${BACKUP_NAMES[k]} ($(stat -c %s -- "$BACKUP_DIR/${BACKUP_NAMES[k]}") bytes) to $RECOVERY_HOST:$BACKUP_REMOTE_DIR/"
+    ssh_cmd "$RECOVERY_INDEX"
+    if ! "${SCP_CMD[@]}" "$BACKUP_DIR/${BACKUP_NAMES[k]}" "$SCP_HOST:$BACKUP_REMOTE_DIR/" </dev/null 2>>"$LOG_FILE"; then
+      die_step 1 "$RECOVERY_HOST" "step 3: scp of ${BACKUP_NAMES[k]} to $RECOVERY_HOST:$BACKUP_REMOTE_DIR failed (details in $LOG_FILE)"
+    fi
+  done
+  PREFLIGHT_PROBLEMS=()
+  if ! check_remote_backup; then
+    die_step 1 "$RECOVERY_HOST" "step 3: the backup on $RECOVERY_HOST does not verify (see above)"
+  fi
+}
+
+# --- Push the host scripts ------------------------------------------------------------------
+# push_host I: copies master I's kit scripts to restorekit/<kit>/ in the ssh user's home
+# and checks the copies byte for byte; says what failed and returns 1 on a failure.
+push_host() {
+  local i=$1 src="$KIT_DIR/hosts/${HOST_NAME[$1]}" cmd s
+  local -a names files=()
+  read -r -a names <<<"${HOST_SCRIPTS[i]}"
+  for s in "${names[@]}"; do
+    files+=("$src/$s")
+  done
+  ssh_cmd "$i"
+  # The library's directory goes along (scp -r): restorekit/<kit>/lib/ on the host.
+  files+=("$KIT_DIR/${HOST_LIB%%/*}")
+  printf -v cmd 'mkdir -p -- %q' "$REMOTE_KIT_DIR"
+  if ((DRY_RUN)); then
+    show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
+    show_cmd "${SCP_CMD[@]}" -r "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/"
+    return 0
+  fi
+  if ! host_out "$i" "$cmd"; then
+    log "[${HOST_NAME[i]}] ERROR: cannot create ~${HOST_USER[i]}/$REMOTE_KIT_DIR: ${HOST_ERR:-failed}"
+    return 1
+  fi
+  if ! "${SCP_CMD[@]}" -r "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/" </dev/null 2>>"$LOG_FILE"; then
+    log "[${HOST_NAME[i]}] ERROR: scp of the scripts to $REMOTE_KIT_DIR failed (details in $LOG_FILE)"
+    return 1
+  fi
+  # The copies must be byte for byte the kit's.
+  printf -v cmd 'cd -- %q && sha256sum -c --quiet -' "$REMOTE_KIT_DIR"
+  if ! { (cd "$src" && sha256sum "${names[@]}") && (cd "$KIT_DIR" && sha256sum "$HOST_LIB"); } | on_host "$i" "$cmd" >>"$LOG_FILE" 2>&1; then
+    log "[${HOST_NAME[i]}] ERROR: the scripts copied to $REMOTE_KIT_DIR do not match the kit (details in $LOG_FILE)"
+    return 1
+  fi
+  : >"$STATE_DIR/done/push-scripts@${HOST_NAME[i]}"
+  log "[${HOST_NAME[i]}] scripts: ${HOST_SCRIPTS[i]} and $HOST_LIB in ~${HOST_USER[i]}/$REMOTE_KIT_DIR/, sha256 verified"
+}
+
+# step_push_scripts: push_host on every master, in parallel.
+step_push_scripts() {
+  local i k s failed=""
+  local -a pids=() idxs=()
+  if [[ ! -f $KIT_DIR/$HOST_LIB ]]; then
+    die_step 1 "" "the kit has no $HOST_LIB: an incomplete kit"
+  fi
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    for s in ${HOST_SCRIPTS[i]}; do
+      if [[ ! -f $KIT_DIR/hosts/${HOST_NAME[i]}/$s ]]; then
+        die_step 1 "${HOST_NAME[i]}" "the kit has no hosts/${HOST_NAME[i]}/$s: an incomplete kit"
+      fi
+    done
+  done
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    if ((! FORCE)) && [[ -f $STATE_DIR/done/push-scripts@${HOST_NAME[i]} ]]; then
+      log "[${HOST_NAME[i]}] scripts: pushed by an earlier run; skipping"
+    elif ((DRY_RUN)); then
+      push_host "$i"
+    else
+      push_host "$i" &
+      pids+=("$!")
+      BG_PIDS+=("$!")
+      idxs+=("$i")
+    fi
+  done
+  for ((k = 0; k < ${#pids[@]}; k++)); do
+    if ! wait "${pids[k]}"; then
+      failed+="${failed:+, }${HOST_NAME[${idxs[k]}]}"
+    fi
+  done
+  BG_PIDS=()
+  if [[ -n $failed ]]; then
+    die_step 1 "$failed" "copying the kit scripts failed on $failed (see above)"
+  fi
+}
+
+# --- Steps on the workstation ------------------------------------------------------------
+# check_etcd_container: step 9.1's condition, an etcd container running on the recovery
+# host.
+check_etcd_container() {
+  local cmd
+  printf -v cmd 'sudo crictl ps --name %q --state running -q' '^etcd$'
+  if ! host_out "$RECOVERY_INDEX" "$cmd"; then
+    POLL_SEEN="crictl on $RECOVERY_HOST failed: ${HOST_ERR:-no output}"
+    return 1
+  fi
+  if [[ -z $HOST_OUT ]]; then
+    POLL_SEEN="no running etcd container on $RECOVERY_HOST yet"
+    return 1
+  fi
+  POLL_SEEN="etcd container $(first_line "$HOST_OUT") running on $RECOVERY_HOST"
+}
+
+step_verify_single_member() {
+  log "step 9.1: a running etcd container on the recovery host $RECOVERY_HOST"
+  if ((DRY_RUN)); then
+    log "DRY-RUN: would poll sudo crictl ps --name '^etcd\$' --state running -q on $RECOVERY_HOST"
+  else
+    poll_until "$SINGLE_MEMBER_TIMEOUT" "a running etcd container on $RECOVERY_HOST (step 9.1)" \
+      "on $RECOVERY_HOST look at sudo crictl ps -a --name etcd, sudo crictl logs <id> and journalctl -u kubelet; the restore pod's manifest is /etc/kubernetes/manifests/etcd-pod.yaml." \
+      check_etcd_container ||
+      die_step "$?" "$RECOVERY_HOST" "step 9.1: etcd does not run on the recovery host"
+  fi
+  step_single_member_oc
+}
+
+# --- Logs and summary -------------------------------------------------------------------------
+fetch_remote_logs() {
+  local i k inner cmd
+  local -a pids=()
+  # shellcheck disable=SC2016 # $f is expanded by the remote shell
+  printf -v inner 'for f in %q/restorekit-%q-*/run.log; do if [ -f "$f" ]; then printf "==> %%s <==\\n" "$f"; cat "$f"; fi; done' "${QUARANTINE_DIR%/}" "$CLUSTER_NAME"
+  printf -v cmd 'sudo bash -c %q' "$inner"
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    fetch_host_log "$i" "$cmd" &
+    pids+=("$!")
+  done
+  for ((k = 0; k < ${#pids[@]}; k++)); do
+    wait "${pids[k]}" || true
+  done
+}
+
+# fetch_host_log I COMMAND: runs COMMAND (which prints the host scripts' logs) on
+# master I into the state directory.
+fetch_host_log() {
+  local i=$1 out="$STATE_DIR/remote-logs/${HOST_NAME[$1]}.log"
+  if host_out "$i" "$2"; then
+    printf '%s\n' "$HOST_OUT" >"$out"
+    log "  ${HOST_NAME[i]}: host script logs fetched to $out"
+  else
+    log "  ${HOST_NAME[i]}: could not fetch the host script logs (${HOST_ERR:-ssh failed}); they are in $QUARANTINE_DIR/restorekit-$CLUSTER_NAME-*/run.log there"
+  fi
+}
+
+close_connections() {
+  local i
+  for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
+    if [[ -S $CONTROL_DIR/$i ]]; then
+      ssh_cmd "$i"
+      "${SSH_CMD[@]}" -O exit "$SSH_TARGET" >/dev/null 2>&1 || true
+    fi
+  done
+}
+
+summary() {
+  local k
+  log "SUMMARY for cluster $CLUSTER_NAME (total $(fmt_dur $(($(date +%s) - RUN_START)))):"
+  for k in "${SELECTED[@]}"; do
+    log "  $(printf '%-32s %-18s %s' "${STEP_IDS[k]}" "step ${STEP_NUMS[k]}" "${STEP_RESULT[k]:-not run}")"
+  done
+  if ((HOST_SCRIPTS_RAN)); then
+    log "fetching the host scripts' logs"
+    fetch_remote_logs
+  fi
+  log "logs: $LOG_FILE (everything), $STATE_DIR/hosts/<host>.log (each host's script output), $STATE_DIR/remote-logs/ (the host scripts' own logs)"
+  if ((DRY_RUN)); then
+    log "dry run: nothing was changed"
+  elif [[ -f $STATE_DIR/done/verify-members ]]; then
+    log "the control plane is restored. It can take several minutes more for every service to come back (oc login works once the OAuth server pods have restarted): watch oc get clusteroperators."
+  fi
+}
+
+# run_step I: runs step I unless it is done, recording its time and completion.
+run_step() {
+  local k=$1 start elapsed
+  if step_done "$k"; then
+    log "step ${STEP_NUMS[k]} (${STEP_IDS[k]}): done by an earlier run ($(fmt_dur "$(cat "$STATE_DIR/done/${STEP_IDS[k]}")")); skipping"
+    STEP_RESULT[k]="done earlier"
+    return 0
+  fi
+  if ((STEP_CHANGES[k] && ! CONFIRMED)); then
+    confirm_plan
+  fi
+  CURRENT_STEP=${STEP_IDS[k]}
+  CURRENT_STEP_NUM=${STEP_NUMS[k]}
+  FAIL_HOST=""
+  log "==> step ${STEP_NUMS[k]} (${STEP_IDS[k]}): ${STEP_TITLES[k]}"
+  if ((STEP_CHANGES[k] && ! DRY_RUN)); then
+    : >"$STATE_DIR/started/${STEP_IDS[k]}"
+  fi
+  start=$(date +%s)
+  dispatch_step "$k"
+  elapsed=$(($(date +%s) - start))
+  if ((DRY_RUN)); then
+    STEP_RESULT[k]="dry run"
+  else
+    STEP_RESULT[k]="done in $(fmt_dur "$elapsed")"
+    printf '%s\n' "$elapsed" >"$STATE_DIR/done/${STEP_IDS[k]}"
+    duties_after "$k"
+  fi
+  log "<== step ${STEP_NUMS[k]} (${STEP_IDS[k]}): ${STEP_RESULT[k]}"
+  CURRENT_STEP=""
+}
+
+main() {
+  local k
+  parse_args "$@"
+  if ((LIST)); then
+    list_steps
+    exit 0
+  fi
+  select_steps
+  check_local_tools
+  trap on_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  init_state
+  REDEPLOY_STATE_DIR=$STATE_DIR
+  if ((! DRY_RUN && ! ASSUME_YES)) && [[ ! -t 0 ]] && pending_changes; then
+    die_usage "refusing to run: stdin is not a terminal, so the plan cannot be confirmed (use --yes)"
+  fi
+  if ((DRY_RUN)); then
+    log "recover.sh for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION); state in $STATE_DIR; DRY RUN: nothing will be changed"
+  else
+    log "recover.sh for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION); state in $STATE_DIR"
+  fi
+  if [[ ! -f $STATE_DIR/done/preflight ]] && ((SELECTED[0] != 0)); then
+    log "note: preflight has not passed in $STATE_DIR; starting at ${STEP_IDS[SELECTED[0]]} as asked"
+  fi
+  for k in "${SELECTED[@]}"; do
+    run_step "$k"
+  done
+  summary
+}
+
+main "$@"
