@@ -106,6 +106,10 @@ type HostLib struct {
 // restorekit/<kit>/) on each host.
 const HostLibPath = "lib/host.sh"
 
+// SSHConfigPath is the kit's ssh_config: one Host block per master, named by its node
+// name, used by recover.sh and in the RUNBOOK as ssh -F ssh_config <node>.
+const SSHConfigPath = "ssh_config"
+
 // Host is a host of the kit as a template sees it.
 type Host struct {
 	inventory.Master
@@ -189,7 +193,7 @@ func render(inv *inventory.Inventory, opts Options, paths HostPaths) (*Kit, erro
 	kit.Files = append(kit.Files, lib)
 	base.HostLib = HostLib{Path: HostLibPath, SHA256: sha256Hex(lib.Data)}
 
-	for _, name := range []string{"RUNBOOK.md", "recover.sh", "redeploy.sh"} {
+	for _, name := range []string{"RUNBOOK.md", "recover.sh", "redeploy.sh", SSHConfigPath} {
 		f, err := execute(tmpl, name+".tmpl", name, base)
 		if err != nil {
 			return nil, err

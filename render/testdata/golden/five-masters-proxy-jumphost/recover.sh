@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2088 # ssh itself expands a leading ~ in -i and UserKnownHostsFile
 set -euo pipefail
 # recover.sh: the coordinator of this recovery kit.
 #
@@ -40,16 +39,15 @@ SINGLE_MEMBER_TIMEOUT=1200
 # --- Masters and how to reach them (procedure steps 1-2) ---------------------------------
 # HOST_HOSTNAME is what `hostname` must print there; HOST_SHORTNAME is also accepted when
 # set (the first label of a fully qualified hostname no other master shares).
-# HOST_SCRIPTS are the kit scripts the host gets (hosts/<node>/ in the kit).
+# HOST_SCRIPTS are the kit scripts the host gets (hosts/<node>/ in the kit). How ssh
+# reaches each one (identity, known hosts) is in the kit's ssh_config; the connect
+# timeout is there too and repeated on each command line (lint sees every ssh bounded).
 HOST_NAME=()
 HOST_ADDRESS=()
 HOST_HOSTNAME=()
 HOST_SHORTNAME=()
 HOST_USER=()
 HOST_PORT=()
-HOST_IDENTITY=()
-HOST_KNOWN_HOSTS=()
-HOST_STRICT=()
 HOST_CONNECT_TIMEOUT=()
 HOST_JUMP=()
 HOST_SCRIPTS=()
@@ -60,9 +58,6 @@ HOST_HOSTNAME[0]=master-0
 HOST_SHORTNAME[0]=''
 HOST_USER[0]=core
 HOST_PORT[0]=22
-HOST_IDENTITY[0]='~/.ssh/prod-east'
-HOST_KNOWN_HOSTS[0]='~/.ssh/known_hosts.prod-east'
-HOST_STRICT[0]=yes
 HOST_CONNECT_TIMEOUT[0]=15
 HOST_JUMP[0]=admin@bastion.prod-east.example.com:22
 HOST_SCRIPTS[0]='restore.sh restart-kubelet.sh'
@@ -73,9 +68,6 @@ HOST_HOSTNAME[1]=master-1
 HOST_SHORTNAME[1]=''
 HOST_USER[1]=core
 HOST_PORT[1]=22
-HOST_IDENTITY[1]='~/.ssh/prod-east'
-HOST_KNOWN_HOSTS[1]='~/.ssh/known_hosts.prod-east'
-HOST_STRICT[1]=yes
 HOST_CONNECT_TIMEOUT[1]=15
 HOST_JUMP[1]=admin@bastion.prod-east.example.com:22
 HOST_SCRIPTS[1]='stop-static-pods.sh restart-kubelet.sh'
@@ -86,9 +78,6 @@ HOST_HOSTNAME[2]=master-2
 HOST_SHORTNAME[2]=''
 HOST_USER[2]=core
 HOST_PORT[2]=22
-HOST_IDENTITY[2]='~/.ssh/prod-east'
-HOST_KNOWN_HOSTS[2]='~/.ssh/known_hosts.prod-east'
-HOST_STRICT[2]=yes
 HOST_CONNECT_TIMEOUT[2]=15
 HOST_JUMP[2]=admin@bastion.prod-east.example.com:22
 HOST_SCRIPTS[2]='stop-static-pods.sh restart-kubelet.sh'
@@ -99,9 +88,6 @@ HOST_HOSTNAME[3]=master-3
 HOST_SHORTNAME[3]=''
 HOST_USER[3]=core
 HOST_PORT[3]=22
-HOST_IDENTITY[3]='~/.ssh/prod-east'
-HOST_KNOWN_HOSTS[3]='~/.ssh/known_hosts.prod-east'
-HOST_STRICT[3]=yes
 HOST_CONNECT_TIMEOUT[3]=15
 HOST_JUMP[3]=admin@bastion.prod-east.example.com:22
 HOST_SCRIPTS[3]='stop-static-pods.sh restart-kubelet.sh'
@@ -112,12 +98,16 @@ HOST_HOSTNAME[4]=master-4
 HOST_SHORTNAME[4]=''
 HOST_USER[4]=core
 HOST_PORT[4]=2222
-HOST_IDENTITY[4]='~/.ssh/prod-east'
-HOST_KNOWN_HOSTS[4]='~/.ssh/known_hosts.prod-east'
-HOST_STRICT[4]=yes
 HOST_CONNECT_TIMEOUT[4]=15
 HOST_JUMP[4]=admin@bastion.prod-east.example.com:22
 HOST_SCRIPTS[4]='stop-static-pods.sh restart-kubelet.sh'
+# The jump hosts, each tested alone before the masters behind it: as the inventory
+# writes it ([user@]host[:port]), its parts, and the connect timeout.
+JUMP_SPEC=(admin@bastion.prod-east.example.com:22)
+JUMP_USER=(admin)
+JUMP_ADDR=(bastion.prod-east.example.com)
+JUMP_PORT=(22)
+JUMP_TIMEOUT=(15)
 # RECOVERY_INDEX is the recovery host; OTHER_INDEXES the others, in inventory order.
 RECOVERY_INDEX=0
 OTHER_INDEXES=(1 2 3 4)
@@ -786,19 +776,19 @@ init_state() {
   printf '%s\n' "$$" >"$STATE_DIR/lock"
   LOG_FILE="$STATE_DIR/recover.log"
   DUTY_DIR="$STATE_DIR/duties"
-  # ssh control sockets live under the state dir unless that path is too long for a
-  # unix socket (ssh adds a random suffix while it creates one); then in a directory
-  # of this user's named after the state dir, so a re-run finds them again.
-  CONTROL_DIR="$STATE_DIR/ssh"
-  if ((${#CONTROL_DIR} > 80)); then
-    CONTROL_DIR="${TMPDIR:-/tmp}/recover-ssh-$(id -u)-$(printf '%s' "$STATE_DIR" | cksum | awk '{ print $1 }')"
-    if [[ ! -d $CONTROL_DIR ]]; then
-      mkdir -m 700 "$CONTROL_DIR"
-    fi
-    if [[ ! -O $CONTROL_DIR ]]; then
-      die_usage "$CONTROL_DIR belongs to another user: use a shorter --state-dir"
-    fi
-    log "note: $STATE_DIR is too long a path for ssh control sockets; using $CONTROL_DIR"
+  # The ssh control sockets live in a short directory of this user's that holds unix
+  # sockets (not in the kit, which may be on a vfat USB stick), named after the state
+  # dir so a re-run finds its masters again; without one, sessions connect directly.
+  CONTROL_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+  if [[ ! -d $CONTROL_DIR || ! -w $CONTROL_DIR ]]; then
+    CONTROL_DIR=/tmp
+  fi
+  CONTROL_DIR="$CONTROL_DIR/restorekit-ssh-$(id -u)-$(printf '%s' "$STATE_DIR" | cksum | awk '{ print $1 }')"
+  if [[ ! -d $CONTROL_DIR ]]; then
+    mkdir -m 700 "$CONTROL_DIR"
+  fi
+  if [[ ! -O $CONTROL_DIR ]]; then
+    die_usage "$CONTROL_DIR belongs to another user: remove it or use another --state-dir"
   fi
   if [[ -n $BACKUP_DIR_OPT ]]; then
     BACKUP_DIR=$BACKUP_DIR_OPT
@@ -866,9 +856,7 @@ on_exit() {
   # The persistent ssh connections end with the coordinator; a re-run opens new ones.
   if [[ -n $CONTROL_DIR && -d $CONTROL_DIR ]]; then
     close_connections
-    if [[ $CONTROL_DIR != "$STATE_DIR/ssh" ]]; then
-      rmdir "$CONTROL_DIR" 2>/dev/null || true
-    fi
+    rmdir "$CONTROL_DIR" 2>/dev/null || true
   fi
   if [[ -n $STATE_DIR && -f $STATE_DIR/lock && $(cat "$STATE_DIR/lock" 2>/dev/null) == "$$" ]]; then
     rm -f "$STATE_DIR/lock"
@@ -877,41 +865,53 @@ on_exit() {
 }
 
 # --- ssh ----------------------------------------------------------------------------------
-# ssh_cmd I: sets SSH_CMD and SCP_CMD to the ssh and scp command lines for master I
-# (non-interactive, bounded, through the host's persistent connection), SSH_TARGET to
-# user@address and SCP_HOST to the same for scp (IPv6 addresses in brackets).
+# Every connection goes through the kit's ssh_config (one Host block per master, named
+# by its node name: ssh -F ssh_config <node>) and the master's persistent connection.
+# ssh_cmd I: sets SSH_CMD and SCP_CMD to the ssh and scp command lines of a working
+# session on master I (non-interactive, bounded, ControlMaster=no: it uses the master
+# connection when there is one and never becomes one), SSH_TARGET and SCP_HOST to the
+# node name they connect to, and MASTER_CMD to the command that starts the master.
 SSH_TARGET=""
 SCP_HOST=""
 CONTROL_DIR=""
+SSH_CONFIG="$KIT_DIR/ssh_config"
 ssh_cmd() {
   local i=$1
-  local -a opts=(
-    -o "StrictHostKeyChecking=${HOST_STRICT[i]}"
-    -o ControlMaster=auto -o "ControlPath=$CONTROL_DIR/$i" -o ControlPersist=30m
-    -o ServerAliveInterval=15 -o ServerAliveCountMax=4
-  )
-  if [[ -n ${HOST_IDENTITY[i]} ]]; then
-    opts+=(-i "${HOST_IDENTITY[i]}")
+  local -a opts=(-F "$SSH_CONFIG" -o BatchMode=yes -o "ConnectTimeout=${HOST_CONNECT_TIMEOUT[i]}" -o "ControlPath=$CONTROL_DIR/$i"
+    -o ServerAliveInterval=15 -o ServerAliveCountMax=4)
+  SSH_CMD=(ssh "${opts[@]}" -o ControlMaster=no)
+  SCP_CMD=(scp -q "${opts[@]}" -o ControlMaster=no)
+  MASTER_CMD=(ssh "${opts[@]}" -o ControlMaster=yes -o ControlPersist=30m -f -N)
+  SSH_TARGET=${HOST_NAME[i]}
+  SCP_HOST=${HOST_NAME[i]}
+}
+
+# ensure_master I: master I's persistent connection is up: -O check, and when it is
+# missing or died, a new one started detached (-f -N) with no terminal, its output
+# appended to ssh/master-<node>.log in the state dir. Only here does a master start:
+# with OpenSSH before 8.0, the ProxyJump child of a master started by a piped session
+# (ssh ... | prefix_output) keeps that pipe open until ControlPersist ends, so the
+# step would wait 30 minutes for the end of its output. Returns 1 when it cannot be
+# started: the working session then connects by itself and reports why.
+ensure_master() {
+  local i=$1 mlog="$STATE_DIR/ssh/master-${HOST_NAME[$1]}.log"
+  ssh_cmd "$i"
+  if [[ -S $CONTROL_DIR/$i ]] && "${SSH_CMD[@]}" -O check "$SSH_TARGET" </dev/null >/dev/null 2>&1; then
+    return 0
   fi
-  if [[ -n ${HOST_KNOWN_HOSTS[i]} ]]; then
-    opts+=(-o "UserKnownHostsFile=${HOST_KNOWN_HOSTS[i]}")
-  fi
-  SSH_CMD=(ssh -o BatchMode=yes -o "ConnectTimeout=${HOST_CONNECT_TIMEOUT[i]}" "${opts[@]}" -p "${HOST_PORT[i]}")
-  SCP_CMD=(scp -q -o BatchMode=yes -o "ConnectTimeout=${HOST_CONNECT_TIMEOUT[i]}" "${opts[@]}" -P "${HOST_PORT[i]}")
-  if [[ -n ${HOST_JUMP[i]} ]]; then
-    SSH_CMD+=(-J "${HOST_JUMP[i]}")
-    SCP_CMD+=(-o "ProxyJump=${HOST_JUMP[i]}")
-  fi
-  SSH_TARGET="${HOST_USER[i]}@${HOST_ADDRESS[i]}"
-  SCP_HOST=$SSH_TARGET
-  if [[ ${HOST_ADDRESS[i]} == *:* ]]; then
-    SCP_HOST="${HOST_USER[i]}@[${HOST_ADDRESS[i]}]"
-  fi
+  printf '=== %s master connection to %s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "${HOST_NAME[i]}" >>"$mlog"
+  "${MASTER_CMD[@]}" "$SSH_TARGET" </dev/null >>"$mlog" 2>&1
+}
+
+# connect_host I: ensure_master I, then ssh_cmd I for a working session.
+connect_host() {
+  ensure_master "$1" || true
+  ssh_cmd "$1"
 }
 
 # on_host I COMMAND: runs the shell command line COMMAND on master I, stdin untouched.
 on_host() {
-  ssh_cmd "$1"
+  connect_host "$1"
   "${SSH_CMD[@]}" "$SSH_TARGET" "$2"
 }
 
@@ -969,6 +969,7 @@ host_ssh_cmd() {
 run_host_script() {
   local cmd
   cmd=$(host_script_cmd "$1")
+  ensure_master "$2" || true
   host_ssh_cmd "$1" "$2"
   "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd" </dev/null 2>&1 | prefix_output "${HOST_NAME[$2]}" "$STATE_DIR/hosts/${HOST_NAME[$2]}.log"
 }
@@ -1256,8 +1257,37 @@ check_master_nodes() {
   fi
 }
 
+# check_jump_hosts: each jump host alone, before the masters behind it (BatchMode, its
+# connect timeout, through your ~/.ssh/config as the jump leg is): a jump host that
+# fails is named once, and the masters behind it are not tried. FAILED_JUMPS lists them.
+FAILED_JUMPS=" "
+check_jump_hosts() {
+  local j err errfile="$STATE_DIR/ssh/err.jump"
+  local -a opts
+  for ((j = 0; j < ${#JUMP_SPEC[@]}; j++)); do
+    opts=(-o ControlMaster=no -o ControlPath=none)
+    if [[ -n ${JUMP_USER[j]} ]]; then
+      opts+=(-l "${JUMP_USER[j]}")
+    fi
+    if [[ -n ${JUMP_PORT[j]} ]]; then
+      opts+=(-p "${JUMP_PORT[j]}")
+    fi
+    if ssh -F "$SSH_CONFIG" -o BatchMode=yes -o "ConnectTimeout=${JUMP_TIMEOUT[j]}" "${opts[@]}" "${JUMP_ADDR[j]}" true </dev/null >/dev/null 2>"$errfile"; then
+      log "  P4/2: jump host ${JUMP_SPEC[j]}: ssh ok"
+    else
+      err=$(first_line "$(cat "$errfile")")
+      FAILED_JUMPS+="${JUMP_SPEC[j]} "
+      problem "P4/2: cannot ssh to the jump host ${JUMP_SPEC[j]}: ${err:-no error output}. The masters behind it were not tried. Its key, user and host key come from your ~/.ssh/config and ssh agent: try ssh ${JUMP_SPEC[j]%%:*} by hand (the RUNBOOK says how to add host keys on first contact)"
+    fi
+    rm -f "$errfile"
+  done
+}
+
 check_host() {
   local i=$1 name=${HOST_NAME[$1]} got
+  if [[ -n ${HOST_JUMP[i]} && $FAILED_JUMPS == *" ${HOST_JUMP[i]} "* ]]; then
+    return 0 # check_jump_hosts reported it
+  fi
   if ! host_out "$i" hostname; then
     problem "P4/2: cannot ssh to $name (${HOST_USER[i]}@${HOST_ADDRESS[i]} port ${HOST_PORT[i]}${HOST_JUMP[i]:+ via ${HOST_JUMP[i]}}): ${HOST_ERR:-no error output}"
     return 0
@@ -1440,7 +1470,11 @@ step_preflight() {
   log "P3, P4: the cluster's control-plane nodes are the inventory's masters"
   check_master_nodes
 
-  log "P3, P4, 1, 2: ssh to every master, its hostname and passwordless sudo, in parallel; one persistent connection per master under $CONTROL_DIR"
+  if ((${#JUMP_SPEC[@]} > 0)); then
+    log "P4, 2: the jump host(s) first: ${JUMP_SPEC[*]}"
+    check_jump_hosts
+  fi
+  log "P3, P4, 1, 2: ssh to every master (through $SSH_CONFIG), its hostname and passwordless sudo, in parallel; one persistent connection per master under $CONTROL_DIR"
   for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
     check_host_bg "$i" &
     pids+=("$!")
@@ -1508,7 +1542,7 @@ step_copy_backup() {
       continue
     fi
     log "  step 3: copying $BACKUP_DIR/${BACKUP_NAMES[k]} ($(stat -c %s -- "$BACKUP_DIR/${BACKUP_NAMES[k]}") bytes) to $RECOVERY_HOST:$BACKUP_REMOTE_DIR/"
-    ssh_cmd "$RECOVERY_INDEX"
+    connect_host "$RECOVERY_INDEX"
     if ! "${SCP_CMD[@]}" "$BACKUP_DIR/${BACKUP_NAMES[k]}" "$SCP_HOST:$BACKUP_REMOTE_DIR/" </dev/null 2>>"$LOG_FILE"; then
       die_step 1 "$RECOVERY_HOST" "step 3: scp of ${BACKUP_NAMES[k]} to $RECOVERY_HOST:$BACKUP_REMOTE_DIR failed (details in $LOG_FILE)"
     fi
@@ -1542,6 +1576,7 @@ push_host() {
     log "[${HOST_NAME[i]}] ERROR: cannot create ~${HOST_USER[i]}/$REMOTE_KIT_DIR: ${HOST_ERR:-failed}"
     return 1
   fi
+  connect_host "$i"
   if ! "${SCP_CMD[@]}" -r "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/" </dev/null 2>>"$LOG_FILE"; then
     log "[${HOST_NAME[i]}] ERROR: scp of the scripts to $REMOTE_KIT_DIR failed (details in $LOG_FILE)"
     return 1

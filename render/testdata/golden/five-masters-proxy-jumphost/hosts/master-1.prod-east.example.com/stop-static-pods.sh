@@ -74,7 +74,7 @@ readonly STOP_TIMEOUT=900
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=bc1e68e2ad38715fa384a010ed337efa51f6dea914d5485ae241a37e841eb572
+readonly HOST_LIB_SHA256=aeb19544a2aa536df71e35df3102a36747f38d1a3ade5cc52ec9068267f31983
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

@@ -38,7 +38,7 @@
 # when no other master of the inventory has the same first label.
 #
 # Nothing is deleted. What the procedure moves "to /tmp" is moved into a new directory
-#   /tmp/restorekit-ocp4-<UTC YYYYmmddTHHMMSSZ>-<pid>
+#   /var/lib/restorekit/restorekit-ocp4-<UTC YYYYmmddTHHMMSSZ>-<pid>
 # under the same absolute path (e.g. <run dir>/var/lib/etcd), together with run.log, the
 # timestamped log of this run. Re-running is safe: what an earlier run already moved is
 # reported ("already moved to ...") and skipped.
@@ -62,7 +62,7 @@ readonly CLUSTER=ocp4
 readonly NODE_NAME=ip-10-0-173-171.ec2.internal
 readonly EXPECTED_HOSTNAME=ip-10-0-173-171.ec2.internal
 readonly -a ACCEPTED_HOSTNAMES=(ip-10-0-173-171.ec2.internal ip-10-0-173-171)
-readonly QUARANTINE_DIR=/tmp
+readonly QUARANTINE_DIR=/var/lib/restorekit
 # Seconds between two checks of every wait.
 readonly POLL_INTERVAL=10
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
@@ -74,7 +74,7 @@ readonly STOP_TIMEOUT=600
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=0a04195eed34f4bdd1b85a2894141f261eb21d340ada62808f6394492df82ffe
+readonly HOST_LIB_SHA256=2a82b9202113e49be4d4bc3b5bedc1b2414696351c8847a0d7c16a173d582061
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
