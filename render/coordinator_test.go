@@ -751,6 +751,48 @@ func TestRecoverDryRunChangesNothing(t *testing.T) {
 	}
 }
 
+// With the API down, --api-unavailable lets the recovery go on: the preflight says which
+// facts were not checked and where they come from, and runs every host check; with only
+// the aggregated APIs down no flag is needed, and cluster-admin is still checked.
+func TestRecoverAPIUnavailable(t *testing.T) {
+	t.Parallel()
+	t.Run("down, --api-unavailable", func(t *testing.T) {
+		t.Parallel()
+		e := newCoordEnv(t, "three-masters", nil)
+		e.env = append(e.env, "FAKE_API=down")
+		out := e.mustRun(0, "recover.sh", "--yes", "--api-unavailable")
+		for _, want := range []string{"--api-unavailable: the preflight may go on without the API",
+			"P2: the API does not answer: no route to it", "NOT CHECKED against the live cluster", "P1: release 4.5.2",
+			"control-plane nodes ip-10-0-143-125.ec2.internal ip-10-0-154-194.ec2.internal ip-10-0-173-171.ec2.internal",
+			"NOTE: --api-unavailable: release, proxy and control-plane nodes were taken from the kit",
+			"P4/2: ip-10-0-143-125.ec2.internal: ssh ok", "P5: ", "==> step 13 (verify-members)"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q", want)
+			}
+		}
+		calls := e.calls()
+		restoreAt := index(calls, hostRun(e.inv.Recovery().Address, "restore.sh"))
+		if i := index(calls, ocCall("get", "clusterversion")); i >= 0 && i < restoreAt {
+			t.Errorf("the preflight read the clusterversion with the API down")
+		}
+		if t.Failed() {
+			t.Logf("output:\n%s", out)
+		}
+	})
+	t.Run("aggregated APIs down", func(t *testing.T) {
+		t.Parallel()
+		e := newCoordEnv(t, "three-masters", nil)
+		e.env = append(e.env, "FAKE_API=aggregated")
+		out := e.mustRun(0, "recover.sh", "--dry-run")
+		for _, want := range []string{"oc whoami fails (Error from server (ServiceUnavailable)", "only the aggregated APIs (openshift-apiserver) fail",
+			"who may do everything in every namespace", "P1: the cluster runs 4.5.2"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+}
+
 // TestRecoverPreflightStops: every preflight problem stops the run before anything
 // changes, with a message naming the step.
 func TestRecoverPreflightStops(t *testing.T) {
@@ -765,7 +807,12 @@ func TestRecoverPreflightStops(t *testing.T) {
 		{"proxy differs", func(e *coordEnv) { e.env = append(e.env, "FAKE_PROXY_HTTP=http://other:3128") },
 			[]string{"step 6: the cluster's proxy status.httpProxy is 'http://other:3128'", "FAILED: step P1-P5, 1, 2 (preflight)"}},
 		{"not cluster-admin", func(e *coordEnv) { e.env = append(e.env, "FAKE_OC_CANI=no") },
-			[]string{"P2: system:admin is not a cluster-admin"}},
+			[]string{"P2: this login is not a cluster-admin"}},
+		{"API unreachable", func(e *coordEnv) { e.env = append(e.env, "FAKE_API=down") },
+			[]string{"P2: the API does not answer: no route to it (Unable to connect to the server", "run recover.sh again with --api-unavailable",
+				"without checking them against the live cluster", "preflight only reads: nothing was changed"}},
+		{"etcd without quorum", func(e *coordEnv) { e.env = append(e.env, "FAKE_API=etcd") },
+			[]string{"P2: kube-apiserver answers but its etcd does not (/readyz: ", "[-]etcd failed", "--api-unavailable"}},
 		{"master missing from the inventory", func(e *coordEnv) {
 			e.env = append(e.env, "FAKE_NODES=ip-10-0-143-125.ec2.internal ip-10-0-154-194.ec2.internal ip-10-0-173-171.ec2.internal ip-10-0-180-1.ec2.internal")
 		}, []string{"P4: the cluster's master node(s) ip-10-0-180-1.ec2.internal are not in the inventory"}},

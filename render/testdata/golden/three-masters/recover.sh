@@ -535,6 +535,9 @@ AGAIN_SCRIPTS=(stop-static-pods.sh restore.sh)
 # Where the host scripts go on each host (hosts/<node>/ and lib/ of the kit).
 REMOTE_KIT_DIR="restorekit/$KIT_NAME"
 HOST_LIB=lib/host.sh
+# Where the kit's facts of the cluster (kit.json facts) come from: --api-unavailable
+# takes them instead of the live cluster's.
+FACTS_SOURCE='release from the backup snapshot snapshot_2020-08-04_184021.db (ClusterVersion history: Completed), taken at 2020-08-04T18:39:21Z; proxy and nodes from the inventory proxy and masters[].name'
 # The restore script every recovery host has.
 CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
 
@@ -548,6 +551,9 @@ ONLY=""
 LIST=0
 FORCE=0
 AGAIN=0
+# API_UNAVAILABLE=1 (--api-unavailable): the preflight may go on without the API, with
+# the facts the kit recorded.
+API_UNAVAILABLE=0
 CONFIRMED=0
 RUN_START=$(date +%s)
 # SELECTED holds the indexes of the steps this run goes through; STEP_RESULT[i] what
@@ -562,7 +568,8 @@ HOST_SCRIPTS_RAN=0
 usage() {
   cat <<EOF
 Usage: ./recover.sh [--yes] [--dry-run] [--list] [--from STEP] [--only STEP]
-                    [--state-dir DIR] [--backup-dir DIR] [--again] [--help]
+                    [--state-dir DIR] [--backup-dir DIR] [--again] [--api-unavailable]
+                    [--help]
 
 Restores the control plane of cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION) from its
 etcd backup, following procedure.md step by step, from this workstation over ssh and oc.
@@ -585,6 +592,11 @@ The recovery host is $RECOVERY_HOST.
   --again           restore although an earlier recovery completed on these hosts
                     (preflight refuses otherwise: restoring again throws away
                     everything written since); passed on to the host scripts
+  --api-unavailable the API does not answer (etcd lost quorum: the usual reason to
+                    restore): the preflight takes the release, proxy and control-plane
+                    node names as the kit recorded them at build time ($FACTS_SOURCE)
+                    instead of reading them from the cluster, and says so; every ssh,
+                    hostname, sudo, tool, backup and earlier-recovery check still runs
   --help            this help
 
 Masters (node name, ssh address):
@@ -636,6 +648,7 @@ parse_args() {
     --dry-run) DRY_RUN=1 ;;
     --list) LIST=1 ;;
     --again) AGAIN=1 ;;
+    --api-unavailable) API_UNAVAILABLE=1 ;;
     --from | --only | --state-dir | --backup-dir)
       if (($# < 2)) || [[ -z $2 ]]; then
         die_usage "$1 needs a value (see --help)"
@@ -796,6 +809,9 @@ resume_command() {
   fi
   if ((AGAIN)); then
     cmd+=(--again)
+  fi
+  if ((API_UNAVAILABLE)); then
+    cmd+=(--api-unavailable)
   fi
   if ((ASSUME_YES)); then
     cmd+=(--yes)
@@ -1147,6 +1163,9 @@ confirm_plan() {
   if ((AGAIN)); then
     log "  NOTE: --again: stop-static-pods.sh and restore.sh redo what an earlier completed run did"
   fi
+  if ((API_UNAVAILABLE)); then
+    log "  NOTE: --api-unavailable: release, proxy and control-plane nodes were taken from the kit ($FACTS_SOURCE), not checked against the live cluster"
+  fi
   if ((DRY_RUN)); then
     return 0
   fi
@@ -1180,6 +1199,92 @@ problem() {
 # normalize_list LIST: a comma-separated list sorted, without empty entries.
 normalize_list() {
   tr ',' '\n' <<<"$1" | sed '/^[[:space:]]*$/d' | LC_ALL=C sort -u | tr '\n' ',' | sed 's/,$//'
+}
+
+# check_api: tells apart what answers: API_STATE is ok (kube-apiserver ready), unreachable
+# (no route, refused, timed out), etcd (kube-apiserver answers, its etcd does not: no
+# quorum, the usual reason to restore) or unready (kube-apiserver answers but is not
+# ready for another reason); API_SEEN says it in words. /readyz is served by
+# kube-apiserver itself, to any client, and names the failing check.
+API_STATE=""
+API_SEEN=""
+check_api() {
+  if oc_try get --raw /readyz; then
+    API_STATE=ok
+    API_SEEN="kube-apiserver is ready (/readyz)"
+    return 0
+  fi
+  case $OC_OUT in
+  *"Unable to connect to the server"* | *"connection refused"* | *"no route to host"* | *"i/o timeout"* | *"no such host"* | *"did you specify the right host or port"* | *"TLS handshake timeout"* | *"Client.Timeout exceeded"*)
+    API_STATE=unreachable
+    API_SEEN="the API does not answer: no route to it ($(first_line "$OC_OUT"))"
+    ;;
+  *"Unauthorized"* | *"must be logged in"*)
+    die_step 1 "" "P2: the API answers but refuses these credentials ($(first_line "$OC_OUT")): log in as a cluster-admin, preferably export KUBECONFIG=<install dir>/auth/kubeconfig, and re-run."
+    ;;
+  *etcd*)
+    API_STATE=etcd
+    API_SEEN="kube-apiserver answers but its etcd does not (/readyz: $(first_line "$OC_OUT")): etcd has lost quorum"
+    ;;
+  *)
+    API_STATE=unready
+    API_SEEN="kube-apiserver answers but is not ready (/readyz: $(first_line "$OC_OUT"))"
+    ;;
+  esac
+  return 1
+}
+
+# check_cluster_live: P2, P1, the proxy and the master nodes, read from the live API.
+# cluster-admin is checked with a SelfSubjectAccessReview (oc auth can-i), which
+# kube-apiserver answers itself; oc whoami reads users/~ from openshift-apiserver (an
+# aggregated API) and only names the user.
+OC_USER=""
+check_cluster_live() {
+  local aggregated=0
+  oc_try auth can-i '*' '*' --all-namespaces || true
+  if ! grep -qx yes <<<"$OC_OUT"; then
+    die_step 1 "" "P2: this login is not a cluster-admin (oc auth can-i '*' '*' --all-namespaces: $(first_line "$OC_OUT")): log in as one, preferably export KUBECONFIG=<install dir>/auth/kubeconfig, and re-run."
+  fi
+  if oc_try whoami; then
+    OC_USER=$(first_line "$OC_OUT")
+  else
+    aggregated=1
+    OC_USER="(unknown)"
+    log "  P2: oc whoami fails ($(first_line "$OC_OUT")): only the aggregated APIs (openshift-apiserver) fail; kube-apiserver answers, so the checks go on"
+  fi
+  log "  P2: oc is logged in as $OC_USER, who may do everything in every namespace"
+  if [[ $OC_USER != system:admin ]] && ((! aggregated)); then
+    log "  note: $OC_USER is probably a token login; an OAuth token can stop working during the restore. A certificate-based kubeconfig (the installer's auth/kubeconfig, system:admin) keeps working."
+  fi
+  if ((API_UNAVAILABLE)); then
+    log "  note: --api-unavailable was given but the API answers: everything is checked against the live cluster"
+  fi
+
+  log "P1: cluster version"
+  if ! oc_try get clusterversion version -o 'jsonpath={.status.desired.version}'; then
+    die_step 1 "" "P1: oc get clusterversion version failed: $(first_line "$OC_OUT")"
+  fi
+  if [[ $OC_OUT != "$CLUSTER_VERSION" ]]; then
+    die_step 1 "" "P1: the cluster runs OpenShift '$(first_line "$OC_OUT")' but this kit and its backup are for $CLUSTER_VERSION: a backup restores only onto the same z-stream release."
+  fi
+  log "  P1: the cluster runs $CLUSTER_VERSION, as the kit and its backup"
+
+  log "step 6 (read now, while the API answers): cluster-wide proxy"
+  check_proxy
+
+  log "P3, P4: the cluster's control-plane nodes are the inventory's masters"
+  check_master_nodes
+}
+
+# use_recorded_facts: --api-unavailable: the facts the kit recorded when it was built
+# stand in for the live cluster's, and the log says they were not checked.
+use_recorded_facts() {
+  OC_USER="(API unavailable)"
+  log "  --api-unavailable: NOT CHECKED against the live cluster, taken as the kit recorded them (kit.json facts, $FACTS_SOURCE):"
+  log "    P1: release $CLUSTER_VERSION"
+  log "    step 6: proxy httpProxy=${PROXY_HTTP:-(not set)} httpsProxy=${PROXY_HTTPS:-(not set)} noProxy=${PROXY_NO:-(not set)}"
+  log "    P3, P4: control-plane nodes ${MASTER_NAMES[*]}"
+  log "  every ssh, hostname, sudo, tool, backup and earlier-recovery check below still runs"
 }
 
 check_proxy() {
@@ -1407,7 +1512,7 @@ check_remote_backup() {
 }
 
 step_preflight() {
-  local i user line
+  local i line
   local -a pids=()
   PREFLIGHT_PROBLEMS=()
   log "kit: $KIT_DIR ($KIT_NAME, profile $PROFILE_NAME, restorekit $TOOL_VERSION)"
@@ -1420,35 +1525,15 @@ step_preflight() {
     log "  kit: no SHA256SUMS in $KIT_DIR (an unpackaged kit): its files were not checked"
   fi
 
-  log "P2: oc access and cluster-admin"
-  if ! oc_try whoami; then
-    die_step 1 "" "P2: oc whoami failed: $(first_line "$OC_OUT"). Log in as a cluster-admin, preferably export KUBECONFIG=<install dir>/auth/kubeconfig, and re-run."
+  log "P2: the API, oc access and cluster-admin"
+  if check_api; then
+    check_cluster_live
+  elif ((API_UNAVAILABLE)); then
+    log "  P2: $API_SEEN"
+    use_recorded_facts
+  else
+    die_step 1 "" "P2: $API_SEEN. Without the API the preflight cannot compare the cluster's release, proxy and control-plane nodes with the kit. If this is the outage you are restoring from, run recover.sh again with --api-unavailable: the preflight then takes those facts as the kit recorded them when it was built (kit.json facts) without checking them against the live cluster; every ssh, hostname, sudo, tool, backup and earlier-recovery check still runs."
   fi
-  user=$(first_line "$OC_OUT")
-  log "  P2: oc is logged in as $user"
-  if [[ $user != system:admin ]]; then
-    log "  note: $user is probably a token login; an OAuth token can stop working during the restore. A certificate-based kubeconfig (the installer's auth/kubeconfig, system:admin) keeps working."
-  fi
-  oc_try auth can-i '*' '*' --all-namespaces || true
-  if ! grep -qx yes <<<"$OC_OUT"; then
-    die_step 1 "" "P2: $user is not a cluster-admin (oc auth can-i '*' '*' --all-namespaces: $(first_line "$OC_OUT"))"
-  fi
-  log "  P2: $user may do everything in every namespace"
-
-  log "P1: cluster version"
-  if ! oc_try get clusterversion version -o 'jsonpath={.status.desired.version}'; then
-    die_step 1 "" "P1: oc get clusterversion version failed: $(first_line "$OC_OUT")"
-  fi
-  if [[ $OC_OUT != "$CLUSTER_VERSION" ]]; then
-    die_step 1 "" "P1: the cluster runs OpenShift '$(first_line "$OC_OUT")' but this kit and its backup are for $CLUSTER_VERSION: a backup restores only onto the same z-stream release."
-  fi
-  log "  P1: the cluster runs $CLUSTER_VERSION, as the kit and its backup"
-
-  log "step 6 (read now, while the API answers): cluster-wide proxy"
-  check_proxy
-
-  log "P3, P4: the cluster's control-plane nodes are the inventory's masters"
-  check_master_nodes
 
   if ((${#JUMP_SPEC[@]} > 0)); then
     log "P4, 2: the jump host(s) first: ${JUMP_SPEC[*]}"
@@ -1481,7 +1566,7 @@ step_preflight() {
   fi
 
   {
-    printf 'checked=%s\nuser=%s\nversion=%s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$user" "$CLUSTER_VERSION"
+    printf 'checked=%s\nuser=%s\nversion=%s\napi=%s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$OC_USER" "$CLUSTER_VERSION" "$API_STATE"
     printf 'httpProxy=%s\nhttpsProxy=%s\nnoProxy=%s\nbackupDir=%s\n' "$PROXY_HTTP" "$PROXY_HTTPS" "$PROXY_NO" "$BACKUP_DIR"
   } >"$STATE_DIR/preflight.txt"
 
@@ -1747,6 +1832,9 @@ main() {
     log "recover.sh for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION); state in $STATE_DIR; DRY RUN: nothing will be changed"
   else
     log "recover.sh for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION); state in $STATE_DIR"
+  fi
+  if ((API_UNAVAILABLE)); then
+    log "--api-unavailable: the preflight may go on without the API, with the facts the kit recorded ($FACTS_SOURCE)"
   fi
   if [[ ! -f $STATE_DIR/done/preflight ]] && ((SELECTED[0] != 0)); then
     log "note: preflight has not passed in $STATE_DIR; starting at ${STEP_IDS[SELECTED[0]]} as asked"
