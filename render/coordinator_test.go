@@ -793,6 +793,37 @@ func TestRecoverAPIUnavailable(t *testing.T) {
 	})
 }
 
+// Masters NotReady after the restore, with pending CSRs (kubelet certificates that
+// rotated after the backup): the waits report them as soon as seen, and the timeout says
+// what to do about them, telling the masters' CSRs from the others.
+func TestRecoverReportsNotReadyMasters(t *testing.T) {
+	t.Parallel()
+	e := newCoordEnv(t, "three-masters", nil)
+	rec := e.inv.RecoveryHost
+	e.env = append(e.env, "FAKE_NOTREADY="+rec, "FAKE_STUCK=etcd",
+		"FAKE_CSR=csr-a system:node:"+rec+";csr-b system:node:worker-9;csr-c system:node:"+rec+" Approved")
+	out, code := e.run("recover.sh", "--yes")
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 (the etcd rollout times out):\n%s", code, out)
+	}
+	for _, want := range []string{"NODES: masters NotReady: " + rec + "; pending CSRs of the masters: csr-a (" + rec + "); other pending CSRs, left alone: csr-b (system:node:worker-9)",
+		"what to do first: masters NotReady: " + rec, "move the PEM files of /var/lib/kubelet/pki aside", "oc adm certificate approve NAME"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "csr-c") {
+		t.Errorf("an approved CSR is reported as pending")
+	}
+	// Before the restore nothing is watched.
+	if i, j := strings.Index(out, "NODES:"), strings.Index(out, "==> step 8 "); i < j {
+		t.Errorf("nodes reported before the kubelet restart")
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out)
+	}
+}
+
 // TestRecoverPreflightStops: every preflight problem stops the run before anything
 // changes, with a message naming the step.
 func TestRecoverPreflightStops(t *testing.T) {
