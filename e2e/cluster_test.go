@@ -98,6 +98,9 @@ type ClusterConfig struct {
 	// HighlyAvailableArbiter or External to test refusals.
 	Topology string
 	JumpHost bool // reach the masters only through a further sshd
+	// TmpfsTmp mounts a tmpfs over /tmp in each master's namespace (as RHCOS does)
+	// instead of the host directory's tmp/.
+	TmpfsTmp bool
 	// ShortHostnames gives masters node names like master-0.sim.example.test whose
 	// `hostname` is master-0 (the inventory then needs masters[].hostname).
 	ShortHostnames bool
@@ -427,6 +430,13 @@ func (c *Cluster) populateMaster(h *Host) {
 	if c.FakeSudo {
 		install("sudo", "usr/local/bin/sudo")
 	}
+	// The bash the host scripts run with (sudo bash ...; sudo's secure_path starts with
+	// /usr/local/sbin), when RESTOREKIT_E2E_HOST_BASH names one.
+	if hb := hostBash(); hb != "" {
+		if err := os.Symlink(hb, filepath.Join(h.Root, "usr/local/sbin/bash")); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	mustMkdir(t, filepath.Join(h.Root, manifestsDir), 0o755)
 	for _, p := range staticPods {
@@ -720,6 +730,37 @@ func (c *Cluster) CorruptSnapshot() {
 	}
 }
 
+// SetAPIUnreachable makes the API unreachable until the restore: every oc request gets
+// the dial error (no route to the API), as when the load balancer has taken every
+// kube-apiserver out.
+func (c *Cluster) SetAPIUnreachable() {
+	writeFile(c.t, filepath.Join(c.OCState, "api-unreachable"), "", 0o644)
+}
+
+// RotatedKubeletCerts models kubelet certificates of h that rotated after the backup:
+// after the restore its Node is NotReady and its kubelet's client CSR csr-<short name>
+// (requested as system:node:<node>) is pending; plus, when other is set, a pending CSR of
+// another requester that must be left alone.
+func (c *Cluster) RotatedKubeletCerts(h *Host, other string) {
+	writeFile(c.t, filepath.Join(c.OCState, "notready-"+h.Name), "", 0o644)
+	short, _, _ := strings.Cut(h.Name, ".")
+	writeFile(c.t, filepath.Join(c.OCState, "csr-"+short), "system:node:"+h.Name+"\n", 0o644)
+	if other != "" {
+		writeFile(c.t, filepath.Join(c.OCState, "csr-other"), other+"\n", 0o644)
+	}
+}
+
+// wsBash and hostBash are the bash the coordinator runs with and the bash the hosts'
+// scripts run with (RESTOREKIT_E2E_WS_BASH, RESTOREKIT_E2E_HOST_BASH; see doc.go).
+func wsBash() string {
+	if b := os.Getenv("RESTOREKIT_E2E_WS_BASH"); b != "" {
+		return b
+	}
+	return "bash"
+}
+
+func hostBash() string { return os.Getenv("RESTOREKIT_E2E_HOST_BASH") }
+
 // Recovery is the recovery host: the first master.
 func (c *Cluster) Recovery() *Host { return c.Hosts[0] }
 
@@ -789,6 +830,9 @@ func (c *Cluster) startSSHD(h *Host) error {
 		"bash", nsInit, h.Root, h.Hostname, filepath.Join(h.Dir, "etc"),
 		"/usr/sbin/sshd", "-D", "-e", "-f", filepath.Join(h.Dir, "sshd_config"))
 	cmd.Stdout, cmd.Stderr = logf, logf
+	if c.Config.TmpfsTmp && h != c.Jump {
+		cmd.Env = append(os.Environ(), "SIM_TMPFS_TMP=1")
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		logf.Close()

@@ -17,7 +17,12 @@
 //
 // Environment: RESTOREKIT_E2E_KEEP=1 keeps a failed test's directory for a post-mortem;
 // RESTOREKIT_E2E_FAKE_SUDO=1 uses the fake sudo (testdata/fakes/sudo, the ssh user then
-// being uid 0 in the simulated hosts) even when /usr/bin/sudo exists.
+// being uid 0 in the simulated hosts) even when /usr/bin/sudo exists;
+// RESTOREKIT_E2E_WS_BASH is the bash recover.sh and redeploy.sh run with on the
+// workstation (default: bash on PATH), RESTOREKIT_E2E_HOST_BASH the bash the host scripts
+// run with (linked as /usr/local/sbin/bash in every master, first on sudo's
+// secure_path; it must lie outside the directories bind-mounted per host, e.g.
+// /opt/bash-4.2/bin/bash), so the suite can run under real bash 4.2 and 4.4 builds.
 //
 // Releases. ClusterConfig.Version (default 4.5.2) is the release the cluster reports
 // and selects the model. Before 4.18: the 4.5 hosts (testdata/fakes/cluster-restore.sh,
@@ -62,7 +67,9 @@
 // cluster-restore.sh wait forever, as the real ones do), SetFault(h,
 // "SIM_RESTORE_FAIL=early|late"), PutInEtcdDir (an entry cluster-restore.sh refuses),
 // CorruptSnapshot, NeverStable (operators that never settle), StuckRollouts,
-// SetOCClientVersion, StopSSHD. The model's events (Cluster.Events) record what
+// SetOCClientVersion, StopSSHD, SetAPIUnreachable (no route to the API until the
+// restore), RotatedKubeletCerts (a master NotReady after the restore with its kubelet's
+// CSR pending), ClusterConfig.TmpfsTmp (a tmpfs over each master's /tmp). The model's events (Cluster.Events) record what
 // happened for the scenarios' order checks: api-back-after-restore,
 // post-restore-revision-requested etcd, revision-blocked etcd <why>,
 // revision-unblocked etcd, revision <op> <n>, node-at-revision <op> <node> <n>,

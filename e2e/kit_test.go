@@ -125,11 +125,13 @@ masters:
 		}
 		fmt.Fprintf(&b, "  stableCluster: %s\n  minimumStablePeriod: %s\n", stable, period)
 	}
+	// Without KitOptions.QuarantineDir the inventory leaves it out: the default.
 	c.QuarantineDir = o.QuarantineDir
 	if c.QuarantineDir == "" {
-		c.QuarantineDir = "/tmp"
+		c.QuarantineDir = inventory.DefaultQuarantineDir
+	} else {
+		fmt.Fprintf(&b, "quarantineDir: %s\n", c.QuarantineDir)
 	}
-	fmt.Fprintf(&b, "quarantineDir: %s\n", c.QuarantineDir)
 	return b.String()
 }
 
@@ -224,7 +226,7 @@ func (c *Cluster) Run(k *Kit, script string, o RunOptions, args ...string) Resul
 	defer cancel()
 	home := filepath.Join(c.Work, "home")
 	mustMkdir(t, filepath.Join(c.Work, "tmp"), 0o700)
-	shell := fmt.Sprintf("mount --bind %s /root && cd %s && exec bash ./%s \"$@\"", shellQuote(home), shellQuote(k.Dir), script)
+	shell := fmt.Sprintf("mount --bind %s /root && cd %s && exec %s ./%s \"$@\"", shellQuote(home), shellQuote(k.Dir), shellQuote(wsBash()), script)
 	cmd := exec.CommandContext(ctx, "unshare", append([]string{"--mount", "--propagation", "private", "bash", "-c", shell, script}, args...)...)
 	cmd.Env = append(os.Environ(), "PATH="+c.Bin+":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"KUBECONFIG="+filepath.Join(c.Work, "kubeconfig"), "HOME=/root", "LC_ALL=C", "TMPDIR="+filepath.Join(c.Work, "tmp"))

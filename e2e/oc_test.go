@@ -121,6 +121,7 @@ type ocArgs struct {
 	selector, fields     string
 	patch, patchType     string
 	noHeaders, allNS     bool
+	raw                  string // get --raw PATH
 	rest                 []string
 }
 
@@ -159,6 +160,8 @@ func parseOCArgs(args []string) (ocArgs, error) {
 			a.patchType, err = val()
 		case flag == "--kubeconfig" || flag == "--request-timeout" || flag == "--context" || flag == "--server" || flag == "--token":
 			_, err = val()
+		case flag == "--raw":
+			a.raw, err = val()
 		case flag == "--no-headers":
 			a.noHeaders = true
 		case flag == "-A" || flag == "--all-namespaces":
@@ -259,6 +262,9 @@ func (o *fakeOC) run(args []string) int {
 		fmt.Fprintln(o.stdout, "yes")
 		return 0
 	case "get":
+		if a.raw != "" {
+			return o.getRaw(a.raw)
+		}
 		if msg := o.apiDown(); msg != "" {
 			o.event("api-down %s", msg)
 			return o.fail("%s", msg)
@@ -293,8 +299,33 @@ func (o *fakeOC) kubeVersion() string {
 	return "v1.18.3+2fbd7c7"
 }
 
-// apiDown says why the API does not answer now, or "".
+// getRaw models `oc get --raw /readyz`, which kube-apiserver serves itself to any
+// client (system:public-info-viewer): "ok" when ready; when its etcd has no quorum it
+// still answers, with HTTP 500 and the failing check named ("[-]etcd failed: reason
+// withheld"), which oc prints as an InternalError; when nothing answers, the dial error.
+func (o *fakeOC) getRaw(path string) int {
+	if path != "/readyz" {
+		return o.fail("Error from server (NotFound): the server could not find the requested resource")
+	}
+	switch msg := o.apiDown(); {
+	case msg == "":
+		fmt.Fprint(o.stdout, "ok")
+		return 0
+	case strings.Contains(msg, "etcdserver"):
+		return o.fail(`Error from server (InternalError): an error on the server ("[+]ping ok\n[+]log ok\n[-]etcd failed: reason withheld\n[+]poststarthook/start-kube-apiserver-admission-initializer ok\nreadyz check failed") has prevented the request from succeeding`)
+	default:
+		return o.fail("%s", msg)
+	}
+}
+
+// apiDown says why the API does not answer now, or "". Cluster.SetAPIUnreachable
+// models an API nobody can reach before the restore (the load balancer has taken every
+// kube-apiserver out, as when etcd has lost quorum for long): every request gets the
+// dial error.
 func (o *fakeOC) apiDown() string {
+	if fileExists(filepath.Join(o.sim.OCState, "api-unreachable")) && !o.restored() {
+		return "Unable to connect to the server: dial tcp 127.0.0.1:6443: connect: no route to host"
+	}
 	if o.sim.Minor >= 18 {
 		return o.apiDown418()
 	}
@@ -324,6 +355,31 @@ func (o *fakeOC) apiDown() string {
 		return ""
 	}
 	return "Error from server: etcdserver: request timed out"
+}
+
+// Cluster.RotatedKubeletCerts models kubelet certificates that rotated after the
+// backup: once the restore is done, the restored API does not know the master's client
+// certificate, so its Node stays Ready=Unknown (NotReady) and its kubelet's new client
+// CSR (requested as system:node:<node>, no conditions: Pending) waits for approval.
+// The file notready-<node> in the oc state names such a master; csr-<name> files hold a
+// pending CSR's requester.
+func (o *fakeOC) notReady(node string) bool {
+	return o.restored() && fileExists(filepath.Join(o.sim.OCState, "notready-"+node))
+}
+
+func (o *fakeOC) csrs() []map[string]any {
+	var out []map[string]any
+	if !o.restored() {
+		return out
+	}
+	files, _ := filepath.Glob(filepath.Join(o.sim.OCState, "csr-*"))
+	sort.Strings(files)
+	for _, f := range files {
+		user := strings.TrimSpace(readFileOr(f))
+		out = append(out, map[string]any{"apiVersion": "certificates.k8s.io/v1beta1", "kind": "CertificateSigningRequest",
+			"metadata": map[string]any{"name": filepath.Base(f)}, "spec": map[string]any{"username": user}, "status": map[string]any{}})
+	}
+	return out
 }
 
 // podState is a static pod as the simulated kubelet runs it (the Go side of sim-lib.bash).
@@ -665,13 +721,27 @@ func (o *fakeOC) get(a ocArgs) int {
 		}
 	case res == "nodes" || res == "node" || res == "no":
 		for _, h := range o.sim.Hosts {
+			ready := "True"
+			if o.notReady(h.Name) {
+				ready = "Unknown"
+			}
 			items = append(items, map[string]any{"apiVersion": "v1", "kind": "Node",
 				"metadata": map[string]any{"name": h.Name, "labels": map[string]any{"node-role.kubernetes.io/master": "", "kubernetes.io/hostname": h.Name}},
-				"status":   map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": "True"}}}})
+				"status":   map[string]any{"conditions": []any{map[string]any{"type": "Ready", "status": ready}}}, "_ready": ready})
 		}
 		header = []string{"NAME", "STATUS", "ROLES", "AGE", "VERSION"}
 		table = func(m map[string]any) []string {
-			return []string{jget(m, "metadata", "name"), "Ready", "master", "120d", "v1.18.3+2fbd7c7"}
+			st := "Ready"
+			if m["_ready"] != "True" {
+				st = "NotReady"
+			}
+			return []string{jget(m, "metadata", "name"), st, "master", "120d", "v1.18.3+2fbd7c7"}
+		}
+	case res == "csr" || res == "certificatesigningrequests" || strings.HasPrefix(res, "certificatesigningrequest"):
+		items = o.csrs()
+		header = []string{"NAME", "AGE", "REQUESTOR", "CONDITION"}
+		table = func(m map[string]any) []string {
+			return []string{jget(m, "metadata", "name"), "1m", jget(m, "spec", "username"), "Pending"}
 		}
 	default:
 		op, ok := canonicalOperator(res)

@@ -277,7 +277,10 @@ const (
 	DefaultStrictHostKeyChecking = "yes"
 	DefaultConnectTimeout        = Duration(10 * time.Second)
 	DefaultRemoteDir             = "/home/core/backup"
-	DefaultQuarantineDir         = "/tmp"
+	// DefaultQuarantineDir is on the filesystem of /var/lib/etcd: moving the data there
+	// is a rename (no copy, no extra space), and it survives a reboot (RHCOS mounts /tmp
+	// as tmpfs).
+	DefaultQuarantineDir = "/var/lib/restorekit"
 )
 
 // DefaultTimeouts are the waits used when the inventory does not set them.

@@ -27,6 +27,23 @@ masters:
     address: 10.0.0.12
 `
 
+// A quarantine on /tmp (tmpfs on RHCOS) is accepted, with a warning that says why not.
+func TestQuarantineOnTmpWarns(t *testing.T) {
+	for _, dir := range []string{"/tmp", "/tmp/", "/tmp/restorekit"} {
+		_, warnings, err := Parse("inv.yaml", []byte(base+"quarantineDir: "+dir+"\n"), LoadOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		if len(warnings) != 1 || warnings[0].Field != "quarantineDir" || !strings.Contains(warnings[0].Message, "tmpfs") ||
+			!strings.Contains(warnings[0].Message, "reboot") || !strings.Contains(warnings[0].Message, DefaultQuarantineDir) {
+			t.Errorf("quarantineDir %s: warnings %v, want one naming tmpfs, the reboot and the default", dir, warnings)
+		}
+	}
+	if _, warnings, _ := Parse("inv.yaml", []byte(base+"quarantineDir: /tmpx\n"), LoadOptions{}); len(warnings) != 0 {
+		t.Errorf("/tmpx is not /tmp: %v", warnings)
+	}
+}
+
 func TestDefaults(t *testing.T) {
 	inv, warnings, err := Parse("inv.yaml", []byte(base), LoadOptions{})
 	if err != nil || len(warnings) > 0 {
@@ -39,7 +56,7 @@ func TestDefaults(t *testing.T) {
 	if inv.Timeouts != DefaultTimeouts {
 		t.Errorf("Timeouts = %+v, want %+v", inv.Timeouts, DefaultTimeouts)
 	}
-	if inv.Backup.RemoteDir != "/home/core/backup" || inv.QuarantineDir != "/tmp" {
+	if inv.Backup.RemoteDir != "/home/core/backup" || inv.QuarantineDir != "/var/lib/restorekit" {
 		t.Errorf("remoteDir %q, quarantineDir %q", inv.Backup.RemoteDir, inv.QuarantineDir)
 	}
 	if inv.Proxy != nil || inv.Backup.Files != nil || inv.Backup.LocalDir != "" {

@@ -527,5 +527,8 @@ func (c *checker) checkAbsDir(field string, dir *string) {
 		c.errorf(field, "%q is the root directory (a directory below /, such as /var/tmp)", *dir)
 	default:
 		*dir = path.Clean(*dir)
+		if field == "quarantineDir" && (*dir == "/tmp" || strings.HasPrefix(*dir, "/tmp/")) {
+			c.warnf(field, "%q is on /tmp, a tmpfs on RHEL CoreOS: the etcd data set aside would be copied into memory and lost at the next reboot, with the run logs and the records re-runs rely on (the default %s is on the filesystem of /var/lib/etcd)", *dir, DefaultQuarantineDir)
+		}
 	}
 }

@@ -179,6 +179,14 @@ func newCoordEnv(t *testing.T, example string, tweak func(*inventory.Inventory))
 			t.Fatal(err)
 		}
 	}
+	for _, m := range inv.Masters {
+		if j := inv.EffectiveSSH(m).JumpHost; j != "" {
+			_, addr, _ := render.JumpParts(j)
+			if err := os.MkdirAll(filepath.Join(e.fake, "hosts", addr, "home"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	for _, d := range []string{"oc", "home", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(e.fake, d), 0o755); err != nil {
 			t.Fatal(err)
@@ -216,7 +224,8 @@ func (e *coordEnv) run(script string, args ...string) (string, int) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", append([]string{filepath.Join(e.kitDir, script)}, args...)...)
 	cmd.Env = append([]string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"HOME=" + filepath.Join(e.fake, "home"), "TMPDIR=" + filepath.Join(e.fake, "tmp"), "LC_ALL=C", "FAKE_ROOT=" + e.fake}, e.env...)
+		"HOME=" + filepath.Join(e.fake, "home"), "TMPDIR=" + filepath.Join(e.fake, "tmp"),
+		"XDG_RUNTIME_DIR=" + filepath.Join(e.fake, "tmp"), "LC_ALL=C", "FAKE_ROOT=" + e.fake}, e.env...)
 	out, err := cmd.CombinedOutput()
 	code := 0
 	var ee *exec.ExitError
@@ -446,13 +455,14 @@ func TestRecoverHappyPath(t *testing.T) {
 				}
 			}
 
-			// Nothing is left in TMPDIR (the ssh control directory when the state
-			// directory's path is too long for sockets).
-			if ents, err := os.ReadDir(filepath.Join(e.fake, "tmp")); err != nil || len(ents) != 0 {
-				t.Errorf("TMPDIR after the run: %v %v", ents, err)
+			// The ssh control sockets were in XDG_RUNTIME_DIR, and nothing is left there.
+			if index(calls, func(c coordCall) bool {
+				return strings.Contains(strings.Join(c.Args, " "), "ControlPath="+filepath.Join(e.fake, "tmp")+"/restorekit-ssh-")
+			}) < 0 {
+				t.Errorf("no ControlPath under XDG_RUNTIME_DIR")
 			}
-			if !strings.Contains(out, "too long a path for ssh control sockets") {
-				t.Logf("the state directory was short enough: the TMPDIR check proves little")
+			if ents, err := os.ReadDir(filepath.Join(e.fake, "tmp")); err != nil || len(ents) != 0 {
+				t.Errorf("XDG_RUNTIME_DIR after the run: %v %v", ents, err)
 			}
 
 			// A second run finds every step done and changes nothing.
@@ -493,7 +503,7 @@ func checkProcedureOrder(t *testing.T, e *coordEnv, calls []coordCall, out strin
 	}
 	for _, m := range e.inv.Masters {
 		i := index(calls, func(c coordCall) bool {
-			return c.remote() == "hostname" && c.has(e.inv.EffectiveSSH(m).User+"@"+m.Address)
+			return c.remote() == "hostname" && c.has(m.Name)
 		})
 		if i < 0 || i > firstChange {
 			t.Errorf("preflight hostname on %s at %d, first change at %d", m.Name, i, firstChange)
@@ -614,59 +624,96 @@ func countCalls(calls []coordCall, match func(coordCall) bool) int {
 	return n
 }
 
-// checkSSHOptions wants every ssh and scp non-interactive and bounded, with the
-// inventory's port, identity, known hosts and jump host.
+// checkSSHOptions wants every ssh and scp non-interactive and bounded, through the
+// kit's ssh_config (whose Host block for the master holds the inventory's address,
+// port, user, identity, known hosts, host key checking, timeout and jump host), with a
+// ControlPath in XDG_RUNTIME_DIR (a short directory that holds sockets, not the kit). Only a
+// detached ssh -f -N starts a master connection; every working session says
+// ControlMaster=no, and no ssh that could become a master had a pipe on its stdout or
+// stderr (the fakes record that in piped-masters.log).
 func checkSSHOptions(t *testing.T, e *coordEnv, calls []coordCall) {
 	t.Helper()
 	n := 0
+	config := filepath.Join(e.kitDir, "ssh_config")
 	for _, c := range calls {
 		if c.Tool != "ssh" && c.Tool != "scp" {
 			continue
 		}
 		n++
 		joined := " " + strings.Join(c.Args, " ") + " "
-		if !strings.Contains(joined, " -o BatchMode=yes ") || !regexp.MustCompile(` -o ConnectTimeout=[1-9]\d* `).MatchString(joined) {
-			t.Errorf("%s without BatchMode=yes and ConnectTimeout: %v", c.Tool, c)
+		if !strings.Contains(joined, " -F "+config+" ") || !strings.Contains(joined, " -o BatchMode=yes ") {
+			t.Errorf("%s without -F %s and BatchMode=yes: %v", c.Tool, config, c)
 		}
-		if !strings.Contains(joined, " -o ControlMaster=auto ") || !strings.Contains(joined, " -o ControlPath=") {
-			t.Errorf("%s without a ControlMaster connection: %v", c.Tool, c)
+		if c.has("ControlPath=none") {
+			continue // the jump host check, checked by its own test
+		}
+		cp := regexp.MustCompile(` -o ControlPath=(\S+) `).FindStringSubmatch(joined)
+		if cp == nil || !strings.HasPrefix(cp[1], filepath.Join(e.fake, "tmp")+"/restorekit-ssh-") {
+			t.Errorf("%s without a ControlPath under XDG_RUNTIME_DIR (not in the kit): %v", c.Tool, c)
+		}
+		master := c.has("ControlMaster=yes")
+		switch {
+		case master && !(c.has("-f") && c.has("-N")):
+			t.Errorf("%s starts a master connection but not detached (-f -N): %v", c.Tool, c)
+		case !master && !c.has("ControlMaster=no"):
+			t.Errorf("%s may start a master connection (no ControlMaster=no): %v", c.Tool, c)
 		}
 		var m *inventory.Master
 		for i := range e.inv.Masters {
-			if strings.Contains(joined, "@"+e.inv.Masters[i].Address) {
+			if c.has(e.inv.Masters[i].Name) || strings.Contains(joined, " "+e.inv.Masters[i].Name+":") {
 				m = &e.inv.Masters[i]
 			}
 		}
 		if m == nil {
 			t.Errorf("%s to no master: %v", c.Tool, c)
-			continue
-		}
-		s := e.inv.EffectiveSSH(*m)
-		port := " -p "
-		if c.Tool == "scp" {
-			port = " -P "
-		}
-		want := []string{fmt.Sprintf("%s%d ", port, s.Port), " -o StrictHostKeyChecking=" + s.StrictHostKeyChecking + " "}
-		if s.IdentityFile != "" {
-			want = append(want, " -i "+s.IdentityFile+" ")
-		}
-		if s.KnownHostsFile != "" {
-			want = append(want, " -o UserKnownHostsFile="+s.KnownHostsFile+" ")
-		}
-		if s.JumpHost != "" && c.Tool == "ssh" {
-			want = append(want, " -J "+s.JumpHost+" ")
-		}
-		if s.JumpHost != "" && c.Tool == "scp" {
-			want = append(want, " -o ProxyJump="+s.JumpHost+" ")
-		}
-		for _, w := range want {
-			if !strings.Contains(joined, w) {
-				t.Errorf("%s to %s lacks %q: %v", c.Tool, m.Name, strings.TrimSpace(w), c)
-			}
 		}
 	}
 	if n == 0 {
 		t.Errorf("no ssh or scp recorded")
+	}
+	if b, err := os.ReadFile(filepath.Join(e.fake, "piped-masters.log")); err == nil {
+		t.Errorf("ssh that could start a master connection ran with a pipe on stdout or stderr:\n%s", b)
+	}
+	checkSSHConfigFile(t, e)
+}
+
+// checkSSHConfigFile wants the kit's ssh_config to hold each master's inventory values.
+func checkSSHConfigFile(t *testing.T, e *coordEnv) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(e.kitDir, "ssh_config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := map[string]string{}
+	var cur string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == "Host" {
+			cur = f[1]
+			continue
+		}
+		if cur != "" && len(f) == 2 {
+			blocks[cur] += f[0] + "=" + strings.Trim(f[1], `"`) + "\n"
+		}
+	}
+	for _, m := range e.inv.Masters {
+		s := e.inv.EffectiveSSH(m)
+		want := []string{"HostName=" + m.Address, fmt.Sprintf("Port=%d", s.Port), "User=" + s.User,
+			"StrictHostKeyChecking=" + s.StrictHostKeyChecking, fmt.Sprintf("ConnectTimeout=%d", s.ConnectTimeout.Seconds())}
+		if s.IdentityFile != "" {
+			want = append(want, "IdentityFile="+s.IdentityFile)
+		}
+		if s.KnownHostsFile != "" {
+			want = append(want, "UserKnownHostsFile="+s.KnownHostsFile)
+		}
+		if s.JumpHost != "" {
+			want = append(want, "ProxyJump="+s.JumpHost)
+		}
+		for _, w := range want {
+			if !strings.Contains(blocks[m.Name], w+"\n") {
+				t.Errorf("ssh_config: Host %s lacks %s:\n%s", m.Name, w, blocks[m.Name])
+			}
+		}
 	}
 }
 
@@ -685,7 +732,7 @@ func TestRecoverDryRunChangesNothing(t *testing.T) {
 			}
 			checkSSHOptions(t, e, calls)
 			for _, m := range e.inv.Others() {
-				if !strings.Contains(out, "DRY-RUN: would run: ssh ") || !strings.Contains(out, m.Address+" 'sudo bash restorekit/"+e.inv.Cluster.Name+"-recovery-kit/stop-static-pods.sh --yes'") {
+				if !strings.Contains(out, "DRY-RUN: would run: ssh ") || !strings.Contains(out, m.Name+" 'sudo bash restorekit/"+e.inv.Cluster.Name+"-recovery-kit/stop-static-pods.sh --yes'") {
 					t.Errorf("--dry-run does not show stop-static-pods.sh on %s", m.Name)
 				}
 			}
@@ -767,6 +814,79 @@ func TestRecoverStateOutsideTheKit(t *testing.T) {
 	e.assertKitAsListed()
 }
 
+// With the API down, --api-unavailable lets the recovery go on: the preflight says which
+// facts were not checked and where they come from, and runs every host check; with only
+// the aggregated APIs down no flag is needed, and cluster-admin is still checked.
+func TestRecoverAPIUnavailable(t *testing.T) {
+	t.Parallel()
+	t.Run("down, --api-unavailable", func(t *testing.T) {
+		t.Parallel()
+		e := newCoordEnv(t, "three-masters", nil)
+		e.env = append(e.env, "FAKE_API=down")
+		out := e.mustRun(0, "recover.sh", "--yes", "--api-unavailable")
+		for _, want := range []string{"--api-unavailable: the preflight may go on without the API",
+			"P2: the API does not answer: no route to it", "NOT CHECKED against the live cluster", "P1: release 4.5.2",
+			"control-plane nodes ip-10-0-143-125.ec2.internal ip-10-0-154-194.ec2.internal ip-10-0-173-171.ec2.internal",
+			"NOTE: --api-unavailable: release, proxy and control-plane nodes were taken from the kit",
+			"P4/2: ip-10-0-143-125.ec2.internal: ssh ok", "P5: ", "==> step 13 (verify-members)"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q", want)
+			}
+		}
+		calls := e.calls()
+		restoreAt := index(calls, hostRun(e.inv.Recovery().Address, "restore.sh"))
+		if i := index(calls, ocCall("get", "clusterversion")); i >= 0 && i < restoreAt {
+			t.Errorf("the preflight read the clusterversion with the API down")
+		}
+		if t.Failed() {
+			t.Logf("output:\n%s", out)
+		}
+	})
+	t.Run("aggregated APIs down", func(t *testing.T) {
+		t.Parallel()
+		e := newCoordEnv(t, "three-masters", nil)
+		e.env = append(e.env, "FAKE_API=aggregated")
+		out := e.mustRun(0, "recover.sh", "--dry-run")
+		for _, want := range []string{"oc whoami fails (Error from server (ServiceUnavailable)", "only the aggregated APIs (openshift-apiserver) fail",
+			"who may do everything in every namespace", "P1: the cluster runs 4.5.2"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+}
+
+// Masters NotReady after the restore, with pending CSRs (kubelet certificates that
+// rotated after the backup): the waits report them as soon as seen, and the timeout says
+// what to do about them, telling the masters' CSRs from the others.
+func TestRecoverReportsNotReadyMasters(t *testing.T) {
+	t.Parallel()
+	e := newCoordEnv(t, "three-masters", nil)
+	rec := e.inv.RecoveryHost
+	e.env = append(e.env, "FAKE_NOTREADY="+rec, "FAKE_STUCK=etcd",
+		"FAKE_CSR=csr-a system:node:"+rec+";csr-b system:node:worker-9;csr-c system:node:"+rec+" Approved")
+	out, code := e.run("recover.sh", "--yes")
+	if code != 3 {
+		t.Fatalf("exit %d, want 3 (the etcd rollout times out):\n%s", code, out)
+	}
+	for _, want := range []string{"NODES: masters NotReady: " + rec + "; pending CSRs of the masters: csr-a (" + rec + "); other pending CSRs, left alone: csr-b (system:node:worker-9)",
+		"what to do first: masters NotReady: " + rec, "move the PEM files of /var/lib/kubelet/pki aside", "oc adm certificate approve NAME"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "csr-c") {
+		t.Errorf("an approved CSR is reported as pending")
+	}
+	// Before the restore nothing is watched.
+	if i, j := strings.Index(out, "NODES:"), strings.Index(out, "==> step 8 "); i < j {
+		t.Errorf("nodes reported before the kubelet restart")
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s", out)
+	}
+}
+
 // TestRecoverPreflightStops: every preflight problem stops the run before anything
 // changes, with a message naming the step.
 func TestRecoverPreflightStops(t *testing.T) {
@@ -781,7 +901,12 @@ func TestRecoverPreflightStops(t *testing.T) {
 		{"proxy differs", func(e *coordEnv) { e.env = append(e.env, "FAKE_PROXY_HTTP=http://other:3128") },
 			[]string{"step 6: the cluster's proxy status.httpProxy is 'http://other:3128'", "FAILED: step P1-P5, 1, 2 (preflight)"}},
 		{"not cluster-admin", func(e *coordEnv) { e.env = append(e.env, "FAKE_OC_CANI=no") },
-			[]string{"P2: system:admin is not a cluster-admin"}},
+			[]string{"P2: this login is not a cluster-admin"}},
+		{"API unreachable", func(e *coordEnv) { e.env = append(e.env, "FAKE_API=down") },
+			[]string{"P2: the API does not answer: no route to it (Unable to connect to the server", "run recover.sh again with --api-unavailable",
+				"without checking them against the live cluster", "preflight only reads: nothing was changed"}},
+		{"etcd without quorum", func(e *coordEnv) { e.env = append(e.env, "FAKE_API=etcd") },
+			[]string{"P2: kube-apiserver answers but its etcd does not (/readyz: ", "[-]etcd failed", "--api-unavailable"}},
 		{"master missing from the inventory", func(e *coordEnv) {
 			e.env = append(e.env, "FAKE_NODES=ip-10-0-143-125.ec2.internal ip-10-0-154-194.ec2.internal ip-10-0-173-171.ec2.internal ip-10-0-180-1.ec2.internal")
 		}, []string{"P4: the cluster's master node(s) ip-10-0-180-1.ec2.internal are not in the inventory"}},
@@ -1135,11 +1260,7 @@ func TestRunbook(t *testing.T) {
 				"AllNodesAtLatestRevision", fmt.Sprintf("%d nodes are at revision", len(e.inv.Masters))}
 			for _, m := range e.inv.Masters {
 				s := e.inv.EffectiveSSH(m)
-				ssh := fmt.Sprintf("-p %d ", s.Port)
-				if s.JumpHost != "" {
-					ssh += "-J " + s.JumpHost + " "
-				}
-				ssh += s.User + "@" + m.Address + "\n"
+				ssh := "ssh -F ssh_config " + m.Name + "\n"
 				want = append(want, "| `"+m.Name+"` | `"+m.ExpectedHostname()+"` | `"+m.Address+"` | "+fmt.Sprint(s.Port)+" |", ssh, "- `etcd-"+m.Name+"`")
 			}
 			for _, b := range e.inv.Backup.Files {
@@ -1195,7 +1316,8 @@ func TestRecoverInterrupted(t *testing.T) {
 	var out bytes.Buffer
 	cmd := exec.Command("bash", filepath.Join(e.kitDir, "recover.sh"), "--yes")
 	cmd.Env = append([]string{"PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"HOME=" + filepath.Join(e.fake, "home"), "TMPDIR=" + filepath.Join(e.fake, "tmp"), "LC_ALL=C", "FAKE_ROOT=" + e.fake}, e.env...)
+		"HOME=" + filepath.Join(e.fake, "home"), "TMPDIR=" + filepath.Join(e.fake, "tmp"),
+		"XDG_RUNTIME_DIR=" + filepath.Join(e.fake, "tmp"), "LC_ALL=C", "FAKE_ROOT=" + e.fake}, e.env...)
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

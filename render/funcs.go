@@ -25,6 +25,7 @@ func FuncMap() template.FuncMap {
 	fm["shq"] = ShellQuote
 	fm["shwords"] = shellWords
 	fm["ident"] = identifier
+	fm["sshq"] = SSHConfigValue
 	return fm
 }
 

@@ -92,14 +92,16 @@ func benignValue(field string) string {
 	return "x"
 }
 
-// validates reports whether the inventory package's own validation accepts inv.
+// validates reports whether the inventory package's own validation accepts inv, and
+// the profile check that build and validate add (which refuses what the kit's
+// ssh_config cannot hold).
 func validates(inv *inventory.Inventory) bool {
 	data, err := yaml.Marshal(inv)
 	if err != nil {
 		return false
 	}
-	_, _, err = inventory.Parse("fuzz.yaml", data, inventory.LoadOptions{Offline: true})
-	return err == nil
+	parsed, _, err := inventory.Parse("fuzz.yaml", data, inventory.LoadOptions{Offline: true})
+	return err == nil && len(Check(parsed)) == 0
 }
 
 var (
@@ -191,7 +193,74 @@ func FuzzNoInjection(f *testing.F) {
 		if len(got) != len(want) {
 			t.Errorf("value %q in %v: %d scripts, want %d", s, used, len(got), len(want))
 		}
+		checkSSHConfig(t, kit, fmt.Sprintf("value %q in %v", s, used))
 	})
+}
+
+// checkSSHConfig reads the kit's ssh_config as OpenSSH 7.4 and as current OpenSSH do
+// and proves that no value changed its structure: the same directives in the same
+// order as the benign kit's, each with one argument, which is exactly the inventory's
+// value for that master.
+func checkSSHConfig(t *testing.T, kit *Kit, what string) {
+	t.Helper()
+	f := kit.File(SSHConfigPath)
+	if f == nil {
+		t.Fatalf("%s: the kit has no %s", what, SSHConfigPath)
+	}
+	for _, rules := range []sshRules{openSSH74, openSSHCurrent} {
+		lines, err := readSSHConfig(string(f.Data), rules)
+		if err != nil {
+			t.Fatalf("%s: %s as %s reads it: %v", what, SSHConfigPath, rules, err)
+		}
+		var keys []string
+		host := -1
+		for _, l := range lines {
+			keys = append(keys, l.key)
+			if len(l.args) != 1 {
+				t.Errorf("%s: %s as %s reads it: %s has %d arguments %q, want 1", what, SSHConfigPath, rules, l.key, len(l.args), l.args)
+				continue
+			}
+			if l.key == "Host" {
+				host++
+			}
+			if host < 0 || host >= len(kit.Plan.Hosts) {
+				continue
+			}
+			h := kit.Plan.Hosts[host]
+			want := map[string]string{"Host": h.Name, "HostName": h.Address, "User": h.SSH.User, "IdentityFile": h.SSH.IdentityFile,
+				"UserKnownHostsFile": h.SSH.KnownHostsFile, "ProxyJump": h.SSH.JumpHost, "StrictHostKeyChecking": h.SSH.StrictHostKeyChecking}
+			if w, ok := want[l.key]; ok && l.args[0] != w {
+				t.Errorf("%s: %s as %s reads it: %s %q of %s, want %q", what, SSHConfigPath, rules, l.key, l.args[0], h.Name, w)
+			}
+		}
+		base := sshConfigKeys(t, rules)
+		if strings.Join(keys, " ") != strings.Join(base, " ") {
+			t.Errorf("%s: %s as %s reads it has other directives:\n got %v\nwant %v", what, SSHConfigPath, rules, keys, base)
+		}
+	}
+}
+
+var sshConfigBaseline sync.Map
+
+// sshConfigKeys are the directives of the benign kit's ssh_config.
+func sshConfigKeys(t *testing.T, rules sshRules) []string {
+	if v, ok := sshConfigBaseline.Load(rules); ok {
+		return v.([]string)
+	}
+	kit, err := Render(fuzzInventory(), Options{ToolVersion: "fuzz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := readSSHConfig(string(kit.File(SSHConfigPath).Data), rules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, l := range lines {
+		keys = append(keys, l.key)
+	}
+	sshConfigBaseline.Store(rules, keys)
+	return keys
 }
 
 // scriptShape is what a value must not be able to change in a script.

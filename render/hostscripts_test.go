@@ -723,3 +723,43 @@ func shownPlan(t *testing.T, stderr string) []string {
 	}
 	return out
 }
+
+// A quarantine directory on tmpfs (RHCOS's /tmp) is refused before anything changes:
+// what is set aside there is in memory and gone at the next reboot.
+func TestQuarantineOnTmpfsRefused(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t, otherNode, nil)
+	// stat -f reports tmpfs for the quarantine directory (or its nearest parent).
+	real, err := exec.LookPath("stat")
+	if err != nil {
+		t.Skip("no stat")
+	}
+	must(t, os.WriteFile(filepath.Join(h.bin, "stat"), []byte("#!/usr/bin/env bash\n"+
+		"if [[ $1 == -f ]]; then echo tmpfs; exit 0; fi\nexec "+real+" \"$@\"\n"), 0o755))
+	before := h.snapshot()
+	for _, args := range [][]string{{"--yes"}, {"--dry-run"}} {
+		r := h.run(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STOP_POLLS=2"}, args...)
+		wantCode(t, r, 2, "is on tmpfs", "lost at the next reboot", "Nothing was changed", "/var/lib/restorekit")
+	}
+	h.assertUnchanged(before)
+	if dirs := h.runDirs(); len(dirs) != 0 {
+		t.Errorf("run directories %v created on tmpfs", dirs)
+	}
+}
+
+// Across filesystems, a move copies: it is said, and refused when the room is lacking.
+func TestQuarantineOnAnotherFilesystemChecksSpace(t *testing.T) {
+	t.Parallel()
+	h := newFakeHost(t, otherNode, nil)
+	real, err := exec.LookPath("stat")
+	if err != nil {
+		t.Skip("no stat")
+	}
+	// stat -c %d differs between what is moved and the quarantine; df says 1 KiB free.
+	must(t, os.WriteFile(filepath.Join(h.bin, "stat"), []byte("#!/usr/bin/env bash\n"+
+		"if [[ $1 == -c && $2 == %d ]]; then case $4 in "+h.quarantine+"*) echo 2 ;; *) echo 1 ;; esac; exit 0; fi\nexec "+real+" \"$@\"\n"), 0o755))
+	must(t, os.WriteFile(filepath.Join(h.bin, "df"), []byte("#!/usr/bin/env bash\n"+
+		"printf 'Filesystem 1024-blocks Used Available Capacity Mounted on\\n/dev/x 10 9 0 99%% /q\\n'\n"), 0o755))
+	r := h.run(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STOP_POLLS=2"}, "--yes")
+	wantCode(t, r, 1, "on different filesystems: moving it copies", "not enough room to set", "was not moved")
+}

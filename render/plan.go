@@ -256,7 +256,7 @@ func Check(inv *inventory.Inventory) []inventory.Problem {
 		msg := strings.TrimPrefix(err.Error(), fmt.Sprintf("cluster.version %q: ", inv.Cluster.Version))
 		return []inventory.Problem{inv.ProblemAt("cluster.version", false, "%s: %s", inv.Cluster.Version, msg)}
 	}
-	return checkInventory(p, inv)
+	return append(checkInventory(p, inv), SSHConfigProblems(inv)...)
 }
 
 // StepOfKind is the plan's first step of a kind, or nil: what the coordinator reads a

@@ -110,6 +110,10 @@ type HostLib struct {
 // restorekit/<kit>/) on each host.
 const HostLibPath = "lib/host.sh"
 
+// SSHConfigPath is the kit's ssh_config: one Host block per master, named by its node
+// name, used by recover.sh and in the RUNBOOK as ssh -F ssh_config <node>.
+const SSHConfigPath = "ssh_config"
+
 // Host is a host of the kit as a template sees it.
 type Host struct {
 	inventory.Master
@@ -197,7 +201,7 @@ func render(inv *inventory.Inventory, opts Options, paths HostPaths) (*Kit, erro
 	kit.Files = append(kit.Files, lib)
 	base.HostLib = HostLib{Path: HostLibPath, SHA256: sha256Hex(lib.Data)}
 
-	for _, name := range []string{"RUNBOOK.md", "recover.sh", "redeploy.sh"} {
+	for _, name := range []string{"RUNBOOK.md", "recover.sh", "redeploy.sh", SSHConfigPath} {
 		f, err := execute(tmpl, name+".tmpl", name, base)
 		if err != nil {
 			return nil, err
@@ -335,6 +339,52 @@ func execute(t *template.Template, tmplName, fileName string, d Data) (File, err
 	return f, nil
 }
 
+// Facts are what the kit knows of the cluster without asking it: recover.sh
+// --api-unavailable takes them instead of the live cluster's, and kit.json records
+// them, with where and when they were read.
+type Facts struct {
+	Release string `json:"release"`
+	// ReleaseFrom says where the release was read: the backup snapshot (when the kit
+	// was built with it at hand) or only the inventory.
+	ReleaseFrom string `json:"releaseFrom"`
+	// ReadAt is when the snapshot the release was read from was taken (its newest
+	// object), "" when only the inventory said it.
+	ReadAt            string   `json:"readAt,omitempty"`
+	HTTPProxy         string   `json:"httpProxy"`
+	HTTPSProxy        string   `json:"httpsProxy"`
+	NoProxy           string   `json:"noProxy"`
+	ControlPlaneNodes []string `json:"controlPlaneNodes"`
+	ProxyAndNodesFrom string   `json:"proxyAndNodesFrom"`
+}
+
+// Facts are the kit's facts of the cluster (see Facts).
+func (d Data) Facts() Facts { return kitFacts(d.Inv) }
+
+func kitFacts(inv *inventory.Inventory) Facts {
+	f := Facts{Release: inv.Cluster.Version, ReleaseFrom: "inventory cluster.version", ProxyAndNodesFrom: "inventory proxy and masters[].name",
+		ControlPlaneNodes: []string{}}
+	if r := inv.Backup.SnapshotRelease; r != nil && r.Version == inv.Cluster.Version {
+		f.ReleaseFrom = "backup snapshot " + inv.Backup.Snapshot + " (ClusterVersion history: " + r.State + ")"
+		f.ReadAt = r.NewestObjectTime
+	}
+	if p := inv.Proxy; p != nil {
+		f.HTTPProxy, f.HTTPSProxy, f.NoProxy = p.HTTPProxy, p.HTTPSProxy, p.NoProxy
+	}
+	for _, m := range inv.Masters {
+		f.ControlPlaneNodes = append(f.ControlPlaneNodes, m.Name)
+	}
+	return f
+}
+
+// Source says in words where the facts come from, for recover.sh's messages.
+func (f Facts) Source() string {
+	s := "release from the " + f.ReleaseFrom
+	if f.ReadAt != "" {
+		s += ", taken at " + f.ReadAt
+	}
+	return s + "; proxy and nodes from the " + f.ProxyAndNodesFrom
+}
+
 // stepEntry is one step of the plan in kit.json.
 type stepEntry struct {
 	ID        string   `json:"id"`
@@ -403,11 +453,12 @@ func kitManifest(kit *Kit, normalizedInventory []byte, toolVersion string) ([]by
 		SnapshotRelease *snapshotRelease `json:"snapshotRelease,omitempty"`
 		RemoteDir       string           `json:"remoteDir"`
 		Procedure       string           `json:"procedure"`
+		Facts           Facts            `json:"facts"`
 		Steps           []stepEntry      `json:"steps"`
 		Files           []fileEntry      `json:"files"`
 	}{
 		Kit: kit.Name, ToolVersion: toolVersion, Profile: kit.Profile.Name, Procedure: kit.Profile.KitPage(),
-		Steps:   kit.Plan.manifestSteps(),
+		Steps: kit.Plan.manifestSteps(), Facts: kitFacts(inv),
 		Cluster: inv.Cluster.Name, Version: inv.Cluster.Version, RecoveryHost: inv.RecoveryHost,
 		InventorySHA256: sha256Hex(normalizedInventory), RemoteDir: inv.Backup.RemoteDir,
 		Backup: []backupEntry{}, Files: []fileEntry{},

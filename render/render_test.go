@@ -44,7 +44,7 @@ func TestExampleKitLayout(t *testing.T) {
 			"hosts/ip-10-0-154-194.ec2.internal/stop-static-pods.sh",
 			"hosts/ip-10-0-173-171.ec2.internal/restart-kubelet.sh",
 			"hosts/ip-10-0-173-171.ec2.internal/stop-static-pods.sh",
-			"inventory.yaml", "kit.json", "lib/host.sh", "procedure/procedure.md", "recover.sh", "redeploy.sh",
+			"inventory.yaml", "kit.json", "lib/host.sh", "procedure/procedure.md", "recover.sh", "redeploy.sh", "ssh_config",
 		}},
 		{"five-masters-proxy-jumphost", "prod-east-recovery-kit", []string{
 			"RUNBOOK.md",
@@ -58,7 +58,7 @@ func TestExampleKitLayout(t *testing.T) {
 			"hosts/master-3.prod-east.example.com/stop-static-pods.sh",
 			"hosts/master-4.prod-east.example.com/restart-kubelet.sh",
 			"hosts/master-4.prod-east.example.com/stop-static-pods.sh",
-			"inventory.yaml", "kit.json", "lib/host.sh", "procedure/procedure.md", "recover.sh", "redeploy.sh",
+			"inventory.yaml", "kit.json", "lib/host.sh", "procedure/procedure.md", "recover.sh", "redeploy.sh", "ssh_config",
 		}},
 	}
 	for _, tt := range tests {
@@ -257,6 +257,7 @@ func TestRenderErrorsNameTemplateAndLine(t *testing.T) {
 			fs[name] = &fstest.MapFile{Data: []byte(ok)}
 		}
 		fs["lib/host.sh.tmpl"] = &fstest.MapFile{Data: []byte("# shellcheck shell=bash\nlib() { :; }\n")}
+		fs["ssh_config.tmpl"] = &fstest.MapFile{Data: []byte("Host x\n")}
 		return fs
 	}
 	tests := []struct {
@@ -270,6 +271,7 @@ func TestRenderErrorsNameTemplateAndLine(t *testing.T) {
 		{"missing map key", "recover.sh.tmpl", "#!/usr/bin/env bash\n{{ index .Missing \"x\" }}\n", []string{"recover.sh.tmpl:2:"}},
 		{"sprig quote", "hosts/stop-static-pods.sh.tmpl", "#!/usr/bin/env bash\necho {{ quote .Inv.Cluster.Name }}\n", []string{"hosts/stop-static-pods.sh.tmpl:2", `"quote" not defined`}},
 		{"shq of a NUL", "hosts/restart-kubelet.sh.tmpl", "#!/usr/bin/env bash\n\necho {{ shq \"a\\x00b\" }}\n", []string{"hosts/restart-kubelet.sh.tmpl:3:", "shq"}},
+		{"sshq of a quote", "ssh_config.tmpl", "Host x\n\n  User {{ sshq \"a\\\"b\" }}\n", []string{"ssh_config.tmpl:3:", "sshq", "7.4"}},
 		{"not bash", "redeploy.sh.tmpl", "#!/usr/bin/env bash\nif then fi\n", []string{"redeploy.sh.tmpl", "a template bug"}},
 	}
 	for _, tt := range tests {

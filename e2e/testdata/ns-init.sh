@@ -10,8 +10,14 @@ hostname "$name"
 # makes outside the namespace), and sshd's privilege separation directory.
 mkdir -p /etc/kubernetes /run/sshd
 for d in etc/kubernetes var/lib home tmp usr/local/bin usr/local/sbin; do
+  # SIM_TMPFS_TMP=1: /tmp is a tmpfs, as RHCOS mounts it.
+  if [[ $d == tmp && ${SIM_TMPFS_TMP:-} == 1 ]]; then
+    mount -t tmpfs -o size=64m,mode=1777 tmpfs /tmp
+    continue
+  fi
   mount --bind "$root/$d" "/$d"
 done
+unset SIM_TMPFS_TMP
 for f in "$etc"/*; do
   mount --bind "$f" "/etc/${f##*/}"
 done

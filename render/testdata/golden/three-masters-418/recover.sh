@@ -1,5 +1,4 @@
 #!/usr/bin/env bash
-# shellcheck disable=SC2088 # ssh itself expands a leading ~ in -i and UserKnownHostsFile
 set -euo pipefail
 # recover.sh: the coordinator of this recovery kit.
 #
@@ -40,16 +39,15 @@ SINGLE_MEMBER_TIMEOUT=1200
 # --- Masters and how to reach them (procedure steps 1-2) ---------------------------------
 # HOST_HOSTNAME is what `hostname` must print there; HOST_SHORTNAME is also accepted when
 # set (the first label of a fully qualified hostname no other master shares).
-# HOST_SCRIPTS are the kit scripts the host gets (hosts/<node>/ in the kit).
+# HOST_SCRIPTS are the kit scripts the host gets (hosts/<node>/ in the kit). How ssh
+# reaches each one (identity, known hosts) is in the kit's ssh_config; the connect
+# timeout is there too and repeated on each command line (lint sees every ssh bounded).
 HOST_NAME=()
 HOST_ADDRESS=()
 HOST_HOSTNAME=()
 HOST_SHORTNAME=()
 HOST_USER=()
 HOST_PORT=()
-HOST_IDENTITY=()
-HOST_KNOWN_HOSTS=()
-HOST_STRICT=()
 HOST_CONNECT_TIMEOUT=()
 HOST_JUMP=()
 HOST_SCRIPTS=()
@@ -60,9 +58,6 @@ HOST_HOSTNAME[0]=master-0.ocp418.example.com
 HOST_SHORTNAME[0]=master-0
 HOST_USER[0]=core
 HOST_PORT[0]=22
-HOST_IDENTITY[0]='~/.ssh/ocp418-core'
-HOST_KNOWN_HOSTS[0]=''
-HOST_STRICT[0]=yes
 HOST_CONNECT_TIMEOUT[0]=10
 HOST_JUMP[0]=''
 HOST_SCRIPTS[0]=restore-etcd.sh
@@ -73,9 +68,6 @@ HOST_HOSTNAME[1]=master-1.ocp418.example.com
 HOST_SHORTNAME[1]=master-1
 HOST_USER[1]=core
 HOST_PORT[1]=22
-HOST_IDENTITY[1]='~/.ssh/ocp418-core'
-HOST_KNOWN_HOSTS[1]=''
-HOST_STRICT[1]=yes
 HOST_CONNECT_TIMEOUT[1]=10
 HOST_JUMP[1]=''
 HOST_SCRIPTS[1]=disable-etcd.sh
@@ -86,12 +78,16 @@ HOST_HOSTNAME[2]=master-2.ocp418.example.com
 HOST_SHORTNAME[2]=master-2
 HOST_USER[2]=core
 HOST_PORT[2]=22
-HOST_IDENTITY[2]='~/.ssh/ocp418-core'
-HOST_KNOWN_HOSTS[2]=''
-HOST_STRICT[2]=yes
 HOST_CONNECT_TIMEOUT[2]=10
 HOST_JUMP[2]=''
 HOST_SCRIPTS[2]=disable-etcd.sh
+# The jump hosts, each tested alone before the masters behind it: as the inventory
+# writes it ([user@]host[:port]), its parts, and the connect timeout.
+JUMP_SPEC=()
+JUMP_USER=()
+JUMP_ADDR=()
+JUMP_PORT=()
+JUMP_TIMEOUT=()
 # RECOVERY_INDEX is the recovery host; OTHER_INDEXES the others, in inventory order.
 RECOVERY_INDEX=0
 OTHER_INDEXES=(1 2)
@@ -107,7 +103,7 @@ BACKUP_SHA256=(1288ddaa414a79fba32e31ba4af32a346ce62d6aa11f1133014e920bdcb7f580 
 PROXY_HTTP=''
 PROXY_HTTPS=''
 PROXY_NO=''
-QUARANTINE_DIR=/tmp
+QUARANTINE_DIR=/var/lib/restorekit
 
 # --- Logging ---------------------------------------------------------------------------
 # LOG_FILE, when set, receives every message too.
@@ -192,6 +188,11 @@ first_line() {
 }
 
 # --- Bounded waits ------------------------------------------------------------------------
+# NODE_WATCH=1 once the restore is done: every wait then also looks at the masters'
+# nodes and certificate signing requests (watch_nodes), since kubelet certificates that
+# rotated after the backup leave masters NotReady and every wait after it stuck.
+NODE_WATCH=0
+NODE_SEEN=""
 # POLL_SEEN is what the last check saw, in words, for progress and timeout messages.
 POLL_SEEN=""
 
@@ -214,6 +215,12 @@ poll_until() {
     if ((elapsed >= timeout)); then
       log "TIMEOUT after $(fmt_dur "$elapsed") waiting for: $expected"
       log "  last seen: ${POLL_SEEN:-nothing}"
+      if ((NODE_WATCH)); then
+        watch_nodes
+      fi
+      if [[ -n $NODE_SEEN ]]; then
+        log "  what to do first: $NODE_SEEN"
+      fi
       log "  what to do: $hint"
       return 3
     fi
@@ -221,6 +228,9 @@ poll_until() {
       log "  waiting ($(fmt_dur "$elapsed") of $(fmt_dur "$timeout")) for $expected; now: ${POLL_SEEN:-nothing yet}"
       shown=$POLL_SEEN
       shown_at=$elapsed
+      if ((NODE_WATCH)); then
+        watch_nodes
+      fi
     fi
     sleep "$POLL_INTERVAL"
   done
@@ -234,6 +244,55 @@ OC_OUT=""
 # request that gets no answer fails after 30s (an API half up must not stall a wait).
 oc_try() {
   OC_OUT=$(oc "$@" --request-timeout=30s 2>&1)
+}
+
+# watch_nodes: the masters that are not Ready and the pending CSRs of the cluster's own
+# masters (requested by system:node:<master>, or by the node-bootstrapper), reported as
+# soon as seen and whenever it changes; NODE_SEEN keeps it, with what to do, for the
+# timeout messages. Other pending CSRs are only listed. Best effort: when oc does not
+# answer, nothing is said.
+NODE_REPORTED=""
+watch_nodes() {
+  local notready="" mine="" others="" name user conds n
+  if ! oc_try get nodes -l node-role.kubernetes.io/master -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'; then
+    return 0
+  fi
+  while read -r name conds; do
+    if [[ -n $name && $conds != True ]]; then
+      notready+="${notready:+ }$name"
+    fi
+  done <<<"$OC_OUT"
+  if oc_try get csr -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.spec.username}{" "}{.status.conditions[*].type}{"\n"}{end}'; then
+    while read -r name user conds; do
+      if [[ -z $name || -n $conds ]]; then
+        continue # approved or denied already
+      fi
+      case $user in
+      system:serviceaccount:openshift-machine-config-operator:node-bootstrapper) mine+="${mine:+, }$name (node-bootstrapper)" ;;
+      system:node:*)
+        n=${user#system:node:}
+        if [[ " ${MASTER_NAMES[*]} " == *" $n "* ]]; then
+          mine+="${mine:+, }$name ($n)"
+        else
+          others+="${others:+, }$name ($user)"
+        fi
+        ;;
+      *) others+="${others:+, }$name ($user)" ;;
+      esac
+    done <<<"$OC_OUT"
+  fi
+  NODE_SEEN=""
+  if [[ -n $notready || -n $mine ]]; then
+    NODE_SEEN="masters NotReady: ${notready:-none}; pending CSRs of the masters: ${mine:-none}${others:+; other pending CSRs, left alone: $others}. A kubelet certificate that rotated after the backup keeps a master NotReady and this wait stuck: on that master move the PEM files of /var/lib/kubelet/pki aside (into the quarantine directory, never deleted), sudo systemctl restart kubelet, then approve only that node's CSRs (oc get csr; oc adm certificate approve NAME for those requested by system:node:<node> or the node-bootstrapper)"
+  fi
+  if [[ $NODE_SEEN != "$NODE_REPORTED" ]]; then
+    if [[ -n $NODE_SEEN ]]; then
+      log "  NODES: $NODE_SEEN"
+    elif [[ -n $NODE_REPORTED ]]; then
+      log "  NODES: every master is Ready and no CSR of theirs is pending"
+    fi
+    NODE_REPORTED=$NODE_SEEN
+  fi
 }
 
 # etcd_pod_states: reads `oc get pods -n openshift-etcd` and prints "NAME STATUS" for
@@ -477,8 +536,8 @@ oc_client_version() {
   printf 'client %s' "${v:-of unknown version}"
 }
 
-# check_api: the API answers a read (through the EOF window after the restore).
-check_api() {
+# check_api_answers: the API answers a read (through the EOF window after the restore).
+check_api_answers() {
   if ! oc_try get etcd cluster -o 'jsonpath={.metadata.name}'; then
     POLL_SEEN="oc get etcd cluster: $(first_line "$OC_OUT")"
     return 1
@@ -495,7 +554,7 @@ step_wait_api() {
   fi
   poll_until "${STEP_TIMEOUT[$1]}" "the API to answer (step ${STEP_NUMS[$1]})" \
     "'Unable to connect to the server: EOF' is normal for a few minutes after the restore. Check on the recovery host that etcd and kube-apiserver run (sudo crictl ps --name '^etcd\$'; sudo crictl ps --name '^kube-apiserver\$'), use a certificate-based kubeconfig, then resume." \
-    check_api ||
+    check_api_answers ||
     die_step "$?" "" "step ${STEP_NUMS[$1]}: the API did not come back"
 }
 
@@ -805,6 +864,9 @@ AGAIN_SCRIPTS=(disable-etcd.sh restore-etcd.sh)
 # Where the host scripts go on each host (hosts/<node>/ and lib/ of the kit).
 REMOTE_KIT_DIR="restorekit/$KIT_NAME"
 HOST_LIB=lib/host.sh
+# Where the kit's facts of the cluster (kit.json facts) come from: --api-unavailable
+# takes them instead of the live cluster's.
+FACTS_SOURCE='release from the backup snapshot snapshot_2025-03-01_101500.db (ClusterVersion history: Completed), taken at 2025-03-01T10:14:00Z; proxy and nodes from the inventory proxy and masters[].name'
 # The restore script every recovery host has.
 CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
 
@@ -818,6 +880,9 @@ ONLY=""
 LIST=0
 FORCE=0
 AGAIN=0
+# API_UNAVAILABLE=1 (--api-unavailable): the preflight may go on without the API, with
+# the facts the kit recorded.
+API_UNAVAILABLE=0
 CONFIRMED=0
 RUN_START=$(date +%s)
 # SELECTED holds the indexes of the steps this run goes through; STEP_RESULT[i] what
@@ -832,7 +897,8 @@ HOST_SCRIPTS_RAN=0
 usage() {
   cat <<EOF
 Usage: ./recover.sh [--yes] [--dry-run] [--list] [--from STEP] [--only STEP]
-                    [--state-dir DIR] [--backup-dir DIR] [--again] [--help]
+                    [--state-dir DIR] [--backup-dir DIR] [--again] [--api-unavailable]
+                    [--help]
 
 Restores the control plane of cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION) from its
 etcd backup, following procedure/procedure-4.18.md step by step, from this workstation over ssh and oc.
@@ -858,6 +924,11 @@ The recovery host is $RECOVERY_HOST.
                     everything written since); passed on to the host scripts
   --move-etcd-extras  let the restore move what else is in the recovery host's etcd
                     data directory into its run directory (preflight stops otherwise)
+  --api-unavailable the API does not answer (etcd lost quorum: the usual reason to
+                    restore): the preflight takes the release, proxy and control-plane
+                    node names as the kit recorded them at build time ($FACTS_SOURCE)
+                    instead of reading them from the cluster, and says so; every ssh,
+                    hostname, sudo, tool, backup and earlier-recovery check still runs
   --help            this help
 
 Masters (node name, ssh address):
@@ -910,6 +981,7 @@ parse_args() {
     --list) LIST=1 ;;
     --again) AGAIN=1 ;;
     --move-etcd-extras) MOVE_ETCD_EXTRAS=1 ;;
+    --api-unavailable) API_UNAVAILABLE=1 ;;
     --from | --only | --state-dir | --backup-dir)
       if (($# < 2)) || [[ -z $2 ]]; then
         die_usage "$1 needs a value (see --help)"
@@ -1039,19 +1111,19 @@ init_state() {
   LOG_FILE="$STATE_DIR/recover.log"
   DUTY_DIR="$STATE_DIR/duties"
   log "state directory: $STATE_DIR (progress and logs; a re-run with it resumes)"
-  # ssh control sockets live under the state dir unless that path is too long for a
-  # unix socket (ssh adds a random suffix while it creates one); then in a directory
-  # of this user's named after the state dir, so a re-run finds them again.
-  CONTROL_DIR="$STATE_DIR/ssh"
-  if ((${#CONTROL_DIR} > 80)); then
-    CONTROL_DIR="${TMPDIR:-/tmp}/recover-ssh-$(id -u)-$(printf '%s' "$STATE_DIR" | cksum | awk '{ print $1 }')"
-    if [[ ! -d $CONTROL_DIR ]]; then
-      mkdir -m 700 "$CONTROL_DIR"
-    fi
-    if [[ ! -O $CONTROL_DIR ]]; then
-      die_usage "$CONTROL_DIR belongs to another user: use a shorter --state-dir"
-    fi
-    log "note: $STATE_DIR is too long a path for ssh control sockets; using $CONTROL_DIR"
+  # The ssh control sockets live in a short directory of this user's that holds unix
+  # sockets (not in the kit, which may be on a vfat USB stick), named after the state
+  # dir so a re-run finds its masters again; without one, sessions connect directly.
+  CONTROL_DIR="${XDG_RUNTIME_DIR:-/tmp}"
+  if [[ ! -d $CONTROL_DIR || ! -w $CONTROL_DIR ]]; then
+    CONTROL_DIR=/tmp
+  fi
+  CONTROL_DIR="$CONTROL_DIR/restorekit-ssh-$(id -u)-$(printf '%s' "$STATE_DIR" | cksum | awk '{ print $1 }')"
+  if [[ ! -d $CONTROL_DIR ]]; then
+    mkdir -m 700 "$CONTROL_DIR"
+  fi
+  if [[ ! -O $CONTROL_DIR ]]; then
+    die_usage "$CONTROL_DIR belongs to another user: remove it or use another --state-dir"
   fi
   if [[ -n $BACKUP_DIR_OPT ]]; then
     BACKUP_DIR=$BACKUP_DIR_OPT
@@ -1082,6 +1154,9 @@ resume_command() {
   fi
   if ((MOVE_ETCD_EXTRAS)); then
     cmd+=(--move-etcd-extras)
+  fi
+  if ((API_UNAVAILABLE)); then
+    cmd+=(--api-unavailable)
   fi
   if ((ASSUME_YES)); then
     cmd+=(--yes)
@@ -1122,9 +1197,7 @@ on_exit() {
   # The persistent ssh connections end with the coordinator; a re-run opens new ones.
   if [[ -n $CONTROL_DIR && -d $CONTROL_DIR ]]; then
     close_connections
-    if [[ $CONTROL_DIR != "$STATE_DIR/ssh" ]]; then
-      rmdir "$CONTROL_DIR" 2>/dev/null || true
-    fi
+    rmdir "$CONTROL_DIR" 2>/dev/null || true
   fi
   if [[ -n $STATE_DIR && -f $STATE_DIR/lock && $(cat "$STATE_DIR/lock" 2>/dev/null) == "$$" ]]; then
     rm -f "$STATE_DIR/lock"
@@ -1133,41 +1206,53 @@ on_exit() {
 }
 
 # --- ssh ----------------------------------------------------------------------------------
-# ssh_cmd I: sets SSH_CMD and SCP_CMD to the ssh and scp command lines for master I
-# (non-interactive, bounded, through the host's persistent connection), SSH_TARGET to
-# user@address and SCP_HOST to the same for scp (IPv6 addresses in brackets).
+# Every connection goes through the kit's ssh_config (one Host block per master, named
+# by its node name: ssh -F ssh_config <node>) and the master's persistent connection.
+# ssh_cmd I: sets SSH_CMD and SCP_CMD to the ssh and scp command lines of a working
+# session on master I (non-interactive, bounded, ControlMaster=no: it uses the master
+# connection when there is one and never becomes one), SSH_TARGET and SCP_HOST to the
+# node name they connect to, and MASTER_CMD to the command that starts the master.
 SSH_TARGET=""
 SCP_HOST=""
 CONTROL_DIR=""
+SSH_CONFIG="$KIT_DIR/ssh_config"
 ssh_cmd() {
   local i=$1
-  local -a opts=(
-    -o "StrictHostKeyChecking=${HOST_STRICT[i]}"
-    -o ControlMaster=auto -o "ControlPath=$CONTROL_DIR/$i" -o ControlPersist=30m
-    -o ServerAliveInterval=15 -o ServerAliveCountMax=4
-  )
-  if [[ -n ${HOST_IDENTITY[i]} ]]; then
-    opts+=(-i "${HOST_IDENTITY[i]}")
+  local -a opts=(-F "$SSH_CONFIG" -o BatchMode=yes -o "ConnectTimeout=${HOST_CONNECT_TIMEOUT[i]}" -o "ControlPath=$CONTROL_DIR/$i"
+    -o ServerAliveInterval=15 -o ServerAliveCountMax=4)
+  SSH_CMD=(ssh "${opts[@]}" -o ControlMaster=no)
+  SCP_CMD=(scp -q "${opts[@]}" -o ControlMaster=no)
+  MASTER_CMD=(ssh "${opts[@]}" -o ControlMaster=yes -o ControlPersist=30m -f -N)
+  SSH_TARGET=${HOST_NAME[i]}
+  SCP_HOST=${HOST_NAME[i]}
+}
+
+# ensure_master I: master I's persistent connection is up: -O check, and when it is
+# missing or died, a new one started detached (-f -N) with no terminal, its output
+# appended to ssh/master-<node>.log in the state dir. Only here does a master start:
+# with OpenSSH before 8.0, the ProxyJump child of a master started by a piped session
+# (ssh ... | prefix_output) keeps that pipe open until ControlPersist ends, so the
+# step would wait 30 minutes for the end of its output. Returns 1 when it cannot be
+# started: the working session then connects by itself and reports why.
+ensure_master() {
+  local i=$1 mlog="$STATE_DIR/ssh/master-${HOST_NAME[$1]}.log"
+  ssh_cmd "$i"
+  if [[ -S $CONTROL_DIR/$i ]] && "${SSH_CMD[@]}" -O check "$SSH_TARGET" </dev/null >/dev/null 2>&1; then
+    return 0
   fi
-  if [[ -n ${HOST_KNOWN_HOSTS[i]} ]]; then
-    opts+=(-o "UserKnownHostsFile=${HOST_KNOWN_HOSTS[i]}")
-  fi
-  SSH_CMD=(ssh -o BatchMode=yes -o "ConnectTimeout=${HOST_CONNECT_TIMEOUT[i]}" "${opts[@]}" -p "${HOST_PORT[i]}")
-  SCP_CMD=(scp -q -o BatchMode=yes -o "ConnectTimeout=${HOST_CONNECT_TIMEOUT[i]}" "${opts[@]}" -P "${HOST_PORT[i]}")
-  if [[ -n ${HOST_JUMP[i]} ]]; then
-    SSH_CMD+=(-J "${HOST_JUMP[i]}")
-    SCP_CMD+=(-o "ProxyJump=${HOST_JUMP[i]}")
-  fi
-  SSH_TARGET="${HOST_USER[i]}@${HOST_ADDRESS[i]}"
-  SCP_HOST=$SSH_TARGET
-  if [[ ${HOST_ADDRESS[i]} == *:* ]]; then
-    SCP_HOST="${HOST_USER[i]}@[${HOST_ADDRESS[i]}]"
-  fi
+  printf '=== %s master connection to %s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "${HOST_NAME[i]}" >>"$mlog"
+  "${MASTER_CMD[@]}" "$SSH_TARGET" </dev/null >>"$mlog" 2>&1
+}
+
+# connect_host I: ensure_master I, then ssh_cmd I for a working session.
+connect_host() {
+  ensure_master "$1" || true
+  ssh_cmd "$1"
 }
 
 # on_host I COMMAND: runs the shell command line COMMAND on master I, stdin untouched.
 on_host() {
-  ssh_cmd "$1"
+  connect_host "$1"
   "${SSH_CMD[@]}" "$SSH_TARGET" "$2"
 }
 
@@ -1226,6 +1311,7 @@ host_ssh_cmd() {
 run_host_script() {
   local cmd
   cmd=$(host_script_cmd "$1")
+  ensure_master "$2" || true
   host_ssh_cmd "$1" "$2"
   "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd" </dev/null 2>&1 | prefix_output "${HOST_NAME[$2]}" "$STATE_DIR/hosts/${HOST_NAME[$2]}.log"
 }
@@ -1423,6 +1509,9 @@ confirm_plan() {
   if ((AGAIN)); then
     log "  NOTE: --again: stop-static-pods.sh and restore.sh redo what an earlier completed run did"
   fi
+  if ((API_UNAVAILABLE)); then
+    log "  NOTE: --api-unavailable: release, proxy and control-plane nodes were taken from the kit ($FACTS_SOURCE), not checked against the live cluster"
+  fi
   if ((DRY_RUN)); then
     return 0
   fi
@@ -1456,6 +1545,92 @@ problem() {
 # normalize_list LIST: a comma-separated list sorted, without empty entries.
 normalize_list() {
   tr ',' '\n' <<<"$1" | sed '/^[[:space:]]*$/d' | LC_ALL=C sort -u | tr '\n' ',' | sed 's/,$//'
+}
+
+# check_api: tells apart what answers: API_STATE is ok (kube-apiserver ready), unreachable
+# (no route, refused, timed out), etcd (kube-apiserver answers, its etcd does not: no
+# quorum, the usual reason to restore) or unready (kube-apiserver answers but is not
+# ready for another reason); API_SEEN says it in words. /readyz is served by
+# kube-apiserver itself, to any client, and names the failing check.
+API_STATE=""
+API_SEEN=""
+check_api() {
+  if oc_try get --raw /readyz; then
+    API_STATE=ok
+    API_SEEN="kube-apiserver is ready (/readyz)"
+    return 0
+  fi
+  case $OC_OUT in
+  *"Unable to connect to the server"* | *"connection refused"* | *"no route to host"* | *"i/o timeout"* | *"no such host"* | *"did you specify the right host or port"* | *"TLS handshake timeout"* | *"Client.Timeout exceeded"*)
+    API_STATE=unreachable
+    API_SEEN="the API does not answer: no route to it ($(first_line "$OC_OUT"))"
+    ;;
+  *"Unauthorized"* | *"must be logged in"*)
+    die_step 1 "" "P2: the API answers but refuses these credentials ($(first_line "$OC_OUT")): log in as a cluster-admin, preferably export KUBECONFIG=<install dir>/auth/kubeconfig, and re-run."
+    ;;
+  *etcd*)
+    API_STATE=etcd
+    API_SEEN="kube-apiserver answers but its etcd does not (/readyz: $(first_line "$OC_OUT")): etcd has lost quorum"
+    ;;
+  *)
+    API_STATE=unready
+    API_SEEN="kube-apiserver answers but is not ready (/readyz: $(first_line "$OC_OUT"))"
+    ;;
+  esac
+  return 1
+}
+
+# check_cluster_live: P2, P1, the proxy and the master nodes, read from the live API.
+# cluster-admin is checked with a SelfSubjectAccessReview (oc auth can-i), which
+# kube-apiserver answers itself; oc whoami reads users/~ from openshift-apiserver (an
+# aggregated API) and only names the user.
+OC_USER=""
+check_cluster_live() {
+  local aggregated=0
+  oc_try auth can-i '*' '*' --all-namespaces || true
+  if ! grep -qx yes <<<"$OC_OUT"; then
+    die_step 1 "" "P2: this login is not a cluster-admin (oc auth can-i '*' '*' --all-namespaces: $(first_line "$OC_OUT")): log in as one, preferably export KUBECONFIG=<install dir>/auth/kubeconfig, and re-run."
+  fi
+  if oc_try whoami; then
+    OC_USER=$(first_line "$OC_OUT")
+  else
+    aggregated=1
+    OC_USER="(unknown)"
+    log "  P2: oc whoami fails ($(first_line "$OC_OUT")): only the aggregated APIs (openshift-apiserver) fail; kube-apiserver answers, so the checks go on"
+  fi
+  log "  P2: oc is logged in as $OC_USER, who may do everything in every namespace"
+  if [[ $OC_USER != system:admin ]] && ((! aggregated)); then
+    log "  note: $OC_USER is probably a token login; an OAuth token can stop working during the restore. A certificate-based kubeconfig (the installer's auth/kubeconfig, system:admin) keeps working."
+  fi
+  if ((API_UNAVAILABLE)); then
+    log "  note: --api-unavailable was given but the API answers: everything is checked against the live cluster"
+  fi
+
+  log "P1: cluster version"
+  if ! oc_try get clusterversion version -o 'jsonpath={.status.desired.version}'; then
+    die_step 1 "" "P1: oc get clusterversion version failed: $(first_line "$OC_OUT")"
+  fi
+  if [[ $OC_OUT != "$CLUSTER_VERSION" ]]; then
+    die_step 1 "" "P1: the cluster runs OpenShift '$(first_line "$OC_OUT")' but this kit and its backup are for $CLUSTER_VERSION: a backup restores only onto the same z-stream release."
+  fi
+  log "  P1: the cluster runs $CLUSTER_VERSION, as the kit and its backup"
+
+  log "step 6 (read now, while the API answers): cluster-wide proxy"
+  check_proxy
+
+  log "P3, P4: the cluster's control-plane nodes are the inventory's masters"
+  check_master_nodes
+}
+
+# use_recorded_facts: --api-unavailable: the facts the kit recorded when it was built
+# stand in for the live cluster's, and the log says they were not checked.
+use_recorded_facts() {
+  OC_USER="(API unavailable)"
+  log "  --api-unavailable: NOT CHECKED against the live cluster, taken as the kit recorded them (kit.json facts, $FACTS_SOURCE):"
+  log "    P1: release $CLUSTER_VERSION"
+  log "    step 6: proxy httpProxy=${PROXY_HTTP:-(not set)} httpsProxy=${PROXY_HTTPS:-(not set)} noProxy=${PROXY_NO:-(not set)}"
+  log "    P3, P4: control-plane nodes ${MASTER_NAMES[*]}"
+  log "  every ssh, hostname, sudo, tool, backup and earlier-recovery check below still runs"
 }
 
 check_proxy() {
@@ -1513,8 +1688,37 @@ check_master_nodes() {
   fi
 }
 
+# check_jump_hosts: each jump host alone, before the masters behind it (BatchMode, its
+# connect timeout, through your ~/.ssh/config as the jump leg is): a jump host that
+# fails is named once, and the masters behind it are not tried. FAILED_JUMPS lists them.
+FAILED_JUMPS=" "
+check_jump_hosts() {
+  local j err errfile="$STATE_DIR/ssh/err.jump"
+  local -a opts
+  for ((j = 0; j < ${#JUMP_SPEC[@]}; j++)); do
+    opts=(-o ControlMaster=no -o ControlPath=none)
+    if [[ -n ${JUMP_USER[j]} ]]; then
+      opts+=(-l "${JUMP_USER[j]}")
+    fi
+    if [[ -n ${JUMP_PORT[j]} ]]; then
+      opts+=(-p "${JUMP_PORT[j]}")
+    fi
+    if ssh -F "$SSH_CONFIG" -o BatchMode=yes -o "ConnectTimeout=${JUMP_TIMEOUT[j]}" "${opts[@]}" "${JUMP_ADDR[j]}" true </dev/null >/dev/null 2>"$errfile"; then
+      log "  P4/2: jump host ${JUMP_SPEC[j]}: ssh ok"
+    else
+      err=$(first_line "$(cat "$errfile")")
+      FAILED_JUMPS+="${JUMP_SPEC[j]} "
+      problem "P4/2: cannot ssh to the jump host ${JUMP_SPEC[j]}: ${err:-no error output}. The masters behind it were not tried. Its key, user and host key come from your ~/.ssh/config and ssh agent: try ssh ${JUMP_SPEC[j]%%:*} by hand (the RUNBOOK says how to add host keys on first contact)"
+    fi
+    rm -f "$errfile"
+  done
+}
+
 check_host() {
   local i=$1 name=${HOST_NAME[$1]} got
+  if [[ -n ${HOST_JUMP[i]} && $FAILED_JUMPS == *" ${HOST_JUMP[i]} "* ]]; then
+    return 0 # check_jump_hosts reported it
+  fi
   if ! host_out "$i" hostname; then
     problem "P4/2: cannot ssh to $name (${HOST_USER[i]}@${HOST_ADDRESS[i]} port ${HOST_PORT[i]}${HOST_JUMP[i]:+ via ${HOST_JUMP[i]}}): ${HOST_ERR:-no error output}"
     return 0
@@ -1654,7 +1858,7 @@ check_remote_backup() {
 }
 
 step_preflight() {
-  local i user line
+  local i line
   local -a pids=()
   PREFLIGHT_PROBLEMS=()
   log "kit: $KIT_DIR ($KIT_NAME, profile $PROFILE_NAME, restorekit $TOOL_VERSION)"
@@ -1667,37 +1871,21 @@ step_preflight() {
     log "  kit: no SHA256SUMS in $KIT_DIR (an unpackaged kit): its files were not checked"
   fi
 
-  log "P2: oc access and cluster-admin"
-  if ! oc_try whoami; then
-    die_step 1 "" "P2: oc whoami failed; log in as a cluster-admin (preferably export KUBECONFIG=<install dir>/auth/kubeconfig) and re-run. oc said: $(first_line "$OC_OUT")"
+  log "P2: the API, oc access and cluster-admin"
+  if check_api; then
+    check_cluster_live
+  elif ((API_UNAVAILABLE)); then
+    log "  P2: $API_SEEN"
+    use_recorded_facts
+  else
+    die_step 1 "" "P2: $API_SEEN. Without the API the preflight cannot compare the cluster's release, proxy and control-plane nodes with the kit. If this is the outage you are restoring from, run recover.sh again with --api-unavailable: the preflight then takes those facts as the kit recorded them when it was built (kit.json facts) without checking them against the live cluster; every ssh, hostname, sudo, tool, backup and earlier-recovery check still runs."
   fi
-  user=$(first_line "$OC_OUT")
-  log "  P2: oc is logged in as $user"
-  if [[ $user != system:admin ]]; then
-    log "  note: $user is probably a token login; an OAuth token can stop working during the restore. A certificate-based kubeconfig (the installer's auth/kubeconfig, system:admin) keeps working."
-  fi
-  oc_try auth can-i '*' '*' --all-namespaces || true
-  if ! grep -qx yes <<<"$OC_OUT"; then
-    die_step 1 "" "P2: $user is not a cluster-admin (oc auth can-i '*' '*' --all-namespaces: $(first_line "$OC_OUT"))"
-  fi
-  log "  P2: $user may do everything in every namespace"
 
-  log "P1: cluster version"
-  if ! oc_try get clusterversion version -o 'jsonpath={.status.desired.version}'; then
-    die_step 1 "" "P1: oc get clusterversion version failed: $(first_line "$OC_OUT")"
+  if ((${#JUMP_SPEC[@]} > 0)); then
+    log "P4, 2: the jump host(s) first: ${JUMP_SPEC[*]}"
+    check_jump_hosts
   fi
-  if [[ $OC_OUT != "$CLUSTER_VERSION" ]]; then
-    die_step 1 "" "P1: the cluster runs OpenShift '$(first_line "$OC_OUT")' but this kit and its backup are for $CLUSTER_VERSION: a backup restores only onto the same z-stream release."
-  fi
-  log "  P1: the cluster runs $CLUSTER_VERSION, as the kit and its backup"
-
-  log "step 6 (read now, while the API answers): cluster-wide proxy"
-  check_proxy
-
-  log "P3, P4: the cluster's control-plane nodes are the inventory's masters"
-  check_master_nodes
-
-  log "P3, P4, 1, 2: ssh to every master, its hostname and passwordless sudo, in parallel; one persistent connection per master under $CONTROL_DIR"
+  log "P3, P4, 1, 2: ssh to every master (through $SSH_CONFIG), its hostname and passwordless sudo, in parallel; one persistent connection per master under $CONTROL_DIR"
   for ((i = 0; i < ${#HOST_NAME[@]}; i++)); do
     check_host_bg "$i" &
     pids+=("$!")
@@ -1725,7 +1913,7 @@ step_preflight() {
   fi
 
   {
-    printf 'checked=%s\nuser=%s\nversion=%s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$user" "$CLUSTER_VERSION"
+    printf 'checked=%s\nuser=%s\nversion=%s\napi=%s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$OC_USER" "$CLUSTER_VERSION" "$API_STATE"
     printf 'httpProxy=%s\nhttpsProxy=%s\nnoProxy=%s\nbackupDir=%s\n' "$PROXY_HTTP" "$PROXY_HTTPS" "$PROXY_NO" "$BACKUP_DIR"
   } >"$STATE_DIR/preflight.txt"
 
@@ -1766,7 +1954,7 @@ step_copy_backup() {
       continue
     fi
     log "  step 3: copying $BACKUP_DIR/${BACKUP_NAMES[k]} ($(stat -c %s -- "$BACKUP_DIR/${BACKUP_NAMES[k]}") bytes) to $RECOVERY_HOST:$BACKUP_REMOTE_DIR/"
-    ssh_cmd "$RECOVERY_INDEX"
+    connect_host "$RECOVERY_INDEX"
     if ! "${SCP_CMD[@]}" "$BACKUP_DIR/${BACKUP_NAMES[k]}" "$SCP_HOST:$BACKUP_REMOTE_DIR/" </dev/null 2>>"$LOG_FILE"; then
       die_step 1 "$RECOVERY_HOST" "step 3: scp of ${BACKUP_NAMES[k]} to $RECOVERY_HOST:$BACKUP_REMOTE_DIR failed (details in $LOG_FILE)"
     fi
@@ -1800,6 +1988,7 @@ push_host() {
     log "[${HOST_NAME[i]}] ERROR: cannot create ~${HOST_USER[i]}/$REMOTE_KIT_DIR: ${HOST_ERR:-failed}"
     return 1
   fi
+  connect_host "$i"
   if ! "${SCP_CMD[@]}" -r "${files[@]}" "$SCP_HOST:$REMOTE_KIT_DIR/" </dev/null 2>>"$LOG_FILE"; then
     log "[${HOST_NAME[i]}] ERROR: scp of the scripts to $REMOTE_KIT_DIR failed (details in $LOG_FILE)"
     return 1
@@ -1964,6 +2153,9 @@ run_step() {
     STEP_RESULT[k]="done in $(fmt_dur "$elapsed")"
     printf '%s\n' "$elapsed" >"$STATE_DIR/done/${STEP_IDS[k]}"
     duties_after "$k"
+    if ((STEP_UNINTERRUPTIBLE[k])); then
+      NODE_WATCH=1
+    fi
   fi
   log "<== step ${STEP_NUMS[k]} (${STEP_IDS[k]}): ${STEP_RESULT[k]}"
   CURRENT_STEP=""
@@ -1991,9 +2183,18 @@ main() {
   else
     log "recover.sh for cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION); state in $STATE_DIR"
   fi
+  if ((API_UNAVAILABLE)); then
+    log "--api-unavailable: the preflight may go on without the API, with the facts the kit recorded ($FACTS_SOURCE)"
+  fi
   if [[ ! -f $STATE_DIR/done/preflight ]] && ((SELECTED[0] != 0)); then
     log "note: preflight has not passed in $STATE_DIR; starting at ${STEP_IDS[SELECTED[0]]} as asked"
   fi
+  # The waits after the restore watch the nodes too (a resumed run as well).
+  for k in "${!STEP_IDS[@]}"; do
+    if ((STEP_UNINTERRUPTIBLE[k])) && [[ -f $STATE_DIR/done/${STEP_IDS[k]} ]]; then
+      NODE_WATCH=1
+    fi
+  done
   for k in "${SELECTED[@]}"; do
     run_step "$k"
   done

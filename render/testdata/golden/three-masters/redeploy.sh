@@ -109,6 +109,11 @@ first_line() {
 }
 
 # --- Bounded waits ------------------------------------------------------------------------
+# NODE_WATCH=1 once the restore is done: every wait then also looks at the masters'
+# nodes and certificate signing requests (watch_nodes), since kubelet certificates that
+# rotated after the backup leave masters NotReady and every wait after it stuck.
+NODE_WATCH=0
+NODE_SEEN=""
 # POLL_SEEN is what the last check saw, in words, for progress and timeout messages.
 POLL_SEEN=""
 
@@ -131,6 +136,12 @@ poll_until() {
     if ((elapsed >= timeout)); then
       log "TIMEOUT after $(fmt_dur "$elapsed") waiting for: $expected"
       log "  last seen: ${POLL_SEEN:-nothing}"
+      if ((NODE_WATCH)); then
+        watch_nodes
+      fi
+      if [[ -n $NODE_SEEN ]]; then
+        log "  what to do first: $NODE_SEEN"
+      fi
       log "  what to do: $hint"
       return 3
     fi
@@ -138,6 +149,9 @@ poll_until() {
       log "  waiting ($(fmt_dur "$elapsed") of $(fmt_dur "$timeout")) for $expected; now: ${POLL_SEEN:-nothing yet}"
       shown=$POLL_SEEN
       shown_at=$elapsed
+      if ((NODE_WATCH)); then
+        watch_nodes
+      fi
     fi
     sleep "$POLL_INTERVAL"
   done
@@ -151,6 +165,55 @@ OC_OUT=""
 # request that gets no answer fails after 30s (an API half up must not stall a wait).
 oc_try() {
   OC_OUT=$(oc "$@" --request-timeout=30s 2>&1)
+}
+
+# watch_nodes: the masters that are not Ready and the pending CSRs of the cluster's own
+# masters (requested by system:node:<master>, or by the node-bootstrapper), reported as
+# soon as seen and whenever it changes; NODE_SEEN keeps it, with what to do, for the
+# timeout messages. Other pending CSRs are only listed. Best effort: when oc does not
+# answer, nothing is said.
+NODE_REPORTED=""
+watch_nodes() {
+  local notready="" mine="" others="" name user conds n
+  if ! oc_try get nodes -l node-role.kubernetes.io/master -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'; then
+    return 0
+  fi
+  while read -r name conds; do
+    if [[ -n $name && $conds != True ]]; then
+      notready+="${notready:+ }$name"
+    fi
+  done <<<"$OC_OUT"
+  if oc_try get csr -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.spec.username}{" "}{.status.conditions[*].type}{"\n"}{end}'; then
+    while read -r name user conds; do
+      if [[ -z $name || -n $conds ]]; then
+        continue # approved or denied already
+      fi
+      case $user in
+      system:serviceaccount:openshift-machine-config-operator:node-bootstrapper) mine+="${mine:+, }$name (node-bootstrapper)" ;;
+      system:node:*)
+        n=${user#system:node:}
+        if [[ " ${MASTER_NAMES[*]} " == *" $n "* ]]; then
+          mine+="${mine:+, }$name ($n)"
+        else
+          others+="${others:+, }$name ($user)"
+        fi
+        ;;
+      *) others+="${others:+, }$name ($user)" ;;
+      esac
+    done <<<"$OC_OUT"
+  fi
+  NODE_SEEN=""
+  if [[ -n $notready || -n $mine ]]; then
+    NODE_SEEN="masters NotReady: ${notready:-none}; pending CSRs of the masters: ${mine:-none}${others:+; other pending CSRs, left alone: $others}. A kubelet certificate that rotated after the backup keeps a master NotReady and this wait stuck: on that master move the PEM files of /var/lib/kubelet/pki aside (into the quarantine directory, never deleted), sudo systemctl restart kubelet, then approve only that node's CSRs (oc get csr; oc adm certificate approve NAME for those requested by system:node:<node> or the node-bootstrapper)"
+  fi
+  if [[ $NODE_SEEN != "$NODE_REPORTED" ]]; then
+    if [[ -n $NODE_SEEN ]]; then
+      log "  NODES: $NODE_SEEN"
+    elif [[ -n $NODE_REPORTED ]]; then
+      log "  NODES: every master is Ready and no CSR of theirs is pending"
+    fi
+    NODE_REPORTED=$NODE_SEEN
+  fi
 }
 
 # etcd_pod_states: reads `oc get pods -n openshift-etcd` and prints "NAME STATUS" for
@@ -394,8 +457,8 @@ oc_client_version() {
   printf 'client %s' "${v:-of unknown version}"
 }
 
-# check_api: the API answers a read (through the EOF window after the restore).
-check_api() {
+# check_api_answers: the API answers a read (through the EOF window after the restore).
+check_api_answers() {
   if ! oc_try get etcd cluster -o 'jsonpath={.metadata.name}'; then
     POLL_SEEN="oc get etcd cluster: $(first_line "$OC_OUT")"
     return 1
@@ -412,7 +475,7 @@ step_wait_api() {
   fi
   poll_until "${STEP_TIMEOUT[$1]}" "the API to answer (step ${STEP_NUMS[$1]})" \
     "'Unable to connect to the server: EOF' is normal for a few minutes after the restore. Check on the recovery host that etcd and kube-apiserver run (sudo crictl ps --name '^etcd\$'; sudo crictl ps --name '^kube-apiserver\$'), use a certificate-based kubeconfig, then resume." \
-    check_api ||
+    check_api_answers ||
     die_step "$?" "" "step ${STEP_NUMS[$1]}: the API did not come back"
 }
 
@@ -757,6 +820,8 @@ on_exit() {
 main() {
   local k start confirmed=0
   local -a took=()
+  # It runs after the restore: its waits watch the masters' nodes and CSRs too.
+  NODE_WATCH=1
   parse_args "$@"
   if ((LIST)); then
     list_steps

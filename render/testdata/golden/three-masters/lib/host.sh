@@ -179,6 +179,7 @@ plan_line() {
 # start_run creates this run's directory (never an existing one) and its run.log.
 start_run() {
   local line
+  check_quarantine_fs
   if ((DRY_RUN)); then
     log "dry-run: would create ${RUN_DIR} (mode 0700) for run.log and everything moved"
     return 0
@@ -196,6 +197,48 @@ start_run() {
   EARLY_LOG=()
   log "run directory: ${RUN_DIR} (log: ${LOG_FILE})"
   claim_host
+}
+
+# existing_dir PATH: PATH or its nearest existing parent directory.
+existing_dir() {
+  local p=$1
+  while [[ ! -d $p && $p == /* && $p != / ]]; do
+    p=${p%/*}
+    p=${p:-/}
+  done
+  printf '%s\n' "$p"
+}
+
+# check_quarantine_fs refuses, before anything changes, a quarantine directory in memory
+# (tmpfs, ramfs: RHCOS mounts /tmp so): what is set aside there, the run logs and the
+# completed markers later runs rely on would be lost at the next reboot, and a full
+# tmpfs would leave half a copy.
+check_quarantine_fs() {
+  local dir fstype
+  dir="$(existing_dir "$QUARANTINE_DIR")"
+  fstype="$(stat -f -c %T -- "$dir")" || fail "$EXIT_FAILED" "cannot read the filesystem type of ${dir} (stat -f). Nothing was changed."
+  case $fstype in
+  tmpfs | ramfs)
+    fail "$EXIT_REFUSED" "the quarantine directory ${QUARANTINE_DIR} is on ${fstype} (${dir}): what this script sets aside would be copied into memory and lost at the next reboot, with its run log. Nothing was changed. Set quarantineDir in the inventory to a directory on the filesystem of /var/lib/etcd (the default /var/lib/restorekit) and rebuild the kit."
+    ;;
+  esac
+}
+
+# check_move_space PATH: moving PATH into the run directory is a rename when both are on
+# one filesystem; across filesystems mv copies it: say so, and refuse when the run
+# directory's filesystem has not the room (mv would leave half a copy).
+check_move_space() {
+  local path=$1 dest_dir need free
+  dest_dir="$(existing_dir "${RUN_DIR}${path%/*}")"
+  if [[ $(stat -c %d -- "$path") == "$(stat -c %d -- "$dest_dir")" ]]; then
+    return 0
+  fi
+  need="$(du -sk -- "$path" | awk '{ print $1 }')"
+  free="$(df -Pk -- "$dest_dir" | awk 'NR == 2 { print $4 }')"
+  log "NOTE: ${path} and ${QUARANTINE_DIR} are on different filesystems: moving it copies ${need} KiB (${free} KiB free there)"
+  if ((need >= free)); then
+    fail "$EXIT_FAILED" "not enough room to set ${path} aside in ${QUARANTINE_DIR}: it needs ${need} KiB, ${free} KiB are free. ${path} was not moved. Free space there, or set quarantineDir to a directory on the filesystem of ${path} and rebuild the kit."
+  fi
 }
 
 # earlier_runs: set EARLIER_RUNS to the run directories of this kit's earlier runs on
@@ -302,6 +345,9 @@ quarantine_move() {
   dest="${RUN_DIR}${path}"
   if [[ -e $dest || -L $dest ]]; then
     fail "$EXIT_FAILED" "step ${step}: ${dest} already exists; not moving ${path} over it"
+  fi
+  if ((! DRY_RUN)); then
+    check_move_space "$path"
   fi
   run mkdir -p -- "${dest%/*}"
   run mv -T -- "$path" "$dest"

@@ -42,7 +42,7 @@
 # when no other master of the inventory has the same first label.
 #
 # Nothing is deleted. What the procedure moves "to /tmp" is moved into a new directory
-#   /tmp/restorekit-edge-<UTC YYYYmmddTHHMMSSZ>-<pid>
+#   /var/lib/restorekit/restorekit-edge-<UTC YYYYmmddTHHMMSSZ>-<pid>
 # under the same absolute path (e.g. <run dir>/var/lib/etcd), together with run.log, the
 # timestamped log of this run. Re-running is safe: what an earlier run already moved is
 # reported ("already moved to ...") and skipped.
@@ -66,7 +66,7 @@ readonly CLUSTER=edge
 readonly NODE_NAME=sno-0.edge.example.com
 readonly EXPECTED_HOSTNAME=sno-0.edge.example.com
 readonly -a ACCEPTED_HOSTNAMES=(sno-0.edge.example.com sno-0)
-readonly QUARANTINE_DIR=/tmp
+readonly QUARANTINE_DIR=/var/lib/restorekit
 # Seconds between two checks of every wait.
 readonly POLL_INTERVAL=10
 readonly BACKUP_DIR=/home/core/backup
@@ -97,7 +97,7 @@ EXTRA_FLAGS=(--move-etcd-extras)
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=378fc59811f74b1ed3b082b0622ba6545c838504ac6ad9bd271ab18e41d4b252
+readonly HOST_LIB_SHA256=38cbfc212a85e1d0e71dcb364c4c15ba9510444ccc5edc0ffc7010c24e786274
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

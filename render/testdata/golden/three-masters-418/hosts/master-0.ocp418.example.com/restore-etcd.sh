@@ -43,7 +43,7 @@
 # when no other master of the inventory has the same first label.
 #
 # Nothing is deleted. What the procedure moves "to /tmp" is moved into a new directory
-#   /tmp/restorekit-ocp418-<UTC YYYYmmddTHHMMSSZ>-<pid>
+#   /var/lib/restorekit/restorekit-ocp418-<UTC YYYYmmddTHHMMSSZ>-<pid>
 # under the same absolute path (e.g. <run dir>/var/lib/etcd), together with run.log, the
 # timestamped log of this run. Re-running is safe: what an earlier run already moved is
 # reported ("already moved to ...") and skipped.
@@ -67,7 +67,7 @@ readonly CLUSTER=ocp418
 readonly NODE_NAME=master-0.ocp418.example.com
 readonly EXPECTED_HOSTNAME=master-0.ocp418.example.com
 readonly -a ACCEPTED_HOSTNAMES=(master-0.ocp418.example.com master-0)
-readonly QUARANTINE_DIR=/tmp
+readonly QUARANTINE_DIR=/var/lib/restorekit
 # Seconds between two checks of every wait.
 readonly POLL_INTERVAL=10
 readonly BACKUP_DIR=/home/core/backup
@@ -98,7 +98,7 @@ EXTRA_FLAGS=(--move-etcd-extras)
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=03854ecd542709183df6c698c5eb955408426bc0f89d337bb6bdfd4081ded773
+readonly HOST_LIB_SHA256=c6a533f6c6bb1cb13a71e67938946c665f636168cbd8f0ccb148a6b2d5ab9f02
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

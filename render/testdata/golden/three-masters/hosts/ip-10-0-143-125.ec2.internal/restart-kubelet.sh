@@ -28,7 +28,7 @@
 # when no other master of the inventory has the same first label.
 #
 # Nothing is deleted. What the procedure moves "to /tmp" is moved into a new directory
-#   /tmp/restorekit-ocp4-<UTC YYYYmmddTHHMMSSZ>-<pid>
+#   /var/lib/restorekit/restorekit-ocp4-<UTC YYYYmmddTHHMMSSZ>-<pid>
 # under the same absolute path (e.g. <run dir>/var/lib/etcd), together with run.log, the
 # timestamped log of this run. Re-running is safe: what an earlier run already moved is
 # reported ("already moved to ...") and skipped.
@@ -52,7 +52,7 @@ readonly CLUSTER=ocp4
 readonly NODE_NAME=ip-10-0-143-125.ec2.internal
 readonly EXPECTED_HOSTNAME=ip-10-0-143-125.ec2.internal
 readonly -a ACCEPTED_HOSTNAMES=(ip-10-0-143-125.ec2.internal ip-10-0-143-125)
-readonly QUARANTINE_DIR=/tmp
+readonly QUARANTINE_DIR=/var/lib/restorekit
 # Seconds between two checks of every wait.
 readonly POLL_INTERVAL=10
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
@@ -65,7 +65,7 @@ readonly ETCD_RUNNING_TIMEOUT=1200
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=b9bcea060d34c17bf8ea7d594b1278d5514773c4914aed9864b64b648d3021e0
+readonly HOST_LIB_SHA256=8c2fee824618b332708744bb8e67cd2be31088c71c16c6fc49c183bed8d9d03b
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
