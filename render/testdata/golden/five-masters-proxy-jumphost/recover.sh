@@ -886,6 +886,9 @@ HOST_LIB=lib/host.sh
 # Where the kit's facts of the cluster (kit.json facts) come from: --api-unavailable
 # takes them instead of the live cluster's.
 FACTS_SOURCE='release from the backup snapshot snapshot_2020-11-02_031500.db (ClusterVersion history: Completed), taken at 2020-11-02T03:14:00Z; proxy and nodes from the inventory proxy and masters[].name'
+# Where the kit's release comes from: the backup's snapshot, read when the kit was built,
+# or only the inventory's cluster.version (P1 says which it compared).
+RELEASE_SOURCE='backup snapshot snapshot_2020-11-02_031500.db (ClusterVersion history: Completed)'
 # The restore script every recovery host has.
 CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
 
@@ -1630,9 +1633,9 @@ check_cluster_live() {
     die_step 1 "" "P1: oc get clusterversion version failed: $(first_line "$OC_OUT")"
   fi
   if [[ $OC_OUT != "$CLUSTER_VERSION" ]]; then
-    die_step 1 "" "P1: the cluster runs OpenShift '$(first_line "$OC_OUT")' but this kit and its backup are for $CLUSTER_VERSION: a backup restores only onto the same z-stream release."
+    die_step 1 "" "P1: the cluster runs OpenShift '$(first_line "$OC_OUT")' but this kit and its backup are for $CLUSTER_VERSION (compared with the $RELEASE_SOURCE): a backup restores only onto the same z-stream release."
   fi
-  log "  P1: the cluster runs $CLUSTER_VERSION, as the kit and its backup"
+  log "  P1: the cluster runs $CLUSTER_VERSION, as the kit and its backup: compared with the $RELEASE_SOURCE"
 
   log "step 6 (read now, while the API answers): cluster-wide proxy"
   check_proxy
