@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -218,7 +219,12 @@ func TestFault418NeverStable(t *testing.T) {
 func TestFault418InterruptedGuardOff(t *testing.T) {
 	c := NewCluster(t, ClusterConfig{Masters: 3, Version: "4.18.7", Timing: FastTiming})
 	k := c.BuildKit(KitOptions{})
-	guardOff := func() bool { return c.GuardOverride() }
+	// Interrupt once step 7 has recorded the guard off as done (recover.sh waits in step 8
+	// then): an interruption inside step 7 is resumed by running step 7 again.
+	guardOff := func() bool {
+		_, err := os.Stat(filepath.Join(k.Dir+".state", "done", "quorum-guard-off"))
+		return err == nil && c.GuardOverride()
+	}
 	r := c.Run(k, "recover.sh", RunOptions{Watch: guardOff}, "--yes")
 	logRun(t, "recover.sh --yes (interrupted)", r)
 	if r.ExitCode != 130 {
