@@ -153,8 +153,9 @@ type Step struct {
 	Title string
 	Where Where
 	How   How
-	// Kind names the implementation: templates/hosts/<Kind>.sh.tmpl for a host step,
-	// templates/steps/<Kind>.sh.tmpl (the coordinator function step_<kind>) otherwise.
+	// Kind names the implementation: templates/hosts/<Kind>.sh.tmpl for a host step, the
+	// coordinator function step_<kind> (in recover.sh or a partial it includes) otherwise;
+	// templates/runbook/<Kind>.md.tmpl is its RUNBOOK section either way.
 	Kind string
 	// Changes is true when the step changes a host or the cluster.
 	Changes bool
@@ -225,12 +226,12 @@ type StaticPod struct {
 // ScriptName is the file name of a host step's script under hosts/<node>/.
 func (s Step) ScriptName() string { return s.Kind + ".sh" }
 
-// Template is the template that implements the step's kind.
+// Template is the template of a host step's script ("" for a workstation step).
 func (s Step) Template() string {
 	if s.Where.OnHosts() {
 		return "hosts/" + s.Kind + ".sh.tmpl"
 	}
-	return "steps/" + s.Kind + ".sh.tmpl"
+	return "" // a workstation kind is a coordinator function (Function), not a template
 }
 
 // ScriptSteps is what a host script's header says it performs.
