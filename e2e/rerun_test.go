@@ -47,9 +47,9 @@ func TestRerunAfterRecovery(t *testing.T) {
 		mustContain(t, "the refusal", r.Output, "an earlier recovery of this cluster completed", "--again", "oc get pods -n openshift-etcd")
 		// Every host with a completed run is named, with the script and where its run went.
 		prefix := filepath.Join(c.QuarantineDir, "restorekit-"+c.Config.Name+"-")
-		mustContain(t, "the refusal", r.Output, rec.Name+": restore.sh completed in "+prefix)
+		mustContain(t, "the refusal", r.Output, rec.Name+": 05-restore.sh completed in "+prefix)
 		for _, h := range c.Others() {
-			mustContain(t, "the refusal", r.Output, h.Name+": stop-static-pods.sh completed in "+prefix)
+			mustContain(t, "the refusal", r.Output, h.Name+": 04-stop-static-pods.sh completed in "+prefix)
 		}
 		// It stopped at preflight: no other step began.
 		mustContain(t, "the refusal", r.Output, "==> step P1-P5, 1, 2 (preflight)")
@@ -166,9 +166,9 @@ func TestRerunAfterRecovery(t *testing.T) {
 }
 
 // TestRestoreByHandAfterRecovery: the RUNBOOK's host scripts after a completed recovery
-// by hand. restore.sh right after the restore (before the rollouts) finds its restore
+// by hand. 05-restore.sh right after the restore (before the rollouts) finds its restore
 // pod in place and does nothing; once the cluster has moved on it refuses (exit 2), and
-// so does stop-static-pods.sh on the other masters: nothing changes on any host.
+// so does 04-stop-static-pods.sh on the other masters: nothing changes on any host.
 func TestRestoreByHandAfterRecovery(t *testing.T) {
 	c := NewCluster(t, ClusterConfig{Masters: 3, Timing: FastTiming})
 	k := c.BuildKit(KitOptions{})
@@ -181,27 +181,27 @@ func TestRestoreByHandAfterRecovery(t *testing.T) {
 		return r
 	}
 	for _, h := range c.Others() {
-		if r := byHand(h, "stop-static-pods.sh", "--yes"); r.ExitCode != 0 {
-			t.Fatalf("%s: stop-static-pods.sh --yes: %s", h.Hostname, r)
+		if r := byHand(h, "04-stop-static-pods.sh", "--yes"); r.ExitCode != 0 {
+			t.Fatalf("%s: 04-stop-static-pods.sh --yes: %s", h.Hostname, r)
 		}
 	}
-	if r := byHand(rec, "restore.sh", "--yes"); r.ExitCode != 0 {
-		t.Fatalf("%s: restore.sh --yes: %s", rec.Hostname, r)
+	if r := byHand(rec, "05-restore.sh", "--yes"); r.ExitCode != 0 {
+		t.Fatalf("%s: 05-restore.sh --yes: %s", rec.Hostname, r)
 	}
 	// At once again (a lost session, say): the restore pod it left is still in place.
 	before := snapshotHosts(t, c)
 	mark := len(c.Commands())
 	start := time.Now()
-	r := byHand(rec, "restore.sh", "--yes")
+	r := byHand(rec, "05-restore.sh", "--yes")
 	if r.ExitCode != 0 {
-		t.Errorf("restore.sh --yes right after a completed restore: want exit 0 (nothing to do), got %s", r)
+		t.Errorf("05-restore.sh --yes right after a completed restore: want exit 0 (nothing to do), got %s", r)
 	}
-	mustContain(t, "restore.sh again before the rollouts", r.Output, "nothing to do")
+	mustContain(t, "05-restore.sh again before the rollouts", r.Output, "nothing to do")
 	assertNoChangeSince(t, c, mark, start, before)
 
 	for _, h := range c.Hosts {
-		if r := byHand(h, "restart-kubelet.sh", "--yes"); r.ExitCode != 0 {
-			t.Fatalf("%s: restart-kubelet.sh --yes: %s", h.Hostname, r)
+		if r := byHand(h, "08-restart-kubelet.sh", "--yes"); r.ExitCode != 0 {
+			t.Fatalf("%s: 08-restart-kubelet.sh --yes: %s", h.Hostname, r)
 		}
 	}
 	if r := c.Run(k, "redeploy.sh", RunOptions{}, "--yes"); r.ExitCode != 0 {
@@ -217,18 +217,18 @@ func TestRestoreByHandAfterRecovery(t *testing.T) {
 	before = snapshotHosts(t, c)
 	mark = len(c.Commands())
 	start = time.Now()
-	r = byHand(rec, "restore.sh", "--yes")
+	r = byHand(rec, "05-restore.sh", "--yes")
 	if r.ExitCode != 2 {
-		t.Errorf("restore.sh --yes after a completed recovery: want exit 2 (refused), got %s", r)
+		t.Errorf("05-restore.sh --yes after a completed recovery: want exit 2 (refused), got %s", r)
 	}
-	mustContain(t, "the refusal of restore.sh", r.Output, "an earlier run completed the restore", "has changed since",
+	mustContain(t, "the refusal of 05-restore.sh", r.Output, "an earlier run completed the restore", "has changed since",
 		"Nothing was changed", "--again", filepath.Join(c.QuarantineDir, "restorekit-"+c.Config.Name+"-"))
 	for _, h := range c.Others() {
-		r := byHand(h, "stop-static-pods.sh", "--yes")
+		r := byHand(h, "04-stop-static-pods.sh", "--yes")
 		if r.ExitCode != 2 {
-			t.Errorf("%s: stop-static-pods.sh --yes after a completed recovery: want exit 2 (refused), got %s", h.Hostname, r)
+			t.Errorf("%s: 04-stop-static-pods.sh --yes after a completed recovery: want exit 2 (refused), got %s", h.Hostname, r)
 		}
-		mustContain(t, h.Hostname+": the refusal of stop-static-pods.sh", r.Output, "back in place", "Nothing was changed", "--again")
+		mustContain(t, h.Hostname+": the refusal of 04-stop-static-pods.sh", r.Output, "back in place", "Nothing was changed", "--again")
 	}
 	assertNoChangeSince(t, c, mark, start, before)
 	if n := len(filter(c.Commands(), func(c Command) bool { return c.Tool == "cluster-restore.sh" })); n != 1 {

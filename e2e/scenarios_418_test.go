@@ -83,7 +83,7 @@ func TestRecover418FiveMastersProxy(t *testing.T) {
 		NoProxy: ".cluster.local,.svc,10.128.0.0/14,127.0.0.1,172.30.0.0/16,api-int.sim.example.test,localhost"}
 	c := NewCluster(t, ClusterConfig{Masters: 5, Version: "4.21.2", Proxy: proxy, Timing: FastTiming})
 	k := c.BuildKit(KitOptions{})
-	if s := readFile(t, filepath.Join(k.Dir, "hosts", c.Hosts[1].Name, "disable-etcd.sh")); strings.Contains(s, "etcd-backup-server") {
+	if s := readFile(t, filepath.Join(k.Dir, "hosts", c.Hosts[1].Name, "03-disable-etcd.sh")); strings.Contains(s, "etcd-backup-server") {
 		t.Errorf("a 4.21 kit waits for etcd-backup-server, which 4.21 does not have")
 	}
 	r := run418(t, c, k)
@@ -255,8 +255,8 @@ func TestRecover418ByHand(t *testing.T) {
 		hosts  []*Host
 		script string
 	}{
-		{c.Others(), "disable-etcd.sh"},
-		{[]*Host{c.Recovery()}, "restore-etcd.sh"},
+		{c.Others(), "03-disable-etcd.sh"},
+		{[]*Host{c.Recovery()}, "05-restore-etcd.sh"},
 	}
 	last := -1
 	for _, o := range order {
@@ -275,8 +275,8 @@ func TestRecover418ByHand(t *testing.T) {
 	c.CopyBackup(c.Recovery())
 	// The recovery host's script refuses to run on another host.
 	before := snapshotHosts(t, c)
-	if r := c.RunScriptOn(k, c.Recovery(), c.Hosts[1], "restore-etcd.sh", "--yes"); r.ExitCode != 2 {
-		t.Errorf("%s's restore-etcd.sh run on %s: want exit 2 (wrong host), got %s", c.Recovery().Hostname, c.Hosts[1].Hostname, r)
+	if r := c.RunScriptOn(k, c.Recovery(), c.Hosts[1], "05-restore-etcd.sh", "--yes"); r.ExitCode != 2 {
+		t.Errorf("%s's 05-restore-etcd.sh run on %s: want exit 2 (wrong host), got %s", c.Recovery().Hostname, c.Hosts[1].Hostname, r)
 	}
 	assertNoChangeAnywhere(t, c, before, "/home/core/kit/")
 	for _, o := range order {

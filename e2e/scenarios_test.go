@@ -78,10 +78,10 @@ func TestRecoverByHand(t *testing.T) {
 		hosts  []*Host
 		script string
 	}{
-		{c.Others(), "stop-static-pods.sh"},
-		{[]*Host{c.Recovery()}, "restore.sh"},
-		{[]*Host{c.Recovery()}, "restart-kubelet.sh"},
-		{c.Others(), "restart-kubelet.sh"},
+		{c.Others(), "04-stop-static-pods.sh"},
+		{[]*Host{c.Recovery()}, "05-restore.sh"},
+		{[]*Host{c.Recovery()}, "08-restart-kubelet.sh"},
+		{c.Others(), "08-restart-kubelet.sh"},
 	}
 	// The RUNBOOK must give the scripts in this order.
 	last := -1
@@ -96,13 +96,13 @@ func TestRecoverByHand(t *testing.T) {
 	c.CopyBackup(c.Recovery())
 
 	// Mistakes a person can make are refused before anything changes (exit 2): the
-	// recovery host's restore.sh on another master, and no --yes without a terminal.
+	// recovery host's 05-restore.sh on another master, and no --yes without a terminal.
 	before := snapshotHosts(t, c)
-	if r := c.RunScriptOn(k, c.Recovery(), c.Hosts[1], "restore.sh", "--yes"); r.ExitCode != 2 {
-		t.Errorf("%s's restore.sh run on %s: want exit 2 (wrong host), got %s", c.Recovery().Hostname, c.Hosts[1].Hostname, r)
+	if r := c.RunScriptOn(k, c.Recovery(), c.Hosts[1], "05-restore.sh", "--yes"); r.ExitCode != 2 {
+		t.Errorf("%s's 05-restore.sh run on %s: want exit 2 (wrong host), got %s", c.Recovery().Hostname, c.Hosts[1].Hostname, r)
 	}
-	if r := c.RunOnHost(k, c.Hosts[1], "stop-static-pods.sh"); r.ExitCode != 2 {
-		t.Errorf("stop-static-pods.sh without --yes and without a terminal: want exit 2, got %s", r)
+	if r := c.RunOnHost(k, c.Hosts[1], "04-stop-static-pods.sh"); r.ExitCode != 2 {
+		t.Errorf("04-stop-static-pods.sh without --yes and without a terminal: want exit 2, got %s", r)
 	}
 	// The refused runs copied their scripts to ~/kit; nothing else may differ.
 	assertNoChangeAnywhere(t, c, before, "/home/core/kit/")
@@ -202,7 +202,7 @@ func TestFaultProxyDiffers(t *testing.T) {
 }
 
 // TestFaultBackupChecksumDiffers: the backup copied to the recovery host is damaged
-// there after the copy; restore.sh refuses it before cluster-restore.sh runs.
+// there after the copy; 05-restore.sh refuses it before cluster-restore.sh runs.
 func TestFaultBackupChecksumDiffers(t *testing.T) {
 	c := NewCluster(t, ClusterConfig{Masters: 3, Timing: FastTiming})
 	k := c.BuildKit(KitOptions{})
@@ -308,11 +308,11 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	// Ctrl-C stops the host scripts too: none may go on working behind a re-run.
 	deadline := time.Now().Add(5 * time.Second)
 	for _, h := range c.Others() {
-		for len(h.Processes("stop-static-pods.sh")) > 0 && time.Now().Before(deadline) {
+		for len(h.Processes("04-stop-static-pods.sh")) > 0 && time.Now().Before(deadline) {
 			time.Sleep(100 * time.Millisecond)
 		}
-		if pids := h.Processes("stop-static-pods.sh"); len(pids) > 0 {
-			t.Errorf("%s: stop-static-pods.sh still running 5s after recover.sh was interrupted (pids %v)", h.Hostname, pids)
+		if pids := h.Processes("04-stop-static-pods.sh"); len(pids) > 0 {
+			t.Errorf("%s: 04-stop-static-pods.sh still running 5s after recover.sh was interrupted (pids %v)", h.Hostname, pids)
 		}
 	}
 
@@ -338,7 +338,7 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	assertRestored(t, c, false)
 }
 
-// TestRestoreTwiceKeepsEtcdBackup: restore.sh run a second time (after the kubelet
+// TestRestoreTwiceKeepsEtcdBackup: 05-restore.sh run a second time (after the kubelet
 // brought up the restored member) must not let cluster-restore.sh delete the first
 // run's /var/lib/etcd-backup, which holds the original data.
 func TestRestoreTwiceKeepsEtcdBackup(t *testing.T) {
@@ -347,21 +347,21 @@ func TestRestoreTwiceKeepsEtcdBackup(t *testing.T) {
 	rec := c.Recovery()
 	c.CopyBackup(rec)
 	for _, h := range c.Others() {
-		if r := c.RunOnHost(k, h, "stop-static-pods.sh", "--yes"); r.ExitCode != 0 {
-			t.Fatalf("%s: stop-static-pods.sh: %s", h.Hostname, r)
+		if r := c.RunOnHost(k, h, "04-stop-static-pods.sh", "--yes"); r.ExitCode != 0 {
+			t.Fatalf("%s: 04-stop-static-pods.sh: %s", h.Hostname, r)
 		}
 	}
-	r := c.RunOnHost(k, rec, "restore.sh", "--yes")
-	logRun(t, "restore.sh --yes (first)", r)
+	r := c.RunOnHost(k, rec, "05-restore.sh", "--yes")
+	logRun(t, "05-restore.sh --yes (first)", r)
 	if r.ExitCode != 0 {
-		t.Fatalf("restore.sh: %s", r)
+		t.Fatalf("05-restore.sh: %s", r)
 	}
 	first := treeSums(t, filepath.Join(rec.Root, etcdBackup))
-	if r := c.RunOnHost(k, rec, "restart-kubelet.sh", "--yes"); r.ExitCode != 0 {
-		t.Fatalf("restart-kubelet.sh: %s", r)
+	if r := c.RunOnHost(k, rec, "08-restart-kubelet.sh", "--yes"); r.ExitCode != 0 {
+		t.Fatalf("08-restart-kubelet.sh: %s", r)
 	}
-	r = c.RunOnHost(k, rec, "restore.sh", "--yes")
-	logRun(t, "restore.sh --yes (second)", r)
+	r = c.RunOnHost(k, rec, "05-restore.sh", "--yes")
+	logRun(t, "05-restore.sh --yes (second)", r)
 	files := rec.HostFiles(t)
 	for rel, sum := range first {
 		if len(files[sum]) == 0 {
@@ -372,7 +372,7 @@ func TestRestoreTwiceKeepsEtcdBackup(t *testing.T) {
 }
 
 // TestFaultRestoreHangs: on the recovery host etcd never stops, so cluster-restore.sh
-// waits for it forever (as the real one does); restore.sh ends it at its timeout
+// waits for it forever (as the real one does); 05-restore.sh ends it at its timeout
 // (step 7, exit 3) and nothing after step 7 runs.
 func TestFaultRestoreHangs(t *testing.T) {
 	t.Parallel() // mostly waiting for the timeout

@@ -68,7 +68,7 @@ func TestKitOnDiskLintsLikeInMemory(t *testing.T) {
 	}
 	// A problem in a host script and in the coordinator, so there is something to compare.
 	for i, f := range kit.Files {
-		if f.Name == "recover.sh" || strings.HasSuffix(f.Name, "/restore.sh") {
+		if f.Name == "recover.sh" || strings.HasSuffix(f.Name, "/05-restore.sh") {
 			kit.Files[i].Data = append(append([]byte(nil), f.Data...), "rm -f /etc/hosts\nssh core@192.0.2.1 true\n"...)
 		}
 	}

@@ -136,10 +136,10 @@ func TestPathsTemplatesDir(t *testing.T) {
 	}
 	f := fetches[0]
 	curlLine := bytes.Count(b, []byte("\n")) + 2 // after the template's last line and an empty one
-	if f.File != "ocp4-recovery-kit/hosts/ip-10-0-143-125.ec2.internal/restore.sh" || f.Template != filepath.ToSlash(tmpl) || f.TemplateLine != curlLine {
+	if f.File != "ocp4-recovery-kit/hosts/ip-10-0-143-125.ec2.internal/05-restore.sh" || f.Template != filepath.ToSlash(tmpl) || f.TemplateLine != curlLine {
 		t.Errorf("finding names %q from %q line %d, want the template's line %d", f.File, f.Template, f.TemplateLine, curlLine)
 	}
-	if want := fmt.Sprintf("ocp4-recovery-kit/hosts/ip-10-0-143-125.ec2.internal/restore.sh (from %s:%d):", filepath.ToSlash(tmpl), curlLine); !strings.HasPrefix(f.String(), want) {
+	if want := fmt.Sprintf("ocp4-recovery-kit/hosts/ip-10-0-143-125.ec2.internal/05-restore.sh (from %s:%d):", filepath.ToSlash(tmpl), curlLine); !strings.HasPrefix(f.String(), want) {
 		t.Errorf("finding %q does not start with %q", f, want)
 	}
 }

@@ -418,7 +418,7 @@ func TestRecoverHappyPath(t *testing.T) {
 				if !strings.HasPrefix(r, "sudo bash restorekit/") {
 					continue
 				}
-				if tty := c.has("-tt"); tty == strings.HasSuffix(r, "/restore.sh --yes") {
+				if tty := c.has("-tt"); tty == strings.HasSuffix(r, "/05-restore.sh --yes") {
 					t.Errorf("-tt is %v for %s", tty, r)
 				}
 			}
@@ -513,39 +513,39 @@ func checkProcedureOrder(t *testing.T, e *coordEnv, calls []coordCall, out strin
 	copyAt := index(calls, func(c coordCall) bool {
 		return c.Tool == "scp" && strings.HasSuffix(c.Args[len(c.Args)-1], ":"+e.inv.Backup.RemoteDir+"/")
 	})
-	restoreAt := index(calls, hostRun(rec.Address, "restore.sh"))
+	restoreAt := index(calls, hostRun(rec.Address, "05-restore.sh"))
 	if restoreAt < 0 {
-		t.Fatalf("restore.sh never ran on the recovery host:\n%s", out)
+		t.Fatalf("05-restore.sh never ran on the recovery host:\n%s", out)
 	}
 	if got := calls[restoreAt].Args[2:]; strings.Join(got, " ") != "--yes" {
-		t.Errorf("restore.sh ran with %q, want --yes", got)
+		t.Errorf("05-restore.sh ran with %q, want --yes", got)
 	}
 	if copyAt < 0 || copyAt > restoreAt {
 		t.Errorf("backup copied at %d, restore at %d", copyAt, restoreAt)
 	}
-	if n := countCalls(calls, hostRun(rec.Address, "restore.sh")); n != 1 {
-		t.Errorf("restore.sh ran %d times", n)
+	if n := countCalls(calls, hostRun(rec.Address, "05-restore.sh")); n != 1 {
+		t.Errorf("05-restore.sh ran %d times", n)
 	}
 	// Step 4 on every other host before the restore, never on the recovery host.
 	for _, m := range e.inv.Others() {
-		if i := index(calls, hostRun(m.Address, "stop-static-pods.sh")); i < 0 || i > restoreAt {
-			t.Errorf("stop-static-pods.sh on %s at %d, restore at %d", m.Name, i, restoreAt)
+		if i := index(calls, hostRun(m.Address, "04-stop-static-pods.sh")); i < 0 || i > restoreAt {
+			t.Errorf("04-stop-static-pods.sh on %s at %d, restore at %d", m.Name, i, restoreAt)
 		}
-		if i := index(calls, hostRun(m.Address, "restore.sh")); i >= 0 {
-			t.Errorf("restore.sh ran on %s, not the recovery host", m.Name)
+		if i := index(calls, hostRun(m.Address, "05-restore.sh")); i >= 0 {
+			t.Errorf("05-restore.sh ran on %s, not the recovery host", m.Name)
 		}
 	}
-	if i := index(calls, hostRun(rec.Address, "stop-static-pods.sh")); i >= 0 {
-		t.Errorf("stop-static-pods.sh ran on the recovery host")
+	if i := index(calls, hostRun(rec.Address, "04-stop-static-pods.sh")); i >= 0 {
+		t.Errorf("04-stop-static-pods.sh ran on the recovery host")
 	}
 	// Step 8: after the restore, the recovery host first.
-	recKubelet := index(calls, hostRun(rec.Address, "restart-kubelet.sh"))
+	recKubelet := index(calls, hostRun(rec.Address, "08-restart-kubelet.sh"))
 	if recKubelet < restoreAt {
 		t.Errorf("kubelet restarted on the recovery host at %d, restore at %d", recKubelet, restoreAt)
 	}
 	lastKubelet := recKubelet
 	for _, m := range e.inv.Others() {
-		i := index(calls, hostRun(m.Address, "restart-kubelet.sh"))
+		i := index(calls, hostRun(m.Address, "08-restart-kubelet.sh"))
 		if i < recKubelet {
 			t.Errorf("kubelet restarted on %s at %d, before the recovery host (%d)", m.Name, i, recKubelet)
 		}
@@ -732,8 +732,8 @@ func TestRecoverDryRunChangesNothing(t *testing.T) {
 			}
 			checkSSHOptions(t, e, calls)
 			for _, m := range e.inv.Others() {
-				if !strings.Contains(out, "DRY-RUN: would run: ssh ") || !strings.Contains(out, m.Name+" 'sudo bash restorekit/"+e.inv.Cluster.Name+"-recovery-kit/stop-static-pods.sh --yes'") {
-					t.Errorf("--dry-run does not show stop-static-pods.sh on %s", m.Name)
+				if !strings.Contains(out, "DRY-RUN: would run: ssh ") || !strings.Contains(out, m.Name+" 'sudo bash restorekit/"+e.inv.Cluster.Name+"-recovery-kit/04-stop-static-pods.sh --yes'") {
+					t.Errorf("--dry-run does not show 04-stop-static-pods.sh on %s", m.Name)
 				}
 			}
 			for _, want := range []string{"oc patch etcd cluster", "oc patch kubescheduler cluster", "dry run: nothing was changed"} {
@@ -834,7 +834,7 @@ func TestRecoverAPIUnavailable(t *testing.T) {
 			}
 		}
 		calls := e.calls()
-		restoreAt := index(calls, hostRun(e.inv.Recovery().Address, "restore.sh"))
+		restoreAt := index(calls, hostRun(e.inv.Recovery().Address, "05-restore.sh"))
 		if i := index(calls, ocCall("get", "clusterversion")); i >= 0 && i < restoreAt {
 			t.Errorf("the preflight read the clusterversion with the API down")
 		}
@@ -920,7 +920,7 @@ func TestRecoverPreflightStops(t *testing.T) {
 		{"no cluster-restore.sh", func(e *coordEnv) { e.touch(filepath.Join(e.host(e.inv.Recovery()), "no-cluster-restore"), "") },
 			[]string{"P3: ip-10-0-143-125.ec2.internal (the recovery host) has no /usr/local/bin/cluster-restore.sh"}},
 		{"kit changed", func(e *coordEnv) {
-			e.touch(filepath.Join(e.kitDir, "hosts", e.inv.RecoveryHost, "restore.sh"), "#!/bin/bash\necho changed\n")
+			e.touch(filepath.Join(e.kitDir, "hosts", e.inv.RecoveryHost, "05-restore.sh"), "#!/bin/bash\necho changed\n")
 		}, []string{"kit files do not match", "SHA256SUMS"}},
 		{"backup damaged", func(e *coordEnv) {
 			e.touch(filepath.Join(e.kitDir, "backup", e.inv.Backup.Files[0].Name), "not the snapshot")
@@ -1003,7 +1003,7 @@ func TestRecoverResumesAfterFailure(t *testing.T) {
 	t.Parallel()
 	e := newCoordEnv(t, "three-masters", nil)
 	bad := e.inv.Masters[2]
-	failFile := filepath.Join(e.host(bad), "fail-stop-static-pods.sh")
+	failFile := filepath.Join(e.host(bad), "fail-04-stop-static-pods.sh")
 	e.touch(failFile, "1")
 	out := e.mustRun(1, "recover.sh", "--yes")
 	want := "FAILED: step 4 (stop-static-pods) on " + bad.Name + ", exit 1"
@@ -1011,11 +1011,11 @@ func TestRecoverResumesAfterFailure(t *testing.T) {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 	calls := e.calls()
-	if index(calls, hostRun(e.inv.Recovery().Address, "restore.sh")) >= 0 {
-		t.Errorf("restore.sh ran after step 4 failed")
+	if index(calls, hostRun(e.inv.Recovery().Address, "05-restore.sh")) >= 0 {
+		t.Errorf("05-restore.sh ran after step 4 failed")
 	}
 	for _, m := range e.inv.Others() {
-		if index(calls, hostRun(m.Address, "stop-static-pods.sh")) < 0 {
+		if index(calls, hostRun(m.Address, "04-stop-static-pods.sh")) < 0 {
 			t.Errorf("step 4 did not run on %s (the hosts run in parallel)", m.Name)
 		}
 	}
@@ -1039,15 +1039,15 @@ func TestRecoverResumesAfterFailure(t *testing.T) {
 		t.Errorf("resumed run copied again: %v", calls[i])
 	}
 	for _, m := range e.inv.Others() {
-		n := countCalls(calls, hostRun(m.Address, "stop-static-pods.sh"))
+		n := countCalls(calls, hostRun(m.Address, "04-stop-static-pods.sh"))
 		if want := map[bool]int{true: 1, false: 0}[m.Name == bad.Name]; n != want {
-			t.Errorf("resumed run: stop-static-pods.sh ran %d times on %s, want %d", n, m.Name, want)
+			t.Errorf("resumed run: 04-stop-static-pods.sh ran %d times on %s, want %d", n, m.Name, want)
 		}
 	}
 	if !strings.Contains(out, "step P1-P5, 1, 2 (preflight): done by an earlier run") {
 		t.Errorf("resumed run does not say what it skipped:\n%s", out)
 	}
-	if index(calls, hostRun(e.inv.Recovery().Address, "restore.sh")) < 0 || index(calls, ocCall("patch", "kubescheduler", "cluster")) < 0 {
+	if index(calls, hostRun(e.inv.Recovery().Address, "05-restore.sh")) < 0 || index(calls, ocCall("patch", "kubescheduler", "cluster")) < 0 {
 		t.Errorf("resumed run did not finish:\n%s", out)
 	}
 }
@@ -1066,17 +1066,17 @@ func TestRecoverFrom(t *testing.T) {
 				if err := os.MkdirAll(filepath.Join(e.host(m), "home", "restorekit", e.inv.Cluster.Name+"-recovery-kit"), 0o755); err != nil {
 					t.Fatal(err)
 				}
-				e.touch(filepath.Join(e.host(m), "home", "restorekit", e.inv.Cluster.Name+"-recovery-kit", "restart-kubelet.sh"), "")
+				e.touch(filepath.Join(e.host(m), "home", "restorekit", e.inv.Cluster.Name+"-recovery-kit", "08-restart-kubelet.sh"), "")
 			}
 			out := e.mustRun(0, "recover.sh", "--yes", "--from", from)
 			calls := e.calls()
 			for _, c := range calls {
-				if c.Tool == "scp" || (c.Tool == "host" && c.Args[1] != "restart-kubelet.sh") || ocCall("whoami")(c) {
+				if c.Tool == "scp" || (c.Tool == "host" && c.Args[1] != "08-restart-kubelet.sh") || ocCall("whoami")(c) {
 					t.Errorf("--from %s ran an earlier step: %v", from, c)
 				}
 			}
 			for _, m := range e.inv.Masters {
-				if index(calls, hostRun(m.Address, "restart-kubelet.sh")) < 0 {
+				if index(calls, hostRun(m.Address, "08-restart-kubelet.sh")) < 0 {
 					t.Errorf("--from %s: no kubelet restart on %s", from, m.Name)
 				}
 			}
@@ -1136,7 +1136,7 @@ func TestRecoverFrom(t *testing.T) {
 			t.Errorf("--only push-scripts ran another step: %v", calls)
 		}
 		for _, m := range e.inv.Masters {
-			p := filepath.Join(e.host(m), "home", "restorekit", e.inv.Cluster.Name+"-recovery-kit", "restart-kubelet.sh")
+			p := filepath.Join(e.host(m), "home", "restorekit", e.inv.Cluster.Name+"-recovery-kit", "08-restart-kubelet.sh")
 			if _, err := os.Stat(p); err != nil {
 				t.Errorf("script not pushed: %v", err)
 			}
@@ -1253,7 +1253,7 @@ func TestRunbook(t *testing.T) {
 			}
 			rb := string(data)
 			want := []string{"sha256sum -c SHA256SUMS", "Recovery host (step 1): `" + e.inv.RecoveryHost + "`",
-				"sudo bash ./stop-static-pods.sh", "sudo bash ./restore.sh", "sudo bash ./restart-kubelet.sh", "./redeploy.sh",
+				"sudo bash ./04-stop-static-pods.sh", "sudo bash ./05-restore.sh", "sudo bash ./08-restart-kubelet.sh", "./redeploy.sh",
 				"./recover.sh --dry-run", "sudo -E /usr/local/bin/cluster-restore.sh " + e.inv.Backup.RemoteDir,
 				"sudo crictl ps --name '^etcd$' --state running", "Unable to connect to the server: EOF",
 				`oc patch "$OP" cluster -p='{"spec": {"forceRedeploymentReason": "recovery-'"$( date --rfc-3339=ns )"'"}}' --type=merge`,
@@ -1308,7 +1308,7 @@ func TestRecoverInterrupted(t *testing.T) {
 	t.Parallel()
 	e := newCoordEnv(t, "three-masters", nil)
 	slow := e.inv.Others()[1]
-	e.touch(filepath.Join(e.host(slow), "slow-stop-static-pods.sh"), "60")
+	e.touch(filepath.Join(e.host(slow), "slow-04-stop-static-pods.sh"), "60")
 	bin, err := filepath.Abs(filepath.Join("testdata", "coord", "bin"))
 	if err != nil {
 		t.Fatal(err)
@@ -1322,7 +1322,7 @@ func TestRecoverInterrupted(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	started := "host\x1f" + slow.Address + "\x1fstop-static-pods.sh"
+	started := "host\x1f" + slow.Address + "\x1f04-stop-static-pods.sh"
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(50 * time.Millisecond) {
 		data, _ := os.ReadFile(filepath.Join(e.fake, "calls.log"))
 		if strings.Contains(string(data), started) {
@@ -1346,10 +1346,10 @@ func TestRecoverInterrupted(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
 	}
-	if index(e.calls(), hostRun(e.inv.Recovery().Address, "restore.sh")) >= 0 {
-		t.Errorf("restore.sh ran after the interruption")
+	if index(e.calls(), hostRun(e.inv.Recovery().Address, "05-restore.sh")) >= 0 {
+		t.Errorf("05-restore.sh ran after the interruption")
 	}
-	if err := os.Remove(filepath.Join(e.host(slow), "slow-stop-static-pods.sh")); err != nil {
+	if err := os.Remove(filepath.Join(e.host(slow), "slow-04-stop-static-pods.sh")); err != nil {
 		t.Fatal(err)
 	}
 	res := e.mustRun(0, "recover.sh", "--yes")
@@ -1359,8 +1359,8 @@ func TestRecoverInterrupted(t *testing.T) {
 		if m.Name == slow.Name {
 			want = 1
 		}
-		if n := countCalls(calls, hostRun(m.Address, "stop-static-pods.sh")); n != want {
-			t.Errorf("re-run: stop-static-pods.sh ran %d times on %s, want %d\n%s", n, m.Name, want, res)
+		if n := countCalls(calls, hostRun(m.Address, "04-stop-static-pods.sh")); n != want {
+			t.Errorf("re-run: 04-stop-static-pods.sh ran %d times on %s, want %d\n%s", n, m.Name, want, res)
 		}
 	}
 	if index(calls, ocCall("patch", "kubescheduler", "cluster")) < 0 {
@@ -1368,23 +1368,23 @@ func TestRecoverInterrupted(t *testing.T) {
 	}
 }
 
-// TestRecoverWaitsForEarlierRestore: a restore.sh left running by an interrupted run is
+// TestRecoverWaitsForEarlierRestore: a 05-restore.sh left running by an interrupted run is
 // waited for; the restore never runs twice at the same time.
 func TestRecoverWaitsForEarlierRestore(t *testing.T) {
 	t.Parallel()
 	e := newCoordEnv(t, "three-masters", nil)
 	rec := e.host(e.inv.Recovery())
-	e.touch(filepath.Join(rec, "ps"), "bash restorekit/ocp4-recovery-kit/restore.sh --yes\n/bin/bash /usr/local/bin/cluster-restore.sh /home/core/backup\n")
+	e.touch(filepath.Join(rec, "ps"), "bash restorekit/ocp4-recovery-kit/05-restore.sh --yes\n/bin/bash /usr/local/bin/cluster-restore.sh /home/core/backup\n")
 	e.touch(filepath.Join(rec, "ps-count"), "2")
 	out := e.mustRun(0, "recover.sh", "--yes")
 	calls := e.calls()
-	want := "an earlier restore.sh (or the cluster-restore.sh it started) is still running on " + e.inv.RecoveryHost
-	if !strings.Contains(out, want) || !strings.Contains(out, "still running on "+e.inv.RecoveryHost+": bash restorekit/ocp4-recovery-kit/restore.sh --yes;/bin/bash /usr/local/bin/cluster-restore.sh") {
+	want := "an earlier 05-restore.sh (or the cluster-restore.sh it started) is still running on " + e.inv.RecoveryHost
+	if !strings.Contains(out, want) || !strings.Contains(out, "still running on "+e.inv.RecoveryHost+": bash restorekit/ocp4-recovery-kit/05-restore.sh --yes;/bin/bash /usr/local/bin/cluster-restore.sh") {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
-	restoreAt := index(calls, hostRun(e.inv.Recovery().Address, "restore.sh"))
+	restoreAt := index(calls, hostRun(e.inv.Recovery().Address, "05-restore.sh"))
 	if n := countCalls(calls[:max(restoreAt, 0)], func(c coordCall) bool { return c.Tool == "ps" }); restoreAt < 0 || n != 3 {
-		t.Errorf("restore.sh at %d after %d ps calls, want after 3 (2 showing the earlier restore)", restoreAt, n)
+		t.Errorf("05-restore.sh at %d after %d ps calls, want after 3 (2 showing the earlier restore)", restoreAt, n)
 	}
 }
 
@@ -1433,9 +1433,9 @@ func TestRecoverAfterCompletedRecovery(t *testing.T) {
 	if err := os.MkdirAll(run, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e.touch(filepath.Join(run, "completed"), "restore.sh\nab12\n")
+	e.touch(filepath.Join(run, "completed"), "05-restore.sh\nab12\n")
 	out := e.mustRun(1, "recover.sh", "--yes")
-	want := "an earlier recovery of this cluster completed on its hosts (ip-10-0-143-125.ec2.internal: restore.sh completed in " + run
+	want := "an earlier recovery of this cluster completed on its hosts (ip-10-0-143-125.ec2.internal: 05-restore.sh completed in " + run
 	if !strings.Contains(out, want) || !strings.Contains(out, "run recover.sh with --again") {
 		t.Errorf("output lacks %q:\n%s", want, out)
 	}
@@ -1451,7 +1451,7 @@ func TestRecoverAfterCompletedRecovery(t *testing.T) {
 			continue
 		}
 		again := c.has("--again")
-		if want := c.Args[1] != "restart-kubelet.sh"; again != want {
+		if want := c.Args[1] != "08-restart-kubelet.sh"; again != want {
 			t.Errorf("%s ran with --again %v, want %v", c.Args[1], again, want)
 		}
 	}

@@ -43,7 +43,7 @@ func TestStopStaticPodsMovesIntoRunDir(t *testing.T) {
 	must(t, os.MkdirAll(filepath.Dir(stale), 0o755))
 	must(t, os.WriteFile(stale, []byte("an earlier manual attempt\n"), 0o644))
 	before := h.snapshot()
-	r := h.run(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STOP_POLLS=2"}, "--yes")
+	r := h.run(otherNode, "04-stop-static-pods.sh", []string{"FAKEHOST_STOP_POLLS=2"}, "--yes")
 	wantCode(t, r, 0, "step 4.1", "step 4.2", "step 4.3", "step 4.4", "step 4.5", "where everything went:")
 
 	dirs := h.runDirs()
@@ -111,16 +111,16 @@ func TestDryRunChangesNothing(t *testing.T) {
 		node, script string
 		want         []string
 	}{
-		{otherNode, "stop-static-pods.sh", []string{"dry-run: would run: mv -T --", "dry-run: step 4.2: would wait until no etcd container runs", "now: still running: etcd ("}},
-		{recoveryNode, "restore.sh", []string{"size and sha256 match kit.json", "dry-run: would run: mv -T -- ", "dry-run: would run: env ", "/usr/local/bin/cluster-restore.sh "}},
-		{recoveryNode, "restart-kubelet.sh", []string{"dry-run: would run: systemctl restart kubelet.service", "dry-run: step 9.1: would wait until a container named etcd runs"}},
-		{otherNode, "restart-kubelet.sh", []string{"dry-run: would run: systemctl restart kubelet.service"}},
+		{otherNode, "04-stop-static-pods.sh", []string{"dry-run: would run: mv -T --", "dry-run: step 4.2: would wait until no etcd container runs", "now: still running: etcd ("}},
+		{recoveryNode, "05-restore.sh", []string{"size and sha256 match kit.json", "dry-run: would run: mv -T -- ", "dry-run: would run: env ", "/usr/local/bin/cluster-restore.sh "}},
+		{recoveryNode, "08-restart-kubelet.sh", []string{"dry-run: would run: systemctl restart kubelet.service", "dry-run: step 9.1: would wait until a container named etcd runs"}},
+		{otherNode, "08-restart-kubelet.sh", []string{"dry-run: would run: systemctl restart kubelet.service"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.node+"/"+tt.script, func(t *testing.T) {
 			t.Parallel()
 			h := newFakeHost(t, tt.node, nil)
-			// restore.sh would set this aside; the dry run only says so.
+			// 05-restore.sh would set this aside; the dry run only says so.
 			h.write("var/lib/etcd-backup/member/snap/db", "an earlier attempt\n")
 			before := h.snapshot()
 			r := h.run(tt.node, tt.script, nil, "--dry-run")
@@ -139,11 +139,11 @@ func TestStopStaticPodsRerunIsIdempotent(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost(t, otherNode, nil)
 	before := h.snapshot()
-	wantCode(t, h.run(otherNode, "stop-static-pods.sh", nil, "--yes"), 0)
+	wantCode(t, h.run(otherNode, "04-stop-static-pods.sh", nil, "--yes"), 0)
 	first := h.runDirs()
 	// The second run starts at least one second later, so its directory differs.
 	time.Sleep(time.Second)
-	r := h.run(otherNode, "stop-static-pods.sh", nil, "--yes")
+	r := h.run(otherNode, "04-stop-static-pods.sh", nil, "--yes")
 	wantCode(t, r, 0, "already moved to "+first[0])
 	dirs := h.runDirs()
 	if len(dirs) != 2 {
@@ -163,7 +163,7 @@ func TestStopStaticPodsRerunIsIdempotent(t *testing.T) {
 
 func TestHostScriptsRefuseTheWrongHost(t *testing.T) {
 	t.Parallel()
-	for _, script := range []string{"stop-static-pods.sh", "restart-kubelet.sh"} {
+	for _, script := range []string{"04-stop-static-pods.sh", "08-restart-kubelet.sh"} {
 		t.Run(script, func(t *testing.T) {
 			t.Parallel()
 			h := newFakeHost(t, otherNode, nil)
@@ -177,12 +177,12 @@ func TestHostScriptsRefuseTheWrongHost(t *testing.T) {
 			}
 		})
 	}
-	t.Run("restore.sh", func(t *testing.T) {
+	t.Run("05-restore.sh", func(t *testing.T) {
 		t.Parallel()
 		h := newFakeHost(t, recoveryNode, nil)
 		h.hostname = otherNode
 		before := h.snapshot()
-		wantCode(t, h.run(recoveryNode, "restore.sh", nil, "--yes"), 2, "wrong host")
+		wantCode(t, h.run(recoveryNode, "05-restore.sh", nil, "--yes"), 2, "wrong host")
 		h.assertUnchanged(before)
 		if strings.Contains(h.commands(), "cluster-restore.sh") {
 			t.Errorf("cluster-restore.sh ran on the wrong host")
@@ -210,7 +210,7 @@ func TestHostnameForms(t *testing.T) {
 			t.Parallel()
 			h := newFakeHost(t, otherNode, nil)
 			h.hostname = tt.hostname
-			r := h.run(otherNode, "restart-kubelet.sh", nil, append([]string{"--yes"}, tt.args...)...)
+			r := h.run(otherNode, "08-restart-kubelet.sh", nil, append([]string{"--yes"}, tt.args...)...)
 			wantCode(t, r, tt.code)
 		})
 	}
@@ -219,7 +219,7 @@ func TestHostnameForms(t *testing.T) {
 func TestHostScriptsNeedConfirmation(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct{ node, script string }{
-		{otherNode, "stop-static-pods.sh"}, {recoveryNode, "restore.sh"}, {recoveryNode, "restart-kubelet.sh"},
+		{otherNode, "04-stop-static-pods.sh"}, {recoveryNode, "05-restore.sh"}, {recoveryNode, "08-restart-kubelet.sh"},
 	} {
 		t.Run(tt.script, func(t *testing.T) {
 			t.Parallel()
@@ -235,16 +235,16 @@ func TestHostScriptsNeedConfirmation(t *testing.T) {
 func TestHostScriptsUsage(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost(t, otherNode, nil)
-	r := h.run(otherNode, "stop-static-pods.sh", nil, "--help")
-	if r.code != 0 || !strings.Contains(r.stdout, "usage: sudo bash ./stop-static-pods.sh") || !strings.Contains(r.stdout, "Exit codes:") {
+	r := h.run(otherNode, "04-stop-static-pods.sh", nil, "--help")
+	if r.code != 0 || !strings.Contains(r.stdout, "usage: sudo bash ./04-stop-static-pods.sh") || !strings.Contains(r.stdout, "Exit codes:") {
 		t.Errorf("--help: exit %d, stdout:\n%s", r.code, r.stdout)
 	}
-	wantCode(t, h.run(otherNode, "stop-static-pods.sh", nil, "--bogus"), 2, "unknown argument: --bogus")
+	wantCode(t, h.run(otherNode, "04-stop-static-pods.sh", nil, "--bogus"), 2, "unknown argument: --bogus")
 	// The usage line names --again exactly where the script takes it.
 	for _, tt := range []struct {
 		node, script string
 		again        bool
-	}{{otherNode, "stop-static-pods.sh", true}, {recoveryNode, "restore.sh", true}, {otherNode, "restart-kubelet.sh", false}} {
+	}{{otherNode, "04-stop-static-pods.sh", true}, {recoveryNode, "05-restore.sh", true}, {otherNode, "08-restart-kubelet.sh", false}} {
 		r := h.run(tt.node, tt.script, nil, "--help")
 		usage, _, _ := strings.Cut(r.stdout, "\n")
 		if got := strings.Contains(usage, "[--again]"); got != tt.again {
@@ -259,7 +259,7 @@ func TestStopStaticPodsTimesOut(t *testing.T) {
 		inv.Timeouts.StaticPodStop = inventory.Duration(2 * time.Second)
 	})
 	before := h.snapshot()
-	r := h.run(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STUCK=etcd-metrics"}, "--yes")
+	r := h.run(otherNode, "04-stop-static-pods.sh", []string{"FAKEHOST_STUCK=etcd-metrics"}, "--yes")
 	wantCode(t, r, 3, "step 4.2: timed out after", "Expected: no etcd container runs", "Seen: still running: etcd-metrics (", "What to do:")
 	if strings.Contains(r.stderr, "step 4.3") {
 		t.Errorf("a later step ran after the timeout")
@@ -270,7 +270,7 @@ func TestStopStaticPodsTimesOut(t *testing.T) {
 	h.assertNothingLost(before, true)
 	// Once the container has stopped, a re-run continues where the first stopped.
 	time.Sleep(time.Second)
-	r = h.run(otherNode, "stop-static-pods.sh", nil, "--yes")
+	r = h.run(otherNode, "04-stop-static-pods.sh", nil, "--yes")
 	wantCode(t, r, 0, "already moved to", "step 4.5: moved")
 	h.assertNothingLost(before, true)
 }
@@ -283,7 +283,7 @@ func TestRestoreRunsClusterRestore(t *testing.T) {
 	// Left by an earlier, manual attempt: cluster-restore.sh would delete its member/.
 	h.write("var/lib/etcd-backup/member/snap/db", "the data of an earlier attempt\n")
 	before := h.snapshot()
-	r := h.run(recoveryNode, "restore.sh", nil, "--yes")
+	r := h.run(recoveryNode, "05-restore.sh", nil, "--yes")
 	wantCode(t, r, 0, "step 7: moved "+filepath.Join(h.root, "var/lib/etcd-backup")+" to ", "size and sha256 match kit.json", "step 6: exported HTTP_PROXY=", "restore complete", "cluster-restore.sh finished")
 	want := "cluster-restore.sh " + h.inv.Backup.RemoteDir + " HTTP_PROXY=http://proxy.example.com:3128 HTTPS_PROXY=http://proxy.example.com:3128 NO_PROXY=.cluster.local,10.0.0.0/16"
 	if !strings.Contains(h.commands(), want) {
@@ -303,11 +303,11 @@ func TestRestoreTwiceKeepsTheFirstBackup(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost(t, recoveryNode, nil)
 	before := h.snapshot()
-	wantCode(t, h.run(recoveryNode, "restore.sh", nil, "--yes"), 0)
+	wantCode(t, h.run(recoveryNode, "05-restore.sh", nil, "--yes"), 0)
 	firstMember := sha256File(t, filepath.Join(h.root, "var/lib/etcd-backup/member/snap/db"))
 	afterFirst := h.snapshot()
 	time.Sleep(time.Second)
-	r := h.run(recoveryNode, "restore.sh", nil, "--yes", "--again")
+	r := h.run(recoveryNode, "05-restore.sh", nil, "--yes", "--again")
 	wantCode(t, r, 0, "step 7: moved "+filepath.Join(h.root, "var/lib/etcd-backup"), "NOTE: --again")
 	second := h.runDirs()[1]
 	kept := filepath.Join(second, h.root, "var/lib/etcd-backup/member/snap/db")
@@ -364,7 +364,7 @@ func TestRestoreChecksChangeNothing(t *testing.T) {
 			}
 			before := h.snapshot()
 			for _, args := range [][]string{{"--yes"}, {"--dry-run"}} {
-				r := h.run(recoveryNode, "restore.sh", nil, args...)
+				r := h.run(recoveryNode, "05-restore.sh", nil, args...)
 				wantCode(t, r, 1, want, "nothing was changed")
 				h.assertUnchanged(before)
 			}
@@ -381,7 +381,7 @@ func TestRestoreFailureAndTimeout(t *testing.T) {
 		t.Parallel()
 		h := newFakeHost(t, recoveryNode, nil)
 		before := h.snapshot()
-		r := h.run(recoveryNode, "restore.sh", []string{"FAKEHOST_RESTORE_FAIL=1"}, "--yes")
+		r := h.run(recoveryNode, "05-restore.sh", []string{"FAKEHOST_RESTORE_FAIL=1"}, "--yes")
 		wantCode(t, r, 1, "step 7: "+filepath.Join(h.root, "usr/local/bin/cluster-restore.sh")+" exited with status 1", "cluster-restore.log")
 		h.assertNothingLost(before, true)
 	})
@@ -390,7 +390,7 @@ func TestRestoreFailureAndTimeout(t *testing.T) {
 		h := newFakeHost(t, recoveryNode, func(inv *inventory.Inventory) {
 			inv.Timeouts.Restore = inventory.Duration(2 * time.Second)
 		})
-		r := h.run(recoveryNode, "restore.sh", []string{"FAKEHOST_RESTORE_SLEEP=30"}, "--yes")
+		r := h.run(recoveryNode, "05-restore.sh", []string{"FAKEHOST_RESTORE_SLEEP=30"}, "--yes")
 		wantCode(t, r, 3, "step 7: timed out after", "Expected: cluster-restore.sh to finish", "What to do:")
 	})
 }
@@ -400,10 +400,10 @@ func TestRestartKubelet(t *testing.T) {
 	t.Run("recovery host checks etcd runs (9.1)", func(t *testing.T) {
 		t.Parallel()
 		h := newFakeHost(t, recoveryNode, nil)
-		r := h.run(recoveryNode, "restart-kubelet.sh", nil, "--yes")
+		r := h.run(recoveryNode, "08-restart-kubelet.sh", nil, "--yes")
 		wantCode(t, r, 0, "step 8: kubelet.service is active: yes", "step 9.1: a container named etcd runs: yes")
 		completed, err := os.ReadFile(filepath.Join(h.runDirs()[0], "completed"))
-		if err != nil || !strings.HasPrefix(string(completed), "restart-kubelet.sh\n") {
+		if err != nil || !strings.HasPrefix(string(completed), "08-restart-kubelet.sh\n") {
 			t.Errorf("run directory: completed = %q, %v", completed, err)
 		}
 		if !strings.Contains(h.commands(), "systemctl restart kubelet.service") || !strings.Contains(h.commands(), "crictl ps --name ^etcd$ --state running -q") {
@@ -413,10 +413,10 @@ func TestRestartKubelet(t *testing.T) {
 	t.Run("other host does not look for etcd", func(t *testing.T) {
 		t.Parallel()
 		h := newFakeHost(t, otherNode, nil)
-		r := h.run(otherNode, "restart-kubelet.sh", nil, "--yes")
+		r := h.run(otherNode, "08-restart-kubelet.sh", nil, "--yes")
 		wantCode(t, r, 0, "step 8 is done")
 		if strings.Contains(h.commands(), "crictl") {
-			t.Errorf("restart-kubelet.sh on a non-recovery host ran crictl")
+			t.Errorf("08-restart-kubelet.sh on a non-recovery host ran crictl")
 		}
 	})
 	t.Run("etcd never runs", func(t *testing.T) {
@@ -425,7 +425,7 @@ func TestRestartKubelet(t *testing.T) {
 			inv.Timeouts.SingleMember = inventory.Duration(2 * time.Second)
 		})
 		must(t, os.Remove(filepath.Join(h.root, "etc/kubernetes/manifests/etcd-pod.yaml")))
-		r := h.run(recoveryNode, "restart-kubelet.sh", nil, "--yes")
+		r := h.run(recoveryNode, "08-restart-kubelet.sh", nil, "--yes")
 		wantCode(t, r, 3, "step 9.1: timed out", "Seen: no running etcd container", "What to do:")
 	})
 	t.Run("kubelet never active", func(t *testing.T) {
@@ -433,7 +433,7 @@ func TestRestartKubelet(t *testing.T) {
 		h := newFakeHost(t, otherNode, func(inv *inventory.Inventory) {
 			inv.Timeouts.KubeletRestart = inventory.Duration(2 * time.Second)
 		})
-		r := h.run(otherNode, "restart-kubelet.sh", []string{"FAKEHOST_KUBELET_STATE=activating"}, "--yes")
+		r := h.run(otherNode, "08-restart-kubelet.sh", []string{"FAKEHOST_KUBELET_STATE=activating"}, "--yes")
 		wantCode(t, r, 3, "step 8: timed out", "Seen: systemctl is-active kubelet.service prints activating")
 	})
 }
@@ -447,14 +447,14 @@ func must(t *testing.T, err error) {
 
 func TestInterruptedScriptsSayWhereThingsAre(t *testing.T) {
 	t.Parallel()
-	t.Run("stop-static-pods.sh during the wait", func(t *testing.T) {
+	t.Run("04-stop-static-pods.sh during the wait", func(t *testing.T) {
 		t.Parallel()
 		h := newFakeHost(t, otherNode, nil)
 		before := h.snapshot()
-		r := h.runInterrupted(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STUCK=etcd"}, "step 4.2: still waiting", func() {
+		r := h.runInterrupted(otherNode, "04-stop-static-pods.sh", []string{"FAKEHOST_STUCK=etcd"}, "step 4.2: still waiting", func() {
 			// A second run while the first waits is refused and changes nothing.
-			r := h.run(otherNode, "stop-static-pods.sh", nil, "--yes")
-			wantCode(t, r, 2, "another run is still going on this host: stop-static-pods.sh (pid ", "Nothing was changed")
+			r := h.run(otherNode, "04-stop-static-pods.sh", nil, "--yes")
+			wantCode(t, r, 2, "another run is still going on this host: 04-stop-static-pods.sh (pid ", "Nothing was changed")
 			if strings.Contains(r.stderr, "step 4.3") {
 				t.Errorf("the second run went on")
 			}
@@ -462,10 +462,10 @@ func TestInterruptedScriptsSayWhereThingsAre(t *testing.T) {
 		wantCode(t, r, 1, "interrupted during step 4.2", "where everything went:", "etc/kubernetes/manifests/etcd-pod.yaml -> ")
 		h.assertNothingLost(before, true)
 	})
-	t.Run("restore.sh while cluster-restore.sh runs", func(t *testing.T) {
+	t.Run("05-restore.sh while cluster-restore.sh runs", func(t *testing.T) {
 		t.Parallel()
 		h := newFakeHost(t, recoveryNode, nil)
-		r := h.runInterrupted(recoveryNode, "restore.sh", []string{"FAKEHOST_RESTORE_SLEEP=5"}, "cluster-restore.sh running", nil, syscall.SIGTERM, "--yes")
+		r := h.runInterrupted(recoveryNode, "05-restore.sh", []string{"FAKEHOST_RESTORE_SLEEP=5"}, "cluster-restore.sh running", nil, syscall.SIGTERM, "--yes")
 		wantCode(t, r, 1, "interrupted during step 7", "is still running and was not stopped")
 		m := regexp.MustCompile(`cluster-restore.sh \(pid (\d+)\) is still running`).FindStringSubmatch(r.stderr)
 		if m == nil {
@@ -474,8 +474,8 @@ func TestInterruptedScriptsSayWhereThingsAre(t *testing.T) {
 		orphan, _ := strconv.Atoi(m[1])
 		// Let the orphan finish before the temporary directories go.
 		defer waitGone(t, orphan)
-		// While it runs, a second restore.sh refuses to start another one.
-		r = h.run(recoveryNode, "restore.sh", nil, "--yes")
+		// While it runs, a second 05-restore.sh refuses to start another one.
+		r = h.run(recoveryNode, "05-restore.sh", nil, "--yes")
 		wantCode(t, r, 2, "another run is still going on this host: "+filepath.Join(h.root, "usr/local/bin/cluster-restore.sh")+" (pid "+m[1]+",")
 		if n := strings.Count(h.commands(), "cluster-restore.sh "); n != 1 {
 			t.Errorf("cluster-restore.sh ran %d times", n)
@@ -503,7 +503,7 @@ func waitGone(t *testing.T, pid int) {
 func TestLostSessionIsLogged(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost(t, otherNode, nil)
-	f := h.kit.File("hosts/" + otherNode + "/stop-static-pods.sh")
+	f := h.kit.File("hosts/" + otherNode + "/04-stop-static-pods.sh")
 	script := h.install(t.TempDir(), f)
 	cmd := exec.Command("bash", script, "--yes")
 	cmd.Env = append(append([]string{}, h.env...), "FAKEHOST_HOSTNAME="+h.hostname, "FAKEHOST_STUCK=etcd")
@@ -547,42 +547,42 @@ func TestLostSessionIsLogged(t *testing.T) {
 func TestRestoreRunsOnce(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost(t, recoveryNode, nil)
-	wantCode(t, h.run(recoveryNode, "restore.sh", nil, "--yes"), 0)
+	wantCode(t, h.run(recoveryNode, "05-restore.sh", nil, "--yes"), 0)
 	before := h.snapshot()
-	wantCode(t, h.run(recoveryNode, "restore.sh", nil, "--yes"), 0, "an earlier run completed the restore here", "nothing to do")
+	wantCode(t, h.run(recoveryNode, "05-restore.sh", nil, "--yes"), 0, "an earlier run completed the restore here", "nothing to do")
 	h.assertUnchanged(before)
 
 	// Steps 10-12 roll out a new etcd revision: the manifest changes.
 	h.write("etc/kubernetes/manifests/etcd-pod.yaml", "etcd revision 8\n")
 	before = h.snapshot()
 	for _, args := range [][]string{{"--yes"}, {"--dry-run"}} {
-		wantCode(t, h.run(recoveryNode, "restore.sh", nil, args...), 2, "has changed since", "--again", "Nothing was changed")
+		wantCode(t, h.run(recoveryNode, "05-restore.sh", nil, args...), 2, "has changed since", "--again", "Nothing was changed")
 		h.assertUnchanged(before)
 	}
 	if n := strings.Count(h.commands(), "cluster-restore.sh "); n != 1 {
 		t.Errorf("cluster-restore.sh ran %d times, want once", n)
 	}
 	time.Sleep(time.Second)
-	wantCode(t, h.run(recoveryNode, "restore.sh", nil, "--yes", "--again"), 0, "restoring the snapshot again because of --again", "restore complete")
+	wantCode(t, h.run(recoveryNode, "05-restore.sh", nil, "--yes", "--again"), 0, "restoring the snapshot again because of --again", "restore complete")
 	if n := strings.Count(h.commands(), "cluster-restore.sh "); n != 2 {
 		t.Errorf("cluster-restore.sh ran %d times, want twice", n)
 	}
 }
 
 // After step 4 completed, manifests back in place belong to the recovered cluster:
-// stop-static-pods.sh leaves them alone unless told --again.
+// 04-stop-static-pods.sh leaves them alone unless told --again.
 func TestStopStaticPodsAfterRecovery(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost(t, otherNode, nil)
-	wantCode(t, h.run(otherNode, "stop-static-pods.sh", nil, "--yes"), 0)
+	wantCode(t, h.run(otherNode, "04-stop-static-pods.sh", nil, "--yes"), 0)
 	h.write("etc/kubernetes/manifests/etcd-pod.yaml", "etcd revision 8\n")
 	h.write("var/lib/etcd/member/snap/db", "the rejoined member\n")
 	before := h.snapshot()
-	r := h.run(otherNode, "stop-static-pods.sh", nil, "--yes")
+	r := h.run(otherNode, "04-stop-static-pods.sh", nil, "--yes")
 	wantCode(t, r, 2, "an earlier run completed step 4 on this host", "etcd-pod.yaml", "are back in place", "--again")
 	h.assertUnchanged(before)
 	time.Sleep(time.Second)
-	r = h.run(otherNode, "stop-static-pods.sh", nil, "--yes", "--again")
+	r = h.run(otherNode, "04-stop-static-pods.sh", nil, "--yes", "--again")
 	wantCode(t, r, 0, "moving them again because of --again", "step 4.1: moved", "step 4.5: moved")
 	h.assertNothingLost(before, true)
 }
@@ -591,7 +591,7 @@ func TestAgainOnlyWhereItMeansSomething(t *testing.T) {
 	t.Parallel()
 	h := newFakeHost(t, otherNode, nil)
 	before := h.snapshot()
-	wantCode(t, h.run(otherNode, "restart-kubelet.sh", nil, "--yes", "--again"), 2, "restart-kubelet.sh has no --again")
+	wantCode(t, h.run(otherNode, "08-restart-kubelet.sh", nil, "--yes", "--again"), 2, "08-restart-kubelet.sh has no --again")
 	h.assertUnchanged(before)
 }
 
@@ -607,7 +607,7 @@ func TestHostScriptsRefuseNonRoot(t *testing.T) {
 	must(t, err)
 	defer os.RemoveAll(dir)
 	must(t, os.Chmod(dir, 0o755))
-	for _, name := range []string{"hosts/" + otherNode + "/stop-static-pods.sh", "hosts/" + recoveryNode + "/restore.sh", "hosts/" + recoveryNode + "/restart-kubelet.sh"} {
+	for _, name := range []string{"hosts/" + otherNode + "/04-stop-static-pods.sh", "hosts/" + recoveryNode + "/05-restore.sh", "hosts/" + recoveryNode + "/08-restart-kubelet.sh"} {
 		script := h.install(dir, h.kit.File(name))
 		must(t, os.Chmod(filepath.Join(dir, "lib"), 0o755))
 		cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "bash", script, "--yes")
@@ -644,7 +644,7 @@ func TestHostScriptsRefuseAMissingOrChangedLibrary(t *testing.T) {
 			h := newFakeHost(t, otherNode, nil)
 			before := h.snapshot()
 			dir := t.TempDir()
-			script := h.install(dir, h.kit.File("hosts/"+otherNode+"/stop-static-pods.sh"))
+			script := h.install(dir, h.kit.File("hosts/"+otherNode+"/04-stop-static-pods.sh"))
 			tc.change(filepath.Join(dir, HostLibPath))
 			cmd := exec.Command("bash", script, "--yes")
 			cmd.Env = append(append([]string{}, h.env...), "FAKEHOST_HOSTNAME="+h.hostname)
@@ -738,7 +738,7 @@ func TestQuarantineOnTmpfsRefused(t *testing.T) {
 		"if [[ $1 == -f ]]; then echo tmpfs; exit 0; fi\nexec "+real+" \"$@\"\n"), 0o755))
 	before := h.snapshot()
 	for _, args := range [][]string{{"--yes"}, {"--dry-run"}} {
-		r := h.run(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STOP_POLLS=2"}, args...)
+		r := h.run(otherNode, "04-stop-static-pods.sh", []string{"FAKEHOST_STOP_POLLS=2"}, args...)
 		wantCode(t, r, 2, "is on tmpfs", "lost at the next reboot", "Nothing was changed", "/var/lib/restorekit")
 	}
 	h.assertUnchanged(before)
@@ -760,6 +760,6 @@ func TestQuarantineOnAnotherFilesystemChecksSpace(t *testing.T) {
 		"if [[ $1 == -c && $2 == %d ]]; then case $4 in "+h.quarantine+"*) echo 2 ;; *) echo 1 ;; esac; exit 0; fi\nexec "+real+" \"$@\"\n"), 0o755))
 	must(t, os.WriteFile(filepath.Join(h.bin, "df"), []byte("#!/usr/bin/env bash\n"+
 		"printf 'Filesystem 1024-blocks Used Available Capacity Mounted on\\n/dev/x 10 9 0 99%% /q\\n'\n"), 0o755))
-	r := h.run(otherNode, "stop-static-pods.sh", []string{"FAKEHOST_STOP_POLLS=2"}, "--yes")
+	r := h.run(otherNode, "04-stop-static-pods.sh", []string{"FAKEHOST_STOP_POLLS=2"}, "--yes")
 	wantCode(t, r, 1, "on different filesystems: moving it copies", "not enough room to set", "was not moved")
 }

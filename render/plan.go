@@ -40,6 +40,24 @@ type PlanStep struct {
 	TimeoutValue inventory.Duration
 	// Containers are EtcdContainers resolved for the inventory's release.
 	Containers []string
+	// Script is the file name of a host step's script under hosts/<node>/ ("" for a
+	// workstation step).
+	Script string
+}
+
+// ScriptName is the file name of a host step's script under hosts/<node>/: its kind
+// after the number of the plan's first step of that kind ("04-stop-static-pods.sh").
+func (s PlanStep) ScriptName() string { return s.Script }
+
+// Script is the file name of the host script that implements kind in this plan, for
+// the texts that name one script from another; an error for a kind the plan lacks.
+func (p *Plan) Script(kind string) (string, error) {
+	for _, s := range p.Steps {
+		if s.Kind == kind && s.Script != "" {
+			return s.Script, nil
+		}
+	}
+	return "", fmt.Errorf("no host script of kind %s in this plan", kind)
 }
 
 // HostNames are the node names of the hosts the step runs on, in order.
@@ -88,6 +106,20 @@ func NewPlan(p *Profile, inv *inventory.Inventory) (*Plan, error) {
 			cited[c] = true
 		}
 		plan.Steps = append(plan.Steps, ps)
+	}
+	scripts := map[string]string{}
+	for i, s := range plan.Steps {
+		if !s.Where.OnHosts() {
+			continue
+		}
+		if _, ok := scripts[s.Kind]; !ok {
+			name := s.Kind + ".sh"
+			if pre := scriptPrefix(s.Number); pre != "" {
+				name = pre + "-" + name
+			}
+			scripts[s.Kind] = name
+		}
+		plan.Steps[i].Script = scripts[s.Kind]
 	}
 	for _, h := range plan.Hosts {
 		for _, s := range plan.Steps {

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -223,8 +224,20 @@ type StaticPod struct {
 	WaitStep   string // "4.2"
 }
 
-// ScriptName is the file name of a host step's script under hosts/<node>/.
-func (s Step) ScriptName() string { return s.Kind + ".sh" }
+// scriptPrefix is the step number a host script's name starts with, so that
+// `ls hosts/<node>/` lists a host's scripts in running order: the first number the
+// step cites, two digits, with its lettered sub-step ("5-7" -> "05", "4.k" -> "04.k",
+// which sorts after "04-"; "SNO 2" -> "02"); "" when the number has no digits.
+func scriptPrefix(number string) string {
+	m := scriptNumber.FindStringSubmatch(number)
+	if m == nil {
+		return ""
+	}
+	n, _ := strconv.Atoi(m[1])
+	return fmt.Sprintf("%02d%s", n, m[2])
+}
+
+var scriptNumber = regexp.MustCompile(`(\d+)((?:\.[a-z]+)?)`)
 
 // Template is the template of a host step's script ("" for a workstation step).
 func (s Step) Template() string {

@@ -444,3 +444,30 @@ func TestMastersAndTopologyAreTheProfilesRules(t *testing.T) {
 		}
 	}
 }
+
+// `ls hosts/<node>/` lists each host's scripts in the order they run, for every
+// profile: each script is named after the number of its step.
+func TestHostScriptsListInRunningOrder(t *testing.T) {
+	for _, inv := range []*inventory.Inventory{
+		loadExample(t, "three-masters"), loadExample(t, "five-masters-proxy-jumphost"),
+		planInventory(t, "4.18.7", 3, ""), planInventory(t, "4.20.3", 1, ""),
+		planInventory(t, "4.16.21", 3, "OVNKubernetes"), planInventory(t, "4.17.3", 3, "OpenShiftSDN"),
+	} {
+		profile := profileForMinor(inv.Cluster.Version)
+		plan, err := NewPlan(profile, inv)
+		if err != nil {
+			t.Fatalf("%s %s: %v", profile.Name, inv.Cluster.Version, err)
+		}
+		for _, h := range plan.Hosts {
+			names := h.ScriptNames()
+			if !slices.IsSorted(names) {
+				t.Errorf("%s, %s: ls lists %v, but they run as %v", profile.Name, h.Name, slices.Sorted(slices.Values(names)), names)
+			}
+			for i, s := range h.Steps {
+				if want := scriptPrefix(s.Number) + "-" + s.Kind + ".sh"; names[i] != want {
+					t.Errorf("%s, %s: step %s (%s) runs %s, want %s", profile.Name, h.Name, s.Number, s.ID, names[i], want)
+				}
+			}
+		}
+	}
+}

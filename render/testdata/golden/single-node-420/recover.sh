@@ -60,7 +60,7 @@ HOST_USER[0]=core
 HOST_PORT[0]=22
 HOST_CONNECT_TIMEOUT[0]=10
 HOST_JUMP[0]=''
-HOST_SCRIPTS[0]=restore-etcd.sh
+HOST_SCRIPTS[0]=02-restore-etcd.sh
 # The jump hosts, each tested alone before the masters behind it: as the inventory
 # writes it ([user@]host[:port]), its parts, and the connect timeout.
 JUMP_SPEC=()
@@ -772,7 +772,7 @@ STEP_CHANGES=(0 1 1 1 0 0 0 1)
 STEP_KIND=(preflight push-scripts copy-backup restore-etcd wait-api wait-stable verify-members redeploy)
 STEP_HOSTS=('' '' '' 0 '' '' '' '')
 STEP_HOW=(parallel parallel parallel parallel parallel parallel parallel parallel)
-STEP_SCRIPT=('' '' '' restore-etcd.sh '' '' '' '')
+STEP_SCRIPT=('' '' '' 02-restore-etcd.sh '' '' '' '')
 STEP_AGAIN=(0 0 0 1 0 0 0 0)
 STEP_UNINTERRUPTIBLE=(0 0 0 1 0 0 0 0)
 STEP_TIMEOUT=(0 0 0 1200 1200 1800 1200 3600)
@@ -834,7 +834,7 @@ dispatch_step() {
 
 # The host scripts that refuse to redo a completed run without --again: a completed run
 # of one of them means this cluster was recovered already.
-AGAIN_SCRIPTS=(restore-etcd.sh)
+AGAIN_SCRIPTS=(02-restore-etcd.sh)
 # Where the host scripts go on each host (hosts/<node>/ and lib/ of the kit).
 REMOTE_KIT_DIR="restorekit/$KIT_NAME"
 HOST_LIB=lib/host.sh
@@ -1484,7 +1484,7 @@ confirm_plan() {
     fi
   done
   if ((AGAIN)); then
-    log "  NOTE: --again: stop-static-pods.sh and restore.sh redo what an earlier completed run did"
+    log "  NOTE: --again: ${AGAIN_SCRIPTS[*]} redo what an earlier completed run did"
   fi
   if ((API_UNAVAILABLE)); then
     log "  NOTE: --api-unavailable: release, proxy and control-plane nodes were taken from the kit ($FACTS_SOURCE), not checked against the live cluster"

@@ -60,7 +60,7 @@ HOST_USER[0]=core
 HOST_PORT[0]=22
 HOST_CONNECT_TIMEOUT[0]=10
 HOST_JUMP[0]=''
-HOST_SCRIPTS[0]=restore-etcd.sh
+HOST_SCRIPTS[0]=05-restore-etcd.sh
 # master 1
 HOST_NAME[1]=master-1.ocp418.example.com
 HOST_ADDRESS[1]=10.0.10.11
@@ -70,7 +70,7 @@ HOST_USER[1]=core
 HOST_PORT[1]=22
 HOST_CONNECT_TIMEOUT[1]=10
 HOST_JUMP[1]=''
-HOST_SCRIPTS[1]=disable-etcd.sh
+HOST_SCRIPTS[1]=03-disable-etcd.sh
 # master 2
 HOST_NAME[2]=master-2.ocp418.example.com
 HOST_ADDRESS[2]=10.0.10.12
@@ -80,7 +80,7 @@ HOST_USER[2]=core
 HOST_PORT[2]=22
 HOST_CONNECT_TIMEOUT[2]=10
 HOST_JUMP[2]=''
-HOST_SCRIPTS[2]=disable-etcd.sh
+HOST_SCRIPTS[2]=03-disable-etcd.sh
 # The jump hosts, each tested alone before the masters behind it: as the inventory
 # writes it ([user@]host[:port]), its parts, and the connect timeout.
 JUMP_SPEC=()
@@ -795,7 +795,7 @@ STEP_CHANGES=(0 1 1 1 1 0 1 0 1 0 1)
 STEP_KIND=(preflight push-scripts copy-backup disable-etcd restore-etcd wait-api quorum-guard-off wait-stable quorum-guard-on verify-members redeploy)
 STEP_HOSTS=('' '' '' '1 2' 0 '' '' '' '' '' '')
 STEP_HOW=(parallel parallel parallel parallel parallel parallel parallel parallel parallel parallel parallel)
-STEP_SCRIPT=('' '' '' disable-etcd.sh restore-etcd.sh '' '' '' '' '' '')
+STEP_SCRIPT=('' '' '' 03-disable-etcd.sh 05-restore-etcd.sh '' '' '' '' '' '')
 STEP_AGAIN=(0 0 0 1 1 0 0 0 0 0 0)
 STEP_UNINTERRUPTIBLE=(0 0 0 0 1 0 0 0 0 0 0)
 STEP_TIMEOUT=(0 0 0 600 1200 1200 0 1800 0 1200 3600)
@@ -860,7 +860,7 @@ dispatch_step() {
 
 # The host scripts that refuse to redo a completed run without --again: a completed run
 # of one of them means this cluster was recovered already.
-AGAIN_SCRIPTS=(disable-etcd.sh restore-etcd.sh)
+AGAIN_SCRIPTS=(03-disable-etcd.sh 05-restore-etcd.sh)
 # Where the host scripts go on each host (hosts/<node>/ and lib/ of the kit).
 REMOTE_KIT_DIR="restorekit/$KIT_NAME"
 HOST_LIB=lib/host.sh
@@ -1510,7 +1510,7 @@ confirm_plan() {
     fi
   done
   if ((AGAIN)); then
-    log "  NOTE: --again: stop-static-pods.sh and restore.sh redo what an earlier completed run did"
+    log "  NOTE: --again: ${AGAIN_SCRIPTS[*]} redo what an earlier completed run did"
   fi
   if ((API_UNAVAILABLE)); then
     log "  NOTE: --api-unavailable: release, proxy and control-plane nodes were taken from the kit ($FACTS_SOURCE), not checked against the live cluster"

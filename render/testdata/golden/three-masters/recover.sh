@@ -60,7 +60,7 @@ HOST_USER[0]=core
 HOST_PORT[0]=22
 HOST_CONNECT_TIMEOUT[0]=10
 HOST_JUMP[0]=''
-HOST_SCRIPTS[0]='restore.sh restart-kubelet.sh'
+HOST_SCRIPTS[0]='05-restore.sh 08-restart-kubelet.sh'
 # master 1
 HOST_NAME[1]=ip-10-0-154-194.ec2.internal
 HOST_ADDRESS[1]=10.0.154.194
@@ -70,7 +70,7 @@ HOST_USER[1]=core
 HOST_PORT[1]=22
 HOST_CONNECT_TIMEOUT[1]=10
 HOST_JUMP[1]=''
-HOST_SCRIPTS[1]='stop-static-pods.sh restart-kubelet.sh'
+HOST_SCRIPTS[1]='04-stop-static-pods.sh 08-restart-kubelet.sh'
 # master 2
 HOST_NAME[2]=ip-10-0-173-171.ec2.internal
 HOST_ADDRESS[2]=10.0.173.171
@@ -80,7 +80,7 @@ HOST_USER[2]=core
 HOST_PORT[2]=22
 HOST_CONNECT_TIMEOUT[2]=10
 HOST_JUMP[2]=''
-HOST_SCRIPTS[2]='stop-static-pods.sh restart-kubelet.sh'
+HOST_SCRIPTS[2]='04-stop-static-pods.sh 08-restart-kubelet.sh'
 # The jump hosts, each tested alone before the masters behind it: as the inventory
 # writes it ([user@]host[:port]), its parts, and the connect timeout.
 JUMP_SPEC=()
@@ -796,7 +796,7 @@ STEP_CHANGES=(0 1 1 1 1 1 0 1 1 1 1 0)
 STEP_KIND=(preflight copy-backup push-scripts stop-static-pods restore restart-kubelet verify-single-member redeploy redeploy redeploy redeploy verify-members)
 STEP_HOSTS=('' '' '' '1 2' 0 '0 1 2' '' '' '' '' '' '')
 STEP_HOW=(parallel parallel parallel parallel parallel recovery-first parallel parallel parallel parallel parallel parallel)
-STEP_SCRIPT=('' '' '' stop-static-pods.sh restore.sh restart-kubelet.sh '' '' '' '' '' '')
+STEP_SCRIPT=('' '' '' 04-stop-static-pods.sh 05-restore.sh 08-restart-kubelet.sh '' '' '' '' '' '')
 STEP_AGAIN=(0 0 0 1 1 0 0 0 0 0 0 0)
 STEP_UNINTERRUPTIBLE=(0 0 0 0 1 0 0 0 0 0 0 0)
 STEP_TIMEOUT=(0 0 0 600 1200 300 1200 3600 3600 1800 1800 1200)
@@ -859,7 +859,7 @@ dispatch_step() {
 
 # The host scripts that refuse to redo a completed run without --again: a completed run
 # of one of them means this cluster was recovered already.
-AGAIN_SCRIPTS=(stop-static-pods.sh restore.sh)
+AGAIN_SCRIPTS=(04-stop-static-pods.sh 05-restore.sh)
 # Where the host scripts go on each host (hosts/<node>/ and lib/ of the kit).
 REMOTE_KIT_DIR="restorekit/$KIT_NAME"
 HOST_LIB=lib/host.sh
@@ -1509,7 +1509,7 @@ confirm_plan() {
     fi
   done
   if ((AGAIN)); then
-    log "  NOTE: --again: stop-static-pods.sh and restore.sh redo what an earlier completed run did"
+    log "  NOTE: --again: ${AGAIN_SCRIPTS[*]} redo what an earlier completed run did"
   fi
   if ((API_UNAVAILABLE)); then
     log "  NOTE: --api-unavailable: release, proxy and control-plane nodes were taken from the kit ($FACTS_SOURCE), not checked against the live cluster"

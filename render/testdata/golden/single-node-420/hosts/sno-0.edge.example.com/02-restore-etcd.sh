@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# restore-etcd.sh: procedure/procedure-4.18.md step SNO 2, on one control-plane host.
+# 02-restore-etcd.sh: procedure/procedure-4.18.md step SNO 2, on one control-plane host.
 #
 # Cluster:  edge (OpenShift 4.20.3, procedure profile ocp-4.18)
 # Host:     sno-0.edge.example.com (address 192.168.50.10); `hostname` must print sno-0.edge.example.com or sno-0
@@ -8,7 +8,7 @@
 # Kit:      edge-recovery-kit, rendered by restorekit test; steps are numbered as in
 #           procedure/procedure-4.18.md (OpenShift Container Platform 4.18 to 4.22, Backup and restore, Restoring to a previous cluster state (and its single-node variant)).
 #
-# On this host, run in this order: restore-etcd.sh.
+# On this host, run in this order: 02-restore-etcd.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
@@ -19,10 +19,10 @@
 #        /var/lib/etcd holds nothing but member, revision.json, etcd_perf* (cluster-restore.sh
 #        stops with "folder ... is not empty" after etcd is already down otherwise; with
 #        --move-etcd-extras the other entries are moved into the run directory);
-#        /usr/local/bin/cluster-restore.sh and the etcd scripts it sources are there
+#        /usr/local/bin/02-restore-etcd.sh and the etcd scripts it sources are there
 #   SNO 2    move an existing /var/lib/etcd-backup and /home/core/assets/manifests-stopped into the
 #        run directory (cluster-restore.sh removes /var/lib/etcd-backup/member when run again),
-#        then run /usr/local/bin/cluster-restore.sh /home/core/backup once, with the
+#        then run /usr/local/bin/02-restore-etcd.sh /home/core/backup once, with the
 #        proxy variables passed explicitly (the procedure's `sudo -E`), its output streamed
 #        and logged. It waits for etcd, etcdctl, etcd-metrics, etcd-readyz, etcd-rev, etcd-backup-server to stop here.
 # The restore runs once: after a completed run, a re-run does nothing while the restore
@@ -31,9 +31,9 @@
 # Run it on the recovery host only. Running it on a second host creates a second etcd cluster.
 #
 # How to run it (as root, from the directory it was copied to):
-#   sudo bash ./restore-etcd.sh              show the plan, ask, then run
-#   sudo bash ./restore-etcd.sh --dry-run    print every command it would run; change nothing
-#   sudo bash ./restore-etcd.sh --yes        run without asking (needed when stdin is not a terminal)
+#   sudo bash ./02-restore-etcd.sh              show the plan, ask, then run
+#   sudo bash ./02-restore-etcd.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./02-restore-etcd.sh --yes        run without asking (needed when stdin is not a terminal)
 #   --force-host   run although `hostname` does not match (only when this IS sno-0.edge.example.com)
 #   --again        restore the snapshot again, although an earlier run completed the restore here
 #                  (without it, a re-run after a completed run skips or refuses: see below)
@@ -59,7 +59,7 @@
 set -euo pipefail
 
 # Values from the inventory.
-readonly SCRIPT_NAME=restore-etcd.sh
+readonly SCRIPT_NAME=02-restore-etcd.sh
 # 1 when the script has --again.
 readonly SUPPORTS_AGAIN=1
 readonly CLUSTER=edge
@@ -74,7 +74,7 @@ readonly BACKUP_DIR=/home/core/backup
 readonly -a BACKUP_NAMES=(snapshot_2025-06-10_020000.db static_kuberesources_2025-06-10_020000.tar.gz)
 readonly -a BACKUP_SIZES=(20512 418)
 readonly -a BACKUP_SHA256=(658b92bbd6de95c7a66b9790ad1ba36e2e10a58e8e9c14cb950525b780af5c63 99d2f5556f736ca6f334dbd8a4f8205fd64ea90092f50f4ad79eb0728b293d70)
-readonly CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
+readonly CLUSTER_RESTORE=/usr/local/bin/02-restore-etcd.sh
 # What cluster-restore.sh sources: without them it refuses.
 readonly ETCD_SCRIPTS_DIR=/etc/kubernetes/static-pod-resources/etcd-certs/configmaps/etcd-scripts
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
@@ -321,7 +321,7 @@ set_aside() {
   done
 }
 
-# `sudo -E cluster-restore.sh /home/core/backup`, once, bounded by timeouts.restore.
+# `sudo -E 02-restore-etcd.sh /home/core/backup`, once, bounded by timeouts.restore.
 step_cluster_restore() {
   CURRENT_STEP="SNO 2"
   local -a cmd=(env "${PROXY_ENV[@]}" "$CLUSTER_RESTORE" "$BACKUP_DIR")

@@ -1,26 +1,28 @@
 #!/usr/bin/env bash
 #
-# restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
+# 08-restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
 #
 # Cluster:  ocp4 (OpenShift 4.5.2, procedure profile ocp-4.5)
-# Host:     ip-10-0-173-171.ec2.internal (address 10.0.173.171); `hostname` must print ip-10-0-173-171.ec2.internal or ip-10-0-173-171
-# Role:     a non-recovery control-plane host (the recovery host is ip-10-0-143-125.ec2.internal).
+# Host:     ip-10-0-143-125.ec2.internal (address 10.0.143.125); `hostname` must print ip-10-0-143-125.ec2.internal or ip-10-0-143-125
+# Role:     the RECOVERY host: the restore runs here, and on no other host.
 # Kit:      ocp4-recovery-kit, rendered by restorekit test; steps are numbered as in
 #           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
-# On this host, run in this order: stop-static-pods.sh then restart-kubelet.sh.
+# On this host, run in this order: 05-restore.sh then 08-restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
 #   8    `systemctl restart kubelet.service`, then wait until `systemctl is-active kubelet.service`
 #        prints active
-# Run it after restart-kubelet.sh has finished on the recovery host ip-10-0-143-125.ec2.internal.
+#   9.1  wait until `crictl ps --name '^etcd$' --state running -q` lists a container: the
+#        restored one-member etcd runs
+# Run it here first, right after 05-restore.sh, then on every other control-plane host.
 #
 # How to run it (as root, from the directory it was copied to):
-#   sudo bash ./restart-kubelet.sh              show the plan, ask, then run
-#   sudo bash ./restart-kubelet.sh --dry-run    print every command it would run; change nothing
-#   sudo bash ./restart-kubelet.sh --yes        run without asking (needed when stdin is not a terminal)
-#   --force-host   run although `hostname` does not match (only when this IS ip-10-0-173-171.ec2.internal)
+#   sudo bash ./08-restart-kubelet.sh              show the plan, ask, then run
+#   sudo bash ./08-restart-kubelet.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./08-restart-kubelet.sh --yes        run without asking (needed when stdin is not a terminal)
+#   --force-host   run although `hostname` does not match (only when this IS ip-10-0-143-125.ec2.internal)
 #   --help         print this help
 # `hostname` is compared case-insensitively; an FQDN's first label is also accepted
 # when no other master of the inventory has the same first label.
@@ -43,19 +45,21 @@
 set -euo pipefail
 
 # Values from the inventory.
-readonly SCRIPT_NAME=restart-kubelet.sh
+readonly SCRIPT_NAME=08-restart-kubelet.sh
 # 1 when the script has --again.
 readonly SUPPORTS_AGAIN=0
 readonly CLUSTER=ocp4
-readonly NODE_NAME=ip-10-0-173-171.ec2.internal
-readonly EXPECTED_HOSTNAME=ip-10-0-173-171.ec2.internal
-readonly -a ACCEPTED_HOSTNAMES=(ip-10-0-173-171.ec2.internal ip-10-0-173-171)
+readonly NODE_NAME=ip-10-0-143-125.ec2.internal
+readonly EXPECTED_HOSTNAME=ip-10-0-143-125.ec2.internal
+readonly -a ACCEPTED_HOSTNAMES=(ip-10-0-143-125.ec2.internal ip-10-0-143-125)
 readonly QUARANTINE_DIR=/var/lib/restorekit
 # Seconds between two checks of every wait.
 readonly POLL_INTERVAL=10
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
 # Seconds kubelet may take to become active again (timeouts.kubeletRestart).
 readonly KUBELET_TIMEOUT=300
+# Seconds the restored etcd may take to run (timeouts.singleMember).
+readonly ETCD_RUNNING_TIMEOUT=1200
 
 # The kit's shared host library: lib/ beside this script (restorekit/<kit>/ on a host)
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
@@ -86,9 +90,10 @@ usage() {
   printf '%s\n' \
     "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
     "" \
-    "Procedure step 8 on ${NODE_NAME} (cluster ${CLUSTER}):" \
+    "Procedure steps 8 and 9.1 on ${NODE_NAME} (cluster ${CLUSTER}), the RECOVERY host:" \
     "  8 restart kubelet.service and wait until it is active" \
-    "Run it after it has finished on the recovery host." \
+    "  9.1 wait until a container named etcd runs" \
+    "Run it here first, right after 05-restore.sh, then on every other control-plane host." \
     "A run.log goes to a new directory under ${QUARANTINE_DIR}; nothing is moved or deleted." \
     "" \
     "  --yes         do not ask for confirmation (required when stdin is not a terminal)" \
@@ -101,14 +106,15 @@ usage() {
 show_plan() {
   log "plan for ${NODE_NAME} (cluster ${CLUSTER}):"
   plan_line "8 systemctl restart kubelet.service, then wait until it is active (at most $(human_duration "$KUBELET_TIMEOUT"))"
+  plan_line "9.1 wait until a container named etcd runs (at most $(human_duration "$ETCD_RUNNING_TIMEOUT"))"
 }
 
 # Step 8, before anything changes: the tools it needs, and a look at the manifests.
 check_prerequisites() {
   CURRENT_STEP="8 (prerequisites)"
-  require_tool systemctl
-  if [[ -f ${MANIFESTS_DIR}/etcd-pod.yaml ]]; then
-    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is still there: step 4 (stop-static-pods.sh) has not run on this host, so its old etcd member starts again."
+  require_tool systemctl crictl
+  if [[ ! -f ${MANIFESTS_DIR}/etcd-pod.yaml ]]; then
+    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is not there: has 05-restore.sh (step 7) run on this host? Step 9.1 will wait for an etcd that cannot start."
   fi
 }
 
@@ -129,15 +135,25 @@ step_8_restart_kubelet() {
     kubelet_active
 }
 
+# Step 9.1: `crictl ps | grep etcd | grep -v operator` shows a Running etcd container
+# (an exact name filter, so etcd-operator never counts).
+step_9_1_check_etcd_running() {
+  CURRENT_STEP="9.1"
+  wait_until "9.1" "$ETCD_RUNNING_TIMEOUT" "a container named etcd runs" \
+    "look at crictl ps -a --name '^etcd\$', crictl logs CONTAINER-ID, and ${MANIFESTS_DIR}/etcd-pod.yaml (05-restore.sh puts the restore pod there); do not go on to step 9.2 before etcd runs" \
+    container_running etcd
+}
+
 main() {
   prepare "$@"
   check_prerequisites
   confirm
   start_run
   step_8_restart_kubelet
-  CURRENT_STEP="8 (done)"
-  mark_completed "step 8 on ${NODE_NAME}"
-  log "step 8 is done on ${NODE_NAME}: kubelet restarted."
+  step_9_1_check_etcd_running
+  CURRENT_STEP="9.1 (done)"
+  mark_completed "steps 8 and 9.1 on ${NODE_NAME}"
+  log "steps 8 and 9.1 are done on ${NODE_NAME}: kubelet restarted and the restored etcd runs. Next: 08-restart-kubelet.sh on every other control-plane host, then step 9.2 (redeploy.sh or recover.sh)."
 }
 
 main "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# restore.sh: procedure/procedure.md step 3 (check), 6, 7, on one control-plane host.
+# 05-restore.sh: procedure/procedure.md step 3 (check), 6, 7, on one control-plane host.
 #
 # Cluster:  ocp4 (OpenShift 4.5.2, procedure profile ocp-4.5)
 # Host:     ip-10-0-143-125.ec2.internal (address 10.0.143.125); `hostname` must print ip-10-0-143-125.ec2.internal or ip-10-0-143-125
@@ -8,7 +8,7 @@
 # Kit:      ocp4-recovery-kit, rendered by restorekit test; steps are numbered as in
 #           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
-# On this host, run in this order: restore.sh then restart-kubelet.sh.
+# On this host, run in this order: 05-restore.sh then 08-restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
@@ -26,13 +26,13 @@
 # The restore runs once: after a completed run, a re-run does nothing while the restore
 # pod manifest it left is in place, and refuses once the cluster has moved on (--again
 # restores again).
-# Run it on the recovery host only, after stop-static-pods.sh has finished on every
+# Run it on the recovery host only, after 04-stop-static-pods.sh has finished on every
 # other control-plane host. Running it on a second host creates a second etcd cluster.
 #
 # How to run it (as root, from the directory it was copied to):
-#   sudo bash ./restore.sh              show the plan, ask, then run
-#   sudo bash ./restore.sh --dry-run    print every command it would run; change nothing
-#   sudo bash ./restore.sh --yes        run without asking (needed when stdin is not a terminal)
+#   sudo bash ./05-restore.sh              show the plan, ask, then run
+#   sudo bash ./05-restore.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./05-restore.sh --yes        run without asking (needed when stdin is not a terminal)
 #   --force-host   run although `hostname` does not match (only when this IS ip-10-0-143-125.ec2.internal)
 #   --again        restore the snapshot again, although an earlier run completed the restore here
 #                  (without it, a re-run after a completed run skips or refuses: see below)
@@ -58,7 +58,7 @@
 set -euo pipefail
 
 # Values from the inventory.
-readonly SCRIPT_NAME=restore.sh
+readonly SCRIPT_NAME=05-restore.sh
 # 1 when the script has --again.
 readonly SUPPORTS_AGAIN=1
 readonly CLUSTER=ocp4
@@ -127,7 +127,7 @@ usage() {
     "  6 export the cluster-wide proxy from the inventory, if any" \
     "  7 move an existing ${ETCD_BACKUP_DIR} and ${STOPPED_MANIFESTS_DIR} into the run directory," \
     "    then run ${CLUSTER_RESTORE} ${BACKUP_DIR}" \
-    "Run it only after stop-static-pods.sh has finished on every other control-plane host." \
+    "Run it only after 04-stop-static-pods.sh has finished on every other control-plane host." \
     "The run directory is a new directory under ${QUARANTINE_DIR}; nothing is deleted." \
     "" \
     "  --yes         do not ask for confirmation (required when stdin is not a terminal)" \
@@ -390,7 +390,7 @@ main() {
   step_7_set_aside_earlier_restore
   step_7_run_cluster_restore
   CURRENT_STEP="7 (done)"
-  log "steps 6 and 7 are done on ${NODE_NAME}. Next (step 8): restart-kubelet.sh here first, then on every other control-plane host."
+  log "steps 6 and 7 are done on ${NODE_NAME}. Next (step 8): 08-restart-kubelet.sh here first, then on every other control-plane host."
 }
 
 main "$@"

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 #
-# stop-static-pods.sh: procedure/procedure.md step 4, on one control-plane host.
+# 04-stop-static-pods.sh: procedure/procedure.md step 4, on one control-plane host.
 #
-# Cluster:  ocp4 (OpenShift 4.5.2, procedure profile ocp-4.5)
-# Host:     ip-10-0-173-171.ec2.internal (address 10.0.173.171); `hostname` must print ip-10-0-173-171.ec2.internal or ip-10-0-173-171
-# Role:     a non-recovery control-plane host (the recovery host is ip-10-0-143-125.ec2.internal).
-# Kit:      ocp4-recovery-kit, rendered by restorekit test; steps are numbered as in
+# Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
+# Host:     master-3.prod-east.example.com (address 192.0.2.13); `hostname` must print master-3
+# Role:     a non-recovery control-plane host (the recovery host is master-0.prod-east.example.com).
+# Kit:      prod-east-recovery-kit, rendered by restorekit test; steps are numbered as in
 #           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
-# On this host, run in this order: stop-static-pods.sh then restart-kubelet.sh.
+# On this host, run in this order: 04-stop-static-pods.sh then 08-restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
@@ -24,13 +24,13 @@
 # After a completed run, a re-run only reports where things went; if the manifests or
 # the etcd data are back in place (the recovered cluster's own), it refuses (--again
 # stops them again).
-# Run it on every non-recovery host before restore.sh runs on the recovery host.
+# Run it on every non-recovery host before 05-restore.sh runs on the recovery host.
 #
 # How to run it (as root, from the directory it was copied to):
-#   sudo bash ./stop-static-pods.sh              show the plan, ask, then run
-#   sudo bash ./stop-static-pods.sh --dry-run    print every command it would run; change nothing
-#   sudo bash ./stop-static-pods.sh --yes        run without asking (needed when stdin is not a terminal)
-#   --force-host   run although `hostname` does not match (only when this IS ip-10-0-173-171.ec2.internal)
+#   sudo bash ./04-stop-static-pods.sh              show the plan, ask, then run
+#   sudo bash ./04-stop-static-pods.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./04-stop-static-pods.sh --yes        run without asking (needed when stdin is not a terminal)
+#   --force-host   run although `hostname` does not match (only when this IS master-3.prod-east.example.com)
 #   --again        stop this host's static pods and move its etcd data again, although an earlier run completed step 4 here
 #                  (without it, a re-run after a completed run skips or refuses: see below)
 #   --help         print this help
@@ -38,7 +38,7 @@
 # when no other master of the inventory has the same first label.
 #
 # Nothing is deleted. What the procedure moves "to /tmp" is moved into a new directory
-#   /var/lib/restorekit/restorekit-ocp4-<UTC YYYYmmddTHHMMSSZ>-<pid>
+#   /var/tmp/restorekit-prod-east-<UTC YYYYmmddTHHMMSSZ>-<pid>
 # under the same absolute path (e.g. <run dir>/var/lib/etcd), together with run.log, the
 # timestamped log of this run. Re-running is safe: what an earlier run already moved is
 # reported ("already moved to ...") and skipped.
@@ -55,26 +55,26 @@
 set -euo pipefail
 
 # Values from the inventory.
-readonly SCRIPT_NAME=stop-static-pods.sh
+readonly SCRIPT_NAME=04-stop-static-pods.sh
 # 1 when the script has --again.
 readonly SUPPORTS_AGAIN=1
-readonly CLUSTER=ocp4
-readonly NODE_NAME=ip-10-0-173-171.ec2.internal
-readonly EXPECTED_HOSTNAME=ip-10-0-173-171.ec2.internal
-readonly -a ACCEPTED_HOSTNAMES=(ip-10-0-173-171.ec2.internal ip-10-0-173-171)
-readonly QUARANTINE_DIR=/var/lib/restorekit
+readonly CLUSTER=prod-east
+readonly NODE_NAME=master-3.prod-east.example.com
+readonly EXPECTED_HOSTNAME=master-3
+readonly -a ACCEPTED_HOSTNAMES=(master-3)
+readonly QUARANTINE_DIR=/var/tmp
 # Seconds between two checks of every wait.
-readonly POLL_INTERVAL=10
+readonly POLL_INTERVAL=15
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
 readonly ETCD_DATA_DIR=/var/lib/etcd
 # Seconds each static pod may take to stop (timeouts.staticPodStop).
-readonly STOP_TIMEOUT=600
+readonly STOP_TIMEOUT=900
 
 # The kit's shared host library: lib/ beside this script (restorekit/<kit>/ on a host)
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=8c2fee824618b332708744bb8e67cd2be31088c71c16c6fc49c183bed8d9d03b
+readonly HOST_LIB_SHA256=2e66e2d16999a08c76641a4a3c40ab4e11a1b162ef1c04f9c8bfc47af9dea543
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
@@ -209,7 +209,7 @@ main() {
   step_4_5_move_etcd_data
   CURRENT_STEP="4 (done)"
   mark_completed "step 4 on ${NODE_NAME}"
-  log "step 4 is done on ${NODE_NAME}: etcd and kube-apiserver are stopped and the etcd data is out of the way. Next: the same on the other non-recovery hosts, then restore.sh on the recovery host."
+  log "step 4 is done on ${NODE_NAME}: etcd and kube-apiserver are stopped and the etcd data is out of the way. Next: the same on the other non-recovery hosts, then 05-restore.sh on the recovery host."
 }
 
 main "$@"

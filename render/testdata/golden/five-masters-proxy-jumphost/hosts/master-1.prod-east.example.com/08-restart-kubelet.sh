@@ -1,28 +1,26 @@
 #!/usr/bin/env bash
 #
-# restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
+# 08-restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
 #
 # Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
-# Host:     master-0.prod-east.example.com (address 192.0.2.10); `hostname` must print master-0
-# Role:     the RECOVERY host: the restore runs here, and on no other host.
+# Host:     master-1.prod-east.example.com (address 192.0.2.11); `hostname` must print master-1
+# Role:     a non-recovery control-plane host (the recovery host is master-0.prod-east.example.com).
 # Kit:      prod-east-recovery-kit, rendered by restorekit test; steps are numbered as in
 #           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
-# On this host, run in this order: restore.sh then restart-kubelet.sh.
+# On this host, run in this order: 04-stop-static-pods.sh then 08-restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
 #   8    `systemctl restart kubelet.service`, then wait until `systemctl is-active kubelet.service`
 #        prints active
-#   9.1  wait until `crictl ps --name '^etcd$' --state running -q` lists a container: the
-#        restored one-member etcd runs
-# Run it here first, right after restore.sh, then on every other control-plane host.
+# Run it after 08-restart-kubelet.sh has finished on the recovery host master-0.prod-east.example.com.
 #
 # How to run it (as root, from the directory it was copied to):
-#   sudo bash ./restart-kubelet.sh              show the plan, ask, then run
-#   sudo bash ./restart-kubelet.sh --dry-run    print every command it would run; change nothing
-#   sudo bash ./restart-kubelet.sh --yes        run without asking (needed when stdin is not a terminal)
-#   --force-host   run although `hostname` does not match (only when this IS master-0.prod-east.example.com)
+#   sudo bash ./08-restart-kubelet.sh              show the plan, ask, then run
+#   sudo bash ./08-restart-kubelet.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./08-restart-kubelet.sh --yes        run without asking (needed when stdin is not a terminal)
+#   --force-host   run although `hostname` does not match (only when this IS master-1.prod-east.example.com)
 #   --help         print this help
 # `hostname` is compared case-insensitively; an FQDN's first label is also accepted
 # when no other master of the inventory has the same first label.
@@ -45,21 +43,19 @@
 set -euo pipefail
 
 # Values from the inventory.
-readonly SCRIPT_NAME=restart-kubelet.sh
+readonly SCRIPT_NAME=08-restart-kubelet.sh
 # 1 when the script has --again.
 readonly SUPPORTS_AGAIN=0
 readonly CLUSTER=prod-east
-readonly NODE_NAME=master-0.prod-east.example.com
-readonly EXPECTED_HOSTNAME=master-0
-readonly -a ACCEPTED_HOSTNAMES=(master-0)
+readonly NODE_NAME=master-1.prod-east.example.com
+readonly EXPECTED_HOSTNAME=master-1
+readonly -a ACCEPTED_HOSTNAMES=(master-1)
 readonly QUARANTINE_DIR=/var/tmp
 # Seconds between two checks of every wait.
 readonly POLL_INTERVAL=15
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
 # Seconds kubelet may take to become active again (timeouts.kubeletRestart).
 readonly KUBELET_TIMEOUT=300
-# Seconds the restored etcd may take to run (timeouts.singleMember).
-readonly ETCD_RUNNING_TIMEOUT=1200
 
 # The kit's shared host library: lib/ beside this script (restorekit/<kit>/ on a host)
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
@@ -90,10 +86,9 @@ usage() {
   printf '%s\n' \
     "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
     "" \
-    "Procedure steps 8 and 9.1 on ${NODE_NAME} (cluster ${CLUSTER}), the RECOVERY host:" \
+    "Procedure step 8 on ${NODE_NAME} (cluster ${CLUSTER}):" \
     "  8 restart kubelet.service and wait until it is active" \
-    "  9.1 wait until a container named etcd runs" \
-    "Run it here first, right after restore.sh, then on every other control-plane host." \
+    "Run it after it has finished on the recovery host." \
     "A run.log goes to a new directory under ${QUARANTINE_DIR}; nothing is moved or deleted." \
     "" \
     "  --yes         do not ask for confirmation (required when stdin is not a terminal)" \
@@ -106,15 +101,14 @@ usage() {
 show_plan() {
   log "plan for ${NODE_NAME} (cluster ${CLUSTER}):"
   plan_line "8 systemctl restart kubelet.service, then wait until it is active (at most $(human_duration "$KUBELET_TIMEOUT"))"
-  plan_line "9.1 wait until a container named etcd runs (at most $(human_duration "$ETCD_RUNNING_TIMEOUT"))"
 }
 
 # Step 8, before anything changes: the tools it needs, and a look at the manifests.
 check_prerequisites() {
   CURRENT_STEP="8 (prerequisites)"
-  require_tool systemctl crictl
-  if [[ ! -f ${MANIFESTS_DIR}/etcd-pod.yaml ]]; then
-    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is not there: has restore.sh (step 7) run on this host? Step 9.1 will wait for an etcd that cannot start."
+  require_tool systemctl
+  if [[ -f ${MANIFESTS_DIR}/etcd-pod.yaml ]]; then
+    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is still there: step 4 (04-stop-static-pods.sh) has not run on this host, so its old etcd member starts again."
   fi
 }
 
@@ -135,25 +129,15 @@ step_8_restart_kubelet() {
     kubelet_active
 }
 
-# Step 9.1: `crictl ps | grep etcd | grep -v operator` shows a Running etcd container
-# (an exact name filter, so etcd-operator never counts).
-step_9_1_check_etcd_running() {
-  CURRENT_STEP="9.1"
-  wait_until "9.1" "$ETCD_RUNNING_TIMEOUT" "a container named etcd runs" \
-    "look at crictl ps -a --name '^etcd\$', crictl logs CONTAINER-ID, and ${MANIFESTS_DIR}/etcd-pod.yaml (restore.sh puts the restore pod there); do not go on to step 9.2 before etcd runs" \
-    container_running etcd
-}
-
 main() {
   prepare "$@"
   check_prerequisites
   confirm
   start_run
   step_8_restart_kubelet
-  step_9_1_check_etcd_running
-  CURRENT_STEP="9.1 (done)"
-  mark_completed "steps 8 and 9.1 on ${NODE_NAME}"
-  log "steps 8 and 9.1 are done on ${NODE_NAME}: kubelet restarted and the restored etcd runs. Next: restart-kubelet.sh on every other control-plane host, then step 9.2 (redeploy.sh or recover.sh)."
+  CURRENT_STEP="8 (done)"
+  mark_completed "step 8 on ${NODE_NAME}"
+  log "step 8 is done on ${NODE_NAME}: kubelet restarted."
 }
 
 main "$@"

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 #
-# disable-etcd.sh: procedure/procedure-4.18.md step 3, on one control-plane host.
+# 03-disable-etcd.sh: procedure/procedure-4.18.md step 3, on one control-plane host.
 #
 # Cluster:  ocp418 (OpenShift 4.18.7, procedure profile ocp-4.18)
-# Host:     master-1.ocp418.example.com (address 10.0.10.11); `hostname` must print master-1.ocp418.example.com or master-1
+# Host:     master-2.ocp418.example.com (address 10.0.10.12); `hostname` must print master-2.ocp418.example.com or master-2
 # Role:     a non-recovery control-plane host (the recovery host is master-0.ocp418.example.com).
 # Kit:      ocp418-recovery-kit, rendered by restorekit test; steps are numbered as in
 #           procedure/procedure-4.18.md (OpenShift Container Platform 4.18 to 4.22, Backup and restore, Restoring to a previous cluster state (and its single-node variant)).
 #
-# On this host, run in this order: disable-etcd.sh.
+# On this host, run in this order: 03-disable-etcd.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
-#   3    run this host's own /usr/local/bin/disable-etcd.sh (the procedure's
-#        `sudo -E disable-etcd.sh`: the proxy variables are passed explicitly, sudo has reset the
+#   3    run this host's own /usr/local/bin/03-disable-etcd.sh (the procedure's
+#        `sudo -E 03-disable-etcd.sh`: the proxy variables are passed explicitly, sudo has reset the
 #        environment). It moves /etc/kubernetes/manifests/etcd-pod.yaml to
 #        /home/core/assets/manifests-stopped/ and waits for the etcd containers to exit;
 #        it does not touch kube-apiserver, kube-controller-manager, kube-scheduler or
@@ -23,13 +23,13 @@
 #        (the list of OpenShift 4.18.7).
 # After a completed run, a re-run only checks that etcd is still stopped; once
 # etcd-pod.yaml is back (the recovered cluster's own revision), it refuses (--again).
-# Run it on every non-recovery host before restore-etcd.sh runs on the recovery host.
+# Run it on every non-recovery host before 05-restore-etcd.sh runs on the recovery host.
 #
 # How to run it (as root, from the directory it was copied to):
-#   sudo bash ./disable-etcd.sh              show the plan, ask, then run
-#   sudo bash ./disable-etcd.sh --dry-run    print every command it would run; change nothing
-#   sudo bash ./disable-etcd.sh --yes        run without asking (needed when stdin is not a terminal)
-#   --force-host   run although `hostname` does not match (only when this IS master-1.ocp418.example.com)
+#   sudo bash ./03-disable-etcd.sh              show the plan, ask, then run
+#   sudo bash ./03-disable-etcd.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./03-disable-etcd.sh --yes        run without asking (needed when stdin is not a terminal)
+#   --force-host   run although `hostname` does not match (only when this IS master-2.ocp418.example.com)
 #   --again        stop etcd on this host again, although an earlier run completed step 3 here
 #                  (without it, a re-run after a completed run skips or refuses: see below)
 #   --help         print this help
@@ -54,18 +54,18 @@
 set -euo pipefail
 
 # Values from the inventory.
-readonly SCRIPT_NAME=disable-etcd.sh
+readonly SCRIPT_NAME=03-disable-etcd.sh
 # 1 when the script has --again.
 readonly SUPPORTS_AGAIN=1
 readonly CLUSTER=ocp418
-readonly NODE_NAME=master-1.ocp418.example.com
-readonly EXPECTED_HOSTNAME=master-1.ocp418.example.com
-readonly -a ACCEPTED_HOSTNAMES=(master-1.ocp418.example.com master-1)
+readonly NODE_NAME=master-2.ocp418.example.com
+readonly EXPECTED_HOSTNAME=master-2.ocp418.example.com
+readonly -a ACCEPTED_HOSTNAMES=(master-2.ocp418.example.com master-2)
 readonly QUARANTINE_DIR=/var/lib/restorekit
 # Seconds between two checks of every wait.
 readonly POLL_INTERVAL=10
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
-readonly DISABLE_ETCD=/usr/local/bin/disable-etcd.sh
+readonly DISABLE_ETCD=/usr/local/bin/03-disable-etcd.sh
 # The etcd pod's containers disable-etcd.sh waits for, by exact name.
 readonly -a ETCD_CONTAINERS=(etcd etcdctl etcd-metrics etcd-readyz etcd-rev etcd-backup-server)
 # Seconds etcd may take to stop (timeouts.staticPodStop).
@@ -161,7 +161,7 @@ check_earlier_run() {
   fail "$EXIT_REFUSED" "step 3: an earlier run completed step 3 on this host (${earlier}), and ${MANIFESTS_DIR}/etcd-pod.yaml is back in place since: most likely the recovered cluster's own etcd, which this script would stop again. Nothing was changed. Check the cluster first (oc get pods -n openshift-etcd); only to stop etcd here again, run it with --again."
 }
 
-# Step 3: `sudo -E disable-etcd.sh`, bounded, its output in the run directory.
+# Step 3: `sudo -E 03-disable-etcd.sh`, bounded, its output in the run directory.
 step_disable_etcd() {
   CURRENT_STEP="3"
   local -a cmd=(env "${PROXY_ENV[@]}" "$DISABLE_ETCD")
@@ -196,7 +196,7 @@ main() {
   step_check_stopped
   CURRENT_STEP="3 (done)"
   mark_completed "step 3 on ${NODE_NAME}"
-  log "step 3 is done on ${NODE_NAME}: etcd is stopped (${ETCD_CONTAINERS[*]}). Next: the same on the other non-recovery hosts, then restore-etcd.sh on the recovery host."
+  log "step 3 is done on ${NODE_NAME}: etcd is stopped (${ETCD_CONTAINERS[*]}). Next: the same on the other non-recovery hosts, then 05-restore-etcd.sh on the recovery host."
 }
 
 main "$@"

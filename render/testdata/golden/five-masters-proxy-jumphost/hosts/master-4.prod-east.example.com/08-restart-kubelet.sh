@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
+# 08-restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
 #
 # Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
 # Host:     master-4.prod-east.example.com (address 192.0.2.14); `hostname` must print master-4
@@ -8,18 +8,18 @@
 # Kit:      prod-east-recovery-kit, rendered by restorekit test; steps are numbered as in
 #           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
-# On this host, run in this order: stop-static-pods.sh then restart-kubelet.sh.
+# On this host, run in this order: 04-stop-static-pods.sh then 08-restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
 #   8    `systemctl restart kubelet.service`, then wait until `systemctl is-active kubelet.service`
 #        prints active
-# Run it after restart-kubelet.sh has finished on the recovery host master-0.prod-east.example.com.
+# Run it after 08-restart-kubelet.sh has finished on the recovery host master-0.prod-east.example.com.
 #
 # How to run it (as root, from the directory it was copied to):
-#   sudo bash ./restart-kubelet.sh              show the plan, ask, then run
-#   sudo bash ./restart-kubelet.sh --dry-run    print every command it would run; change nothing
-#   sudo bash ./restart-kubelet.sh --yes        run without asking (needed when stdin is not a terminal)
+#   sudo bash ./08-restart-kubelet.sh              show the plan, ask, then run
+#   sudo bash ./08-restart-kubelet.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./08-restart-kubelet.sh --yes        run without asking (needed when stdin is not a terminal)
 #   --force-host   run although `hostname` does not match (only when this IS master-4.prod-east.example.com)
 #   --help         print this help
 # `hostname` is compared case-insensitively; an FQDN's first label is also accepted
@@ -43,7 +43,7 @@
 set -euo pipefail
 
 # Values from the inventory.
-readonly SCRIPT_NAME=restart-kubelet.sh
+readonly SCRIPT_NAME=08-restart-kubelet.sh
 # 1 when the script has --again.
 readonly SUPPORTS_AGAIN=0
 readonly CLUSTER=prod-east
@@ -108,7 +108,7 @@ check_prerequisites() {
   CURRENT_STEP="8 (prerequisites)"
   require_tool systemctl
   if [[ -f ${MANIFESTS_DIR}/etcd-pod.yaml ]]; then
-    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is still there: step 4 (stop-static-pods.sh) has not run on this host, so its old etcd member starts again."
+    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is still there: step 4 (04-stop-static-pods.sh) has not run on this host, so its old etcd member starts again."
   fi
 }
 

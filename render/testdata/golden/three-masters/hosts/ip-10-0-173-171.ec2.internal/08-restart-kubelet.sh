@@ -1,32 +1,32 @@
 #!/usr/bin/env bash
 #
-# restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
+# 08-restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
 #
-# Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
-# Host:     master-1.prod-east.example.com (address 192.0.2.11); `hostname` must print master-1
-# Role:     a non-recovery control-plane host (the recovery host is master-0.prod-east.example.com).
-# Kit:      prod-east-recovery-kit, rendered by restorekit test; steps are numbered as in
+# Cluster:  ocp4 (OpenShift 4.5.2, procedure profile ocp-4.5)
+# Host:     ip-10-0-173-171.ec2.internal (address 10.0.173.171); `hostname` must print ip-10-0-173-171.ec2.internal or ip-10-0-173-171
+# Role:     a non-recovery control-plane host (the recovery host is ip-10-0-143-125.ec2.internal).
+# Kit:      ocp4-recovery-kit, rendered by restorekit test; steps are numbered as in
 #           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
-# On this host, run in this order: stop-static-pods.sh then restart-kubelet.sh.
+# On this host, run in this order: 04-stop-static-pods.sh then 08-restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
 #   8    `systemctl restart kubelet.service`, then wait until `systemctl is-active kubelet.service`
 #        prints active
-# Run it after restart-kubelet.sh has finished on the recovery host master-0.prod-east.example.com.
+# Run it after 08-restart-kubelet.sh has finished on the recovery host ip-10-0-143-125.ec2.internal.
 #
 # How to run it (as root, from the directory it was copied to):
-#   sudo bash ./restart-kubelet.sh              show the plan, ask, then run
-#   sudo bash ./restart-kubelet.sh --dry-run    print every command it would run; change nothing
-#   sudo bash ./restart-kubelet.sh --yes        run without asking (needed when stdin is not a terminal)
-#   --force-host   run although `hostname` does not match (only when this IS master-1.prod-east.example.com)
+#   sudo bash ./08-restart-kubelet.sh              show the plan, ask, then run
+#   sudo bash ./08-restart-kubelet.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./08-restart-kubelet.sh --yes        run without asking (needed when stdin is not a terminal)
+#   --force-host   run although `hostname` does not match (only when this IS ip-10-0-173-171.ec2.internal)
 #   --help         print this help
 # `hostname` is compared case-insensitively; an FQDN's first label is also accepted
 # when no other master of the inventory has the same first label.
 #
 # Nothing is deleted. What the procedure moves "to /tmp" is moved into a new directory
-#   /var/tmp/restorekit-prod-east-<UTC YYYYmmddTHHMMSSZ>-<pid>
+#   /var/lib/restorekit/restorekit-ocp4-<UTC YYYYmmddTHHMMSSZ>-<pid>
 # under the same absolute path (e.g. <run dir>/var/lib/etcd), together with run.log, the
 # timestamped log of this run. Re-running is safe: what an earlier run already moved is
 # reported ("already moved to ...") and skipped.
@@ -43,16 +43,16 @@
 set -euo pipefail
 
 # Values from the inventory.
-readonly SCRIPT_NAME=restart-kubelet.sh
+readonly SCRIPT_NAME=08-restart-kubelet.sh
 # 1 when the script has --again.
 readonly SUPPORTS_AGAIN=0
-readonly CLUSTER=prod-east
-readonly NODE_NAME=master-1.prod-east.example.com
-readonly EXPECTED_HOSTNAME=master-1
-readonly -a ACCEPTED_HOSTNAMES=(master-1)
-readonly QUARANTINE_DIR=/var/tmp
+readonly CLUSTER=ocp4
+readonly NODE_NAME=ip-10-0-173-171.ec2.internal
+readonly EXPECTED_HOSTNAME=ip-10-0-173-171.ec2.internal
+readonly -a ACCEPTED_HOSTNAMES=(ip-10-0-173-171.ec2.internal ip-10-0-173-171)
+readonly QUARANTINE_DIR=/var/lib/restorekit
 # Seconds between two checks of every wait.
-readonly POLL_INTERVAL=15
+readonly POLL_INTERVAL=10
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
 # Seconds kubelet may take to become active again (timeouts.kubeletRestart).
 readonly KUBELET_TIMEOUT=300
@@ -61,7 +61,7 @@ readonly KUBELET_TIMEOUT=300
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=2e66e2d16999a08c76641a4a3c40ab4e11a1b162ef1c04f9c8bfc47af9dea543
+readonly HOST_LIB_SHA256=8c2fee824618b332708744bb8e67cd2be31088c71c16c6fc49c183bed8d9d03b
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
@@ -108,7 +108,7 @@ check_prerequisites() {
   CURRENT_STEP="8 (prerequisites)"
   require_tool systemctl
   if [[ -f ${MANIFESTS_DIR}/etcd-pod.yaml ]]; then
-    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is still there: step 4 (stop-static-pods.sh) has not run on this host, so its old etcd member starts again."
+    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is still there: step 4 (04-stop-static-pods.sh) has not run on this host, so its old etcd member starts again."
   fi
 }
 

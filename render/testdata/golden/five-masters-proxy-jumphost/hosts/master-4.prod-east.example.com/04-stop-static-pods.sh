@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 #
-# stop-static-pods.sh: procedure/procedure.md step 4, on one control-plane host.
+# 04-stop-static-pods.sh: procedure/procedure.md step 4, on one control-plane host.
 #
 # Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
-# Host:     master-3.prod-east.example.com (address 192.0.2.13); `hostname` must print master-3
+# Host:     master-4.prod-east.example.com (address 192.0.2.14); `hostname` must print master-4
 # Role:     a non-recovery control-plane host (the recovery host is master-0.prod-east.example.com).
 # Kit:      prod-east-recovery-kit, rendered by restorekit test; steps are numbered as in
 #           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
-# On this host, run in this order: stop-static-pods.sh then restart-kubelet.sh.
+# On this host, run in this order: 04-stop-static-pods.sh then 08-restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
@@ -24,13 +24,13 @@
 # After a completed run, a re-run only reports where things went; if the manifests or
 # the etcd data are back in place (the recovered cluster's own), it refuses (--again
 # stops them again).
-# Run it on every non-recovery host before restore.sh runs on the recovery host.
+# Run it on every non-recovery host before 05-restore.sh runs on the recovery host.
 #
 # How to run it (as root, from the directory it was copied to):
-#   sudo bash ./stop-static-pods.sh              show the plan, ask, then run
-#   sudo bash ./stop-static-pods.sh --dry-run    print every command it would run; change nothing
-#   sudo bash ./stop-static-pods.sh --yes        run without asking (needed when stdin is not a terminal)
-#   --force-host   run although `hostname` does not match (only when this IS master-3.prod-east.example.com)
+#   sudo bash ./04-stop-static-pods.sh              show the plan, ask, then run
+#   sudo bash ./04-stop-static-pods.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./04-stop-static-pods.sh --yes        run without asking (needed when stdin is not a terminal)
+#   --force-host   run although `hostname` does not match (only when this IS master-4.prod-east.example.com)
 #   --again        stop this host's static pods and move its etcd data again, although an earlier run completed step 4 here
 #                  (without it, a re-run after a completed run skips or refuses: see below)
 #   --help         print this help
@@ -55,13 +55,13 @@
 set -euo pipefail
 
 # Values from the inventory.
-readonly SCRIPT_NAME=stop-static-pods.sh
+readonly SCRIPT_NAME=04-stop-static-pods.sh
 # 1 when the script has --again.
 readonly SUPPORTS_AGAIN=1
 readonly CLUSTER=prod-east
-readonly NODE_NAME=master-3.prod-east.example.com
-readonly EXPECTED_HOSTNAME=master-3
-readonly -a ACCEPTED_HOSTNAMES=(master-3)
+readonly NODE_NAME=master-4.prod-east.example.com
+readonly EXPECTED_HOSTNAME=master-4
+readonly -a ACCEPTED_HOSTNAMES=(master-4)
 readonly QUARANTINE_DIR=/var/tmp
 # Seconds between two checks of every wait.
 readonly POLL_INTERVAL=15
@@ -209,7 +209,7 @@ main() {
   step_4_5_move_etcd_data
   CURRENT_STEP="4 (done)"
   mark_completed "step 4 on ${NODE_NAME}"
-  log "step 4 is done on ${NODE_NAME}: etcd and kube-apiserver are stopped and the etcd data is out of the way. Next: the same on the other non-recovery hosts, then restore.sh on the recovery host."
+  log "step 4 is done on ${NODE_NAME}: etcd and kube-apiserver are stopped and the etcd data is out of the way. Next: the same on the other non-recovery hosts, then 05-restore.sh on the recovery host."
 }
 
 main "$@"

@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 #
-# restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
+# 08-restart-kubelet.sh: procedure/procedure.md step 8 (and 9.1 on the recovery host), on one control-plane host.
 #
-# Cluster:  ocp4 (OpenShift 4.5.2, procedure profile ocp-4.5)
-# Host:     ip-10-0-143-125.ec2.internal (address 10.0.143.125); `hostname` must print ip-10-0-143-125.ec2.internal or ip-10-0-143-125
+# Cluster:  prod-east (OpenShift 4.5.7, procedure profile ocp-4.5)
+# Host:     master-0.prod-east.example.com (address 192.0.2.10); `hostname` must print master-0
 # Role:     the RECOVERY host: the restore runs here, and on no other host.
-# Kit:      ocp4-recovery-kit, rendered by restorekit test; steps are numbered as in
+# Kit:      prod-east-recovery-kit, rendered by restorekit test; steps are numbered as in
 #           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
-# On this host, run in this order: restore.sh then restart-kubelet.sh.
+# On this host, run in this order: 05-restore.sh then 08-restart-kubelet.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
@@ -16,19 +16,19 @@
 #        prints active
 #   9.1  wait until `crictl ps --name '^etcd$' --state running -q` lists a container: the
 #        restored one-member etcd runs
-# Run it here first, right after restore.sh, then on every other control-plane host.
+# Run it here first, right after 05-restore.sh, then on every other control-plane host.
 #
 # How to run it (as root, from the directory it was copied to):
-#   sudo bash ./restart-kubelet.sh              show the plan, ask, then run
-#   sudo bash ./restart-kubelet.sh --dry-run    print every command it would run; change nothing
-#   sudo bash ./restart-kubelet.sh --yes        run without asking (needed when stdin is not a terminal)
-#   --force-host   run although `hostname` does not match (only when this IS ip-10-0-143-125.ec2.internal)
+#   sudo bash ./08-restart-kubelet.sh              show the plan, ask, then run
+#   sudo bash ./08-restart-kubelet.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./08-restart-kubelet.sh --yes        run without asking (needed when stdin is not a terminal)
+#   --force-host   run although `hostname` does not match (only when this IS master-0.prod-east.example.com)
 #   --help         print this help
 # `hostname` is compared case-insensitively; an FQDN's first label is also accepted
 # when no other master of the inventory has the same first label.
 #
 # Nothing is deleted. What the procedure moves "to /tmp" is moved into a new directory
-#   /var/lib/restorekit/restorekit-ocp4-<UTC YYYYmmddTHHMMSSZ>-<pid>
+#   /var/tmp/restorekit-prod-east-<UTC YYYYmmddTHHMMSSZ>-<pid>
 # under the same absolute path (e.g. <run dir>/var/lib/etcd), together with run.log, the
 # timestamped log of this run. Re-running is safe: what an earlier run already moved is
 # reported ("already moved to ...") and skipped.
@@ -45,16 +45,16 @@
 set -euo pipefail
 
 # Values from the inventory.
-readonly SCRIPT_NAME=restart-kubelet.sh
+readonly SCRIPT_NAME=08-restart-kubelet.sh
 # 1 when the script has --again.
 readonly SUPPORTS_AGAIN=0
-readonly CLUSTER=ocp4
-readonly NODE_NAME=ip-10-0-143-125.ec2.internal
-readonly EXPECTED_HOSTNAME=ip-10-0-143-125.ec2.internal
-readonly -a ACCEPTED_HOSTNAMES=(ip-10-0-143-125.ec2.internal ip-10-0-143-125)
-readonly QUARANTINE_DIR=/var/lib/restorekit
+readonly CLUSTER=prod-east
+readonly NODE_NAME=master-0.prod-east.example.com
+readonly EXPECTED_HOSTNAME=master-0
+readonly -a ACCEPTED_HOSTNAMES=(master-0)
+readonly QUARANTINE_DIR=/var/tmp
 # Seconds between two checks of every wait.
-readonly POLL_INTERVAL=10
+readonly POLL_INTERVAL=15
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
 # Seconds kubelet may take to become active again (timeouts.kubeletRestart).
 readonly KUBELET_TIMEOUT=300
@@ -65,7 +65,7 @@ readonly ETCD_RUNNING_TIMEOUT=1200
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=8c2fee824618b332708744bb8e67cd2be31088c71c16c6fc49c183bed8d9d03b
+readonly HOST_LIB_SHA256=2e66e2d16999a08c76641a4a3c40ab4e11a1b162ef1c04f9c8bfc47af9dea543
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
@@ -93,7 +93,7 @@ usage() {
     "Procedure steps 8 and 9.1 on ${NODE_NAME} (cluster ${CLUSTER}), the RECOVERY host:" \
     "  8 restart kubelet.service and wait until it is active" \
     "  9.1 wait until a container named etcd runs" \
-    "Run it here first, right after restore.sh, then on every other control-plane host." \
+    "Run it here first, right after 05-restore.sh, then on every other control-plane host." \
     "A run.log goes to a new directory under ${QUARANTINE_DIR}; nothing is moved or deleted." \
     "" \
     "  --yes         do not ask for confirmation (required when stdin is not a terminal)" \
@@ -114,7 +114,7 @@ check_prerequisites() {
   CURRENT_STEP="8 (prerequisites)"
   require_tool systemctl crictl
   if [[ ! -f ${MANIFESTS_DIR}/etcd-pod.yaml ]]; then
-    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is not there: has restore.sh (step 7) run on this host? Step 9.1 will wait for an etcd that cannot start."
+    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is not there: has 05-restore.sh (step 7) run on this host? Step 9.1 will wait for an etcd that cannot start."
   fi
 }
 
@@ -140,7 +140,7 @@ step_8_restart_kubelet() {
 step_9_1_check_etcd_running() {
   CURRENT_STEP="9.1"
   wait_until "9.1" "$ETCD_RUNNING_TIMEOUT" "a container named etcd runs" \
-    "look at crictl ps -a --name '^etcd\$', crictl logs CONTAINER-ID, and ${MANIFESTS_DIR}/etcd-pod.yaml (restore.sh puts the restore pod there); do not go on to step 9.2 before etcd runs" \
+    "look at crictl ps -a --name '^etcd\$', crictl logs CONTAINER-ID, and ${MANIFESTS_DIR}/etcd-pod.yaml (05-restore.sh puts the restore pod there); do not go on to step 9.2 before etcd runs" \
     container_running etcd
 }
 
@@ -153,7 +153,7 @@ main() {
   step_9_1_check_etcd_running
   CURRENT_STEP="9.1 (done)"
   mark_completed "steps 8 and 9.1 on ${NODE_NAME}"
-  log "steps 8 and 9.1 are done on ${NODE_NAME}: kubelet restarted and the restored etcd runs. Next: restart-kubelet.sh on every other control-plane host, then step 9.2 (redeploy.sh or recover.sh)."
+  log "steps 8 and 9.1 are done on ${NODE_NAME}: kubelet restarted and the restored etcd runs. Next: 08-restart-kubelet.sh on every other control-plane host, then step 9.2 (redeploy.sh or recover.sh)."
 }
 
 main "$@"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 #
-# restore-etcd.sh: procedure/procedure-4.18.md step 5, on one control-plane host.
+# 05-restore-etcd.sh: procedure/procedure-4.18.md step 5, on one control-plane host.
 #
 # Cluster:  ocp418 (OpenShift 4.18.7, procedure profile ocp-4.18)
 # Host:     master-0.ocp418.example.com (address 10.0.10.10); `hostname` must print master-0.ocp418.example.com or master-0
@@ -8,7 +8,7 @@
 # Kit:      ocp418-recovery-kit, rendered by restorekit test; steps are numbered as in
 #           procedure/procedure-4.18.md (OpenShift Container Platform 4.18 to 4.22, Backup and restore, Restoring to a previous cluster state (and its single-node variant)).
 #
-# On this host, run in this order: restore-etcd.sh.
+# On this host, run in this order: 05-restore-etcd.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
@@ -19,22 +19,22 @@
 #        /var/lib/etcd holds nothing but member, revision.json, etcd_perf* (cluster-restore.sh
 #        stops with "folder ... is not empty" after etcd is already down otherwise; with
 #        --move-etcd-extras the other entries are moved into the run directory);
-#        /usr/local/bin/cluster-restore.sh and the etcd scripts it sources are there
+#        /usr/local/bin/05-restore-etcd.sh and the etcd scripts it sources are there
 #   5    move an existing /var/lib/etcd-backup and /home/core/assets/manifests-stopped into the
 #        run directory (cluster-restore.sh removes /var/lib/etcd-backup/member when run again),
-#        then run /usr/local/bin/cluster-restore.sh /home/core/backup once, with the
+#        then run /usr/local/bin/05-restore-etcd.sh /home/core/backup once, with the
 #        proxy variables passed explicitly (the procedure's `sudo -E`), its output streamed
 #        and logged. It waits for etcd, etcdctl, etcd-metrics, etcd-readyz, etcd-rev, etcd-backup-server to stop here.
 # The restore runs once: after a completed run, a re-run does nothing while the restore
 # pod manifest it left is in place, and refuses once the cluster has moved on (--again
 # restores again).
-# Run it on the recovery host only, after disable-etcd.sh has finished on every
+# Run it on the recovery host only, after 03-disable-etcd.sh has finished on every
 # other control-plane host. Running it on a second host creates a second etcd cluster.
 #
 # How to run it (as root, from the directory it was copied to):
-#   sudo bash ./restore-etcd.sh              show the plan, ask, then run
-#   sudo bash ./restore-etcd.sh --dry-run    print every command it would run; change nothing
-#   sudo bash ./restore-etcd.sh --yes        run without asking (needed when stdin is not a terminal)
+#   sudo bash ./05-restore-etcd.sh              show the plan, ask, then run
+#   sudo bash ./05-restore-etcd.sh --dry-run    print every command it would run; change nothing
+#   sudo bash ./05-restore-etcd.sh --yes        run without asking (needed when stdin is not a terminal)
 #   --force-host   run although `hostname` does not match (only when this IS master-0.ocp418.example.com)
 #   --again        restore the snapshot again, although an earlier run completed the restore here
 #                  (without it, a re-run after a completed run skips or refuses: see below)
@@ -60,7 +60,7 @@
 set -euo pipefail
 
 # Values from the inventory.
-readonly SCRIPT_NAME=restore-etcd.sh
+readonly SCRIPT_NAME=05-restore-etcd.sh
 # 1 when the script has --again.
 readonly SUPPORTS_AGAIN=1
 readonly CLUSTER=ocp418
@@ -75,7 +75,7 @@ readonly BACKUP_DIR=/home/core/backup
 readonly -a BACKUP_NAMES=(snapshot_2025-03-01_101500.db static_kuberesources_2025-03-01_101500.tar.gz)
 readonly -a BACKUP_SIZES=(28704 421)
 readonly -a BACKUP_SHA256=(1288ddaa414a79fba32e31ba4af32a346ce62d6aa11f1133014e920bdcb7f580 f3ee2cfe7c3e68a163c63ae339a5597bf8f64e1f3f5eec0fc53c930358d84b04)
-readonly CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
+readonly CLUSTER_RESTORE=/usr/local/bin/05-restore-etcd.sh
 # What cluster-restore.sh sources: without them it refuses.
 readonly ETCD_SCRIPTS_DIR=/etc/kubernetes/static-pod-resources/etcd-certs/configmaps/etcd-scripts
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
@@ -137,7 +137,7 @@ usage() {
     "  and that ${ETCD_DATA_DIR} holds nothing but ${ETCD_DIR_ALLOWED[*]}," \
     "  move an existing ${ETCD_BACKUP_DIR} and ${STOPPED_MANIFESTS_DIR} into the run directory," \
     "  then run ${CLUSTER_RESTORE} ${BACKUP_DIR} with the proxy variables." \
-    "Run it only after disable-etcd.sh has finished on every other control-plane host." \
+    "Run it only after 03-disable-etcd.sh has finished on every other control-plane host." \
     "The run directory is a new directory under ${QUARANTINE_DIR}; nothing is deleted." \
     "" \
     "  --yes               do not ask for confirmation (required when stdin is not a terminal)" \
@@ -323,7 +323,7 @@ set_aside() {
   done
 }
 
-# `sudo -E cluster-restore.sh /home/core/backup`, once, bounded by timeouts.restore.
+# `sudo -E 05-restore-etcd.sh /home/core/backup`, once, bounded by timeouts.restore.
 step_cluster_restore() {
   CURRENT_STEP="5"
   local -a cmd=(env "${PROXY_ENV[@]}" "$CLUSTER_RESTORE" "$BACKUP_DIR")
