@@ -40,21 +40,21 @@ type PlanStep struct {
 	TimeoutValue inventory.Duration
 	// Containers are EtcdContainers resolved for the inventory's release.
 	Containers []string
-	// Script is the file name of a host step's script under hosts/<node>/ ("" for a
+	// ScriptFile is the file name of a host step's script under hosts/<node>/ ("" for a
 	// workstation step).
-	Script string
+	ScriptFile string
 }
 
 // ScriptName is the file name of a host step's script under hosts/<node>/: its kind
 // after the number of the plan's first step of that kind ("04-stop-static-pods.sh").
-func (s PlanStep) ScriptName() string { return s.Script }
+func (s PlanStep) ScriptName() string { return s.ScriptFile }
 
 // Script is the file name of the host script that implements kind in this plan, for
 // the texts that name one script from another; an error for a kind the plan lacks.
 func (p *Plan) Script(kind string) (string, error) {
 	for _, s := range p.Steps {
-		if s.Kind == kind && s.Script != "" {
-			return s.Script, nil
+		if s.Kind == kind && s.ScriptFile != "" {
+			return s.ScriptFile, nil
 		}
 	}
 	return "", fmt.Errorf("no host script of kind %s in this plan", kind)
@@ -119,7 +119,7 @@ func NewPlan(p *Profile, inv *inventory.Inventory) (*Plan, error) {
 			}
 			scripts[s.Kind] = name
 		}
-		plan.Steps[i].Script = scripts[s.Kind]
+		plan.Steps[i].ScriptFile = scripts[s.Kind]
 	}
 	for _, h := range plan.Hosts {
 		for _, s := range plan.Steps {

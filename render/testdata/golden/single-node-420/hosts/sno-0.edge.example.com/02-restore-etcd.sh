@@ -19,10 +19,10 @@
 #        /var/lib/etcd holds nothing but member, revision.json, etcd_perf* (cluster-restore.sh
 #        stops with "folder ... is not empty" after etcd is already down otherwise; with
 #        --move-etcd-extras the other entries are moved into the run directory);
-#        /usr/local/bin/02-restore-etcd.sh and the etcd scripts it sources are there
+#        /usr/local/bin/cluster-restore.sh and the etcd scripts it sources are there
 #   SNO 2    move an existing /var/lib/etcd-backup and /home/core/assets/manifests-stopped into the
 #        run directory (cluster-restore.sh removes /var/lib/etcd-backup/member when run again),
-#        then run /usr/local/bin/02-restore-etcd.sh /home/core/backup once, with the
+#        then run /usr/local/bin/cluster-restore.sh /home/core/backup once, with the
 #        proxy variables passed explicitly (the procedure's `sudo -E`), its output streamed
 #        and logged. It waits for etcd, etcdctl, etcd-metrics, etcd-readyz, etcd-rev, etcd-backup-server to stop here.
 # The restore runs once: after a completed run, a re-run does nothing while the restore
@@ -74,7 +74,7 @@ readonly BACKUP_DIR=/home/core/backup
 readonly -a BACKUP_NAMES=(snapshot_2025-06-10_020000.db static_kuberesources_2025-06-10_020000.tar.gz)
 readonly -a BACKUP_SIZES=(20512 418)
 readonly -a BACKUP_SHA256=(658b92bbd6de95c7a66b9790ad1ba36e2e10a58e8e9c14cb950525b780af5c63 99d2f5556f736ca6f334dbd8a4f8205fd64ea90092f50f4ad79eb0728b293d70)
-readonly CLUSTER_RESTORE=/usr/local/bin/02-restore-etcd.sh
+readonly CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
 # What cluster-restore.sh sources: without them it refuses.
 readonly ETCD_SCRIPTS_DIR=/etc/kubernetes/static-pod-resources/etcd-certs/configmaps/etcd-scripts
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
@@ -321,7 +321,7 @@ set_aside() {
   done
 }
 
-# `sudo -E 02-restore-etcd.sh /home/core/backup`, once, bounded by timeouts.restore.
+# `sudo -E cluster-restore.sh /home/core/backup`, once, bounded by timeouts.restore.
 step_cluster_restore() {
   CURRENT_STEP="SNO 2"
   local -a cmd=(env "${PROXY_ENV[@]}" "$CLUSTER_RESTORE" "$BACKUP_DIR")

@@ -19,10 +19,10 @@
 #        /var/lib/etcd holds nothing but member, revision.json, etcd_perf* (cluster-restore.sh
 #        stops with "folder ... is not empty" after etcd is already down otherwise; with
 #        --move-etcd-extras the other entries are moved into the run directory);
-#        /usr/local/bin/05-restore-etcd.sh and the etcd scripts it sources are there
+#        /usr/local/bin/cluster-restore.sh and the etcd scripts it sources are there
 #   5    move an existing /var/lib/etcd-backup and /home/core/assets/manifests-stopped into the
 #        run directory (cluster-restore.sh removes /var/lib/etcd-backup/member when run again),
-#        then run /usr/local/bin/05-restore-etcd.sh /home/core/backup once, with the
+#        then run /usr/local/bin/cluster-restore.sh /home/core/backup once, with the
 #        proxy variables passed explicitly (the procedure's `sudo -E`), its output streamed
 #        and logged. It waits for etcd, etcdctl, etcd-metrics, etcd-readyz, etcd-rev, etcd-backup-server to stop here.
 # The restore runs once: after a completed run, a re-run does nothing while the restore
@@ -75,7 +75,7 @@ readonly BACKUP_DIR=/home/core/backup
 readonly -a BACKUP_NAMES=(snapshot_2025-03-01_101500.db static_kuberesources_2025-03-01_101500.tar.gz)
 readonly -a BACKUP_SIZES=(28704 421)
 readonly -a BACKUP_SHA256=(1288ddaa414a79fba32e31ba4af32a346ce62d6aa11f1133014e920bdcb7f580 f3ee2cfe7c3e68a163c63ae339a5597bf8f64e1f3f5eec0fc53c930358d84b04)
-readonly CLUSTER_RESTORE=/usr/local/bin/05-restore-etcd.sh
+readonly CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh
 # What cluster-restore.sh sources: without them it refuses.
 readonly ETCD_SCRIPTS_DIR=/etc/kubernetes/static-pod-resources/etcd-certs/configmaps/etcd-scripts
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
@@ -323,7 +323,7 @@ set_aside() {
   done
 }
 
-# `sudo -E 05-restore-etcd.sh /home/core/backup`, once, bounded by timeouts.restore.
+# `sudo -E cluster-restore.sh /home/core/backup`, once, bounded by timeouts.restore.
 step_cluster_restore() {
   CURRENT_STEP="5"
   local -a cmd=(env "${PROXY_ENV[@]}" "$CLUSTER_RESTORE" "$BACKUP_DIR")

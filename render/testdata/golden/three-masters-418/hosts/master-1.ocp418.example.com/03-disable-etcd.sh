@@ -12,8 +12,8 @@
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
-#   3    run this host's own /usr/local/bin/03-disable-etcd.sh (the procedure's
-#        `sudo -E 03-disable-etcd.sh`: the proxy variables are passed explicitly, sudo has reset the
+#   3    run this host's own /usr/local/bin/disable-etcd.sh (the procedure's
+#        `sudo -E disable-etcd.sh`: the proxy variables are passed explicitly, sudo has reset the
 #        environment). It moves /etc/kubernetes/manifests/etcd-pod.yaml to
 #        /home/core/assets/manifests-stopped/ and waits for the etcd containers to exit;
 #        it does not touch kube-apiserver, kube-controller-manager, kube-scheduler or
@@ -65,7 +65,7 @@ readonly QUARANTINE_DIR=/var/lib/restorekit
 # Seconds between two checks of every wait.
 readonly POLL_INTERVAL=10
 readonly MANIFESTS_DIR=/etc/kubernetes/manifests
-readonly DISABLE_ETCD=/usr/local/bin/03-disable-etcd.sh
+readonly DISABLE_ETCD=/usr/local/bin/disable-etcd.sh
 # The etcd pod's containers disable-etcd.sh waits for, by exact name.
 readonly -a ETCD_CONTAINERS=(etcd etcdctl etcd-metrics etcd-readyz etcd-rev etcd-backup-server)
 # Seconds etcd may take to stop (timeouts.staticPodStop).
@@ -161,7 +161,7 @@ check_earlier_run() {
   fail "$EXIT_REFUSED" "step 3: an earlier run completed step 3 on this host (${earlier}), and ${MANIFESTS_DIR}/etcd-pod.yaml is back in place since: most likely the recovered cluster's own etcd, which this script would stop again. Nothing was changed. Check the cluster first (oc get pods -n openshift-etcd); only to stop etcd here again, run it with --again."
 }
 
-# Step 3: `sudo -E 03-disable-etcd.sh`, bounded, its output in the run directory.
+# Step 3: `sudo -E disable-etcd.sh`, bounded, its output in the run directory.
 step_disable_etcd() {
   CURRENT_STEP="3"
   local -a cmd=(env "${PROXY_ENV[@]}" "$DISABLE_ETCD")
