@@ -407,3 +407,17 @@ func must1[T any](v T, err error) T {
 	}
 	return v
 }
+
+// A dual-stack cluster: the IPv6 API VIP, written in capitals in the inventory, is
+// found as ip prints it and removed; the host's own IPv6 address stays.
+func TestStopKeepalivedIPv6(t *testing.T) {
+	h := newFakeHost416(t, otherNode, func(inv *inventory.Inventory) {
+		inv.Cluster.APIVIPs = inventory.IPs{"192.0.2.5", "FD00::5"}
+	})
+	h.addresses("br-ex 10.0.0.11/24", "br-ex fd00::11/64", "br-ex fd00::5/128")
+	r := h.run(otherNode, "stop-keepalived.sh", nil, "--yes")
+	wantCode(t, r, 0, "run: ip address del fd00::5/128 dev br-ex", "removed VIP fd00::5/128 (br-ex)")
+	if got := h.read(".fakehost/addresses"); got != "br-ex 10.0.0.11/24\nbr-ex fd00::11/64\n" {
+		t.Errorf("addresses: %q", got)
+	}
+}
