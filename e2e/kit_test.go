@@ -125,6 +125,9 @@ masters:
 		}
 		fmt.Fprintf(&b, "  stableCluster: %s\n  minimumStablePeriod: %s\n", stable, period)
 	}
+	if c.Is416() {
+		c.inventory416(&b)
+	}
 	// Without KitOptions.QuarantineDir the inventory leaves it out: the default.
 	c.QuarantineDir = o.QuarantineDir
 	if c.QuarantineDir == "" {
@@ -133,6 +136,30 @@ masters:
 		fmt.Fprintf(&b, "quarantineDir: %s\n", c.QuarantineDir)
 	}
 	return b.String()
+}
+
+// inventory416 appends what a 4.16 inventory adds, as cluster and workers (YAML keys
+// may come in any order): the network type, the VIPs keepalived holds (apiVIPs: []
+// without keepalived), the workers.
+func (c *Cluster) inventory416(b *strings.Builder) {
+	v := c.Config.V416
+	vips := "  apiVIPs: []\n  ingressVIPs: []\n"
+	if v.Keepalived {
+		vips = fmt.Sprintf("  apiVIPs: [%s]\n  ingressVIPs: [%s]\n", v.APIVIP, v.IngressVIP)
+	}
+	// The cluster mapping is at the top: a second cluster key would be refused, so the
+	// fields go in through it.
+	s := strings.Replace(b.String(), "cluster:\n", "cluster:\n  networkType: "+v.NetworkType+"\n"+vips, 1)
+	b.Reset()
+	b.WriteString(s)
+	if len(c.Workers) == 0 {
+		b.WriteString("workers: []\n")
+		return
+	}
+	b.WriteString("workers:\n")
+	for _, w := range c.Workers {
+		fmt.Fprintf(b, "  - name: %s\n    address: %s\n    ssh:\n      port: %d\n", w.Name, w.Addr, w.Port)
+	}
 }
 
 // BuildKit builds a kit the way `restorekit build` does (inventory.Parse, render.Render,

@@ -13,7 +13,8 @@ sources (or, in a file other scripts source, that every one of them defines), or
 tool the site is known to have where the script runs. Host scripts (RHEL CoreOS):
 coreutils 8.22 (the older of the two sites), hostname, crictl, systemctl, journalctl,
 sha256sum, tar, gzip, grep, sed, awk, find, xargs, logger, flock, ps, sudo, bash and
-/usr/local/bin/cluster-restore.sh and /usr/local/bin/disable-etcd.sh, by absolute path only (sudo resets PATH). The
+ip, and /usr/local/bin/cluster-restore.sh, /usr/local/bin/disable-etcd.sh and /usr/bin/oc (the
+recovery host's own oc, steps 16-17 of procedure-4.16.md) by absolute path only (sudo resets PATH). The
 workstation (coordinator scripts) has the same plus ssh, scp and oc. /usr/bin/X,
 /bin/X, /usr/sbin/X and /sbin/X count as X. Commands run through sudo, env, timeout,
 command, xargs and through the script's own pass-through functions ("$@") are checked
@@ -30,6 +31,10 @@ const ClusterRestore = "/usr/local/bin/cluster-restore.sh"
 
 // DisableEtcd is the script OpenShift 4.18 and later install to stop etcd on a host.
 const DisableEtcd = "/usr/local/bin/disable-etcd.sh"
+
+// HostOC is the oc of a control-plane host (RHCOS ships it), which the 4.16 procedure
+// runs there with the recovery kubeconfig; a host script calls it by this path only.
+const HostOC = "/usr/bin/oc"
 
 var bashBuiltins = words(`. : [ alias bg bind break builtin caller cd command compgen complete
 	compopt continue declare dirs disown echo enable eval exec exit export false fc fg
@@ -49,7 +54,7 @@ var coreutils = words(`arch base64 basename cat chcon chgrp chmod chown chroot c
 
 // HostTools are the commands beyond builtins and coreutils a host script may run.
 var HostTools = words(`hostname crictl systemctl journalctl tar gzip gunzip zcat grep egrep
-	fgrep sed awk gawk find xargs logger flock ps sudo bash ` + ClusterRestore + " " + DisableEtcd)
+	fgrep sed awk gawk find xargs logger flock ps sudo bash ip ` + ClusterRestore + " " + DisableEtcd)
 
 // WorkstationTools are the commands beyond the host's a coordinator script may run.
 var WorkstationTools = words(`ssh scp oc`)
@@ -64,7 +69,7 @@ func words(s string) map[string]bool {
 
 // allowedTool reports whether a command (by its name as written) may run in a role.
 func allowedTool(name string, role Role) bool {
-	if name == ClusterRestore || name == DisableEtcd {
+	if name == ClusterRestore || name == DisableEtcd || (name == HostOC && role == RoleHost) {
 		return true
 	}
 	if strings.HasPrefix(name, "/") {

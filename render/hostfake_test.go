@@ -105,7 +105,7 @@ func newFakeHost(t *testing.T, node string, tune func(inv *inventory.Inventory))
 		h.write(filepath.Join("home/core/backup", f.Name), string(data))
 	}
 	copyFile(t, "testdata/fakehost/cluster-restore.sh", filepath.Join(h.root, "usr/local/bin/cluster-restore.sh"))
-	for _, tool := range []string{"crictl", "systemctl", "hostname"} {
+	for _, tool := range []string{"crictl", "systemctl", "hostname", "ip"} {
 		copyFile(t, filepath.Join("testdata/fakehost", tool), filepath.Join(h.bin, tool))
 	}
 	h.env = append(os.Environ(),
@@ -122,7 +122,7 @@ func newFakeHost(t *testing.T, node string, tune func(inv *inventory.Inventory))
 func (h *fakeHost) render() {
 	h.t.Helper()
 	paths := hostPaths
-	for _, p := range []*string{&paths.Manifests, &paths.StaticPodResources, &paths.EtcdData, &paths.EtcdBackup, &paths.ClusterRestore, &paths.StoppedManifests, &paths.Bin} {
+	for _, p := range []*string{&paths.Manifests, &paths.StaticPodResources, &paths.EtcdData, &paths.EtcdBackup, &paths.ClusterRestore, &paths.StoppedManifests, &paths.Bin, &paths.OC} {
 		*p = filepath.Join(h.root, *p)
 	}
 	kit, err := render(h.inv, Options{ToolVersion: "test"}, paths)

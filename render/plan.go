@@ -252,8 +252,11 @@ var kindFields = map[string][]*inventoryField{
 // field is the inventory field the fact reads (nil when it needs none beyond the
 // masters every inventory has).
 func (f Fact) field() *inventoryField {
-	if f == OVNKubernetes {
+	switch f {
+	case OVNKubernetes:
 		return networkTypeField
+	case Keepalived:
+		return apiVIPsField
 	}
 	return nil
 }
@@ -267,6 +270,8 @@ func (f Fact) holds(inv *inventory.Inventory) bool {
 		return len(inv.Masters) == 1
 	case OVNKubernetes:
 		return inv.Cluster.NetworkType == inventory.NetworkOVNKubernetes
+	case Keepalived:
+		return inv.Cluster.Keepalived()
 	}
 	return true
 }

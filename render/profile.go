@@ -119,6 +119,9 @@ const (
 	SingleNode Fact = "a single control-plane host"
 	// OVNKubernetes holds when cluster.networkType is OVNKubernetes.
 	OVNKubernetes Fact = "network type OVNKubernetes"
+	// Keepalived holds when the inventory names API VIPs (cluster.apiVIPs), which
+	// keepalived holds on an on-premise installer-provisioned cluster.
+	Keepalived Fact = "keepalived holds the VIPs (cluster.apiVIPs)"
 )
 
 // Condition says when a step applies: a fact of the inventory, decided when the kit is
@@ -210,6 +213,20 @@ type Step struct {
 	EtcdContainers func(minor int) []string
 	// Script is the host's own script a step runs, by file name in HostPaths.Bin.
 	Script string
+	// ProxyStep and RestoreStep are the numbers of a restore step's proxy export and
+	// of its run of cluster-restore.sh ("6" and "7" in procedure.md).
+	ProxyStep, RestoreStep string
+	// TarballPods are the static pod manifests cluster-restore.sh installs from the
+	// backup's static resources tarball: the restore checks they are there before any
+	// change (the 4.16 script stops with "<pod> does not exist in <tarball>" only
+	// after the restore etcd pod is in place).
+	TarballPods []string
+	// StopContainers are the exact names of the containers a step waits to stop when
+	// it has moved their manifest (keepalived's).
+	StopContainers []string
+	// Kubeconfig is the kubeconfig, relative to HostPaths.StaticPodResources, a step
+	// that runs oc on the host uses (the recovery kubeconfig).
+	Kubeconfig string
 }
 
 // StaticPod is a static pod whose manifest is moved out of /etc/kubernetes/manifests.
@@ -222,6 +239,10 @@ type StaticPod struct {
 	Containers []string
 	MoveStep   string // "4.1"
 	WaitStep   string // "4.2"
+	// Namespace is the pod's namespace: when set, the wait matches its containers by
+	// exact name within it (crictl's io.kubernetes.pod.namespace label), so that
+	// neither an operator's container nor a guard pod's is ever taken for them.
+	Namespace string
 }
 
 // scriptPrefix is the step number a host script's name starts with, so that

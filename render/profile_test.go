@@ -263,6 +263,12 @@ func planInventory(t *testing.T, version string, masters int, network string) *i
 	return inv
 }
 
+// withVIPs gives a plan inventory the VIPs of an on-premise cluster with keepalived.
+func withVIPs(inv *inventory.Inventory) *inventory.Inventory {
+	inv.Cluster.APIVIPs, inv.Cluster.IngressVIPs = inventory.IPs{"192.0.2.5"}, inventory.IPs{"192.0.2.4"}
+	return inv
+}
+
 // planCites is every number the plan's steps cite, in plan order.
 func planCites(p *Plan) []string {
 	var out []string
@@ -298,14 +304,15 @@ func TestPlansFollowTheirPages(t *testing.T) {
 		{name: "4.18, single node", inv: planInventory(t, "4.20.3", 1, ""), section: "SNO ",
 			nothingToDo: []string{"SNO 3"},
 			wantIDs:     []string{"preflight", "push-scripts", "copy-backup", "restore", "wait-api", "wait-stable", "verify-members", "force-redeploy-etcd"}},
-		{name: "4.16, OVN-Kubernetes", inv: planInventory(t, "4.16.9", 3, inventory.NetworkOVNKubernetes), section: "",
+		{name: "4.16, OVN-Kubernetes, keepalived", inv: withVIPs(planInventory(t, "4.16.9", 3, inventory.NetworkOVNKubernetes)), section: "",
 			reordered: map[[2]string]string{{"3", "2"}: "the scripts are copied while the sessions of step 2 are opened, before the backup"},
 			wantIDs: []string{"preflight", "push-scripts", "copy-backup", "stop-static-pods", "stop-keepalived", "check-api-vip", "restore",
 				"repair-nodes", "restart-kubelet", "approve-csrs", "verify-single-member", "ovn-control-plane", "ovn-nodes", "quorum-guard-off",
 				"redeploy-etcd", "quorum-guard-on", "wait-etcd", "redeploy-kubeapiserver", "redeploy-kubecontrollermanager",
 				"redeploy-kubescheduler", "restore-keepalived", "wait-stable", "reboot-nodes"}},
 		{name: "4.16, OpenShift SDN", inv: planInventory(t, "4.16.9", 3, inventory.NetworkOpenShiftSDN), section: "",
-			nothingToDo: []string{"13", "14", "14.a", "14.b", "14.c", "14.d", "14.e"}, // OVN-Kubernetes only
+			// OVN-Kubernetes only, and keepalived only (the inventory names no VIPs).
+			nothingToDo: []string{"13", "14", "14.a", "14.b", "14.c", "14.d", "14.e", "4.k", "5", "6", "22"},
 			reordered:   map[[2]string]string{{"3", "2"}: "the scripts are copied while the sessions of step 2 are opened, before the backup"},
 		},
 	}

@@ -151,6 +151,8 @@ type HostPaths struct {
 	// Bin is where the etcd operator installs its scripts on a 4.18+ host
 	// (disable-etcd.sh, cluster-restore.sh).
 	Bin string // /usr/local/bin
+	// OC is the host's own oc, which the 4.16 procedure runs on the recovery host.
+	OC string // /usr/bin/oc
 }
 
 // hostPaths are the real paths; tests in this package point them into a fake root.
@@ -162,6 +164,7 @@ var hostPaths = HostPaths{
 	ClusterRestore:     "/usr/local/bin/cluster-restore.sh",
 	StoppedManifests:   "/home/core/assets/manifests-stopped",
 	Bin:                "/usr/local/bin",
+	OC:                 "/usr/bin/oc",
 }
 
 // Render renders the kit for a validated inventory.

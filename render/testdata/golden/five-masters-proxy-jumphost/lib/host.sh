@@ -310,6 +310,36 @@ mark_completed() {
   printf '%s\n' "$SCRIPT_NAME" "$@" >"${RUN_DIR}/completed"
 }
 
+# What one script records for another (where step 4.k put keepalived.yaml, the
+# forceRedeploymentReason a patch used) is a marker in the run directory,
+# RUN_DIR/state.KEY, one line; the newest run's marker is the one that counts.
+
+# record_state KEY VALUE: record VALUE under KEY in this run's directory (not with --dry-run).
+record_state() {
+  if ((DRY_RUN)); then
+    log "dry-run: would record in ${RUN_DIR}/state.${1}: ${2}"
+    return 0
+  fi
+  printf '%s\n' "$2" >"${RUN_DIR}/state.${1}"
+  log "recorded in ${RUN_DIR}/state.${1}: ${2}"
+}
+
+# read_state KEY: print what the newest run of this kit here recorded under KEY (this
+# run's included); fail if none did.
+read_state() {
+  local dir value="" found=""
+  earlier_runs
+  for dir in "${EARLIER_RUNS[@]}" ${RUN_DIR:+"$RUN_DIR"}; do
+    if [[ -f ${dir}/state.${1} ]] && read -r value <"${dir}/state.${1}" && [[ -n $value ]]; then
+      found=$value
+    fi
+  done
+  if [[ -z $found ]]; then
+    return 1
+  fi
+  printf '%s\n' "$found"
+}
+
 # earlier_copy PATH: print where an earlier run of this kit moved PATH; fail if none did.
 earlier_copy() {
   local path=$1 dir found=""
@@ -413,6 +443,28 @@ containers_stopped() {
     return 1
   fi
   PROBE_SEEN="none of $* is running"
+}
+
+# pod_containers_stopped NAMESPACE NAME...: containers_stopped, counting only the
+# containers of pods in NAMESPACE (crictl's io.kubernetes.pod.namespace label): the
+# operators' and the guard pods' containers live elsewhere or have other names.
+pod_containers_stopped() {
+  local ns=$1 name ids running=""
+  shift
+  for name in "$@"; do
+    if ! ids="$(crictl ps --label "io.kubernetes.pod.namespace=${ns}" --name "^${name}\$" --state running -q)"; then
+      PROBE_SEEN="crictl ps failed (is the container runtime up?)"
+      return 1
+    fi
+    if [[ -n $ids ]]; then
+      running+="${running:+, }${name} (${ids//$'\n'/ })"
+    fi
+  done
+  if [[ -n $running ]]; then
+    PROBE_SEEN="still running in ${ns}: ${running}"
+    return 1
+  fi
+  PROBE_SEEN="none of $* is running in ${ns}"
 }
 
 # container_running NAME: succeed when crictl lists a running container named exactly NAME.
