@@ -9,6 +9,7 @@ var profile416 = Profile{
 	MinMasters: 2,
 	Steps: []Step{
 		{ID: "preflight", Number: "P1-P5, 1, 2", Cites: []string{"P1", "P2", "P3", "P4", "P5", "1", "2"}, Kind: "preflight",
+			CheckNetworkType: true, CheckRecoveryOC: true,
 			Title: "preflight: local tools, kit checksums, oc access, cluster version, proxy, network type, ssh and sudo on every node, the backup pair"},
 		{ID: "push-scripts", Number: "2", Cites: []string{"2"}, Kind: "push-scripts", Changes: true,
 			Title: "copy each node's kit scripts and the host library to restorekit/ in the ssh user's home"},
@@ -42,7 +43,7 @@ var profile416 = Profile{
 			Title:     "on the recovery host: export the proxy and run cluster-restore.sh with the backup (it stops and restores all four static pods)",
 			Again:     "restore the snapshot again, although an earlier run completed the restore here",
 			HostSteps: "3 (check), 7, 8"},
-		{ID: "repair-nodes", Number: "9", Cites: []string{"9"}, Where: OnAllMasters, How: OneAtATime, Kind: "repair-node", Changes: true,
+		{ID: "repair-nodes", Number: "9", Cites: []string{"9"}, Where: OnAllNodes, How: OneAtATime, Kind: "repair-node", Changes: true,
 			Timeout: "kubeletRestart", When: Condition{Probe: "the node stays NotReady"},
 			Title: "for each node that stays NotReady: move the PEM files of /var/lib/kubelet/pki into the run directory"},
 		{ID: "restart-kubelet", Number: "10", Cites: []string{"10"}, Where: OnAllMasters, How: RecoveryFirst, Kind: "restart-kubelet",
