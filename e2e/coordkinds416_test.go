@@ -212,3 +212,45 @@ func TestKit416RebootsNodeByNode(t *testing.T) {
 	}
 	mustContain(t, "the node that does not come back", r.Output, "step 24: "+w0.Name+" did not come back after its reboot", "FAILED: step 24 (reboot-nodes) on "+w0.Name)
 }
+
+// 4.5's troubleshooting step: after a recovery that leaves the recovery host NotReady
+// (its kubelet certificates rotated after the backup), recover.sh --only repair-nodes
+// NODE runs repair-node.sh on that master alone and approves only its CSR; the other
+// pending CSR is listed and left, and the master is Ready. A normal run never does it.
+func TestKit45RepairsANamedNotReadyMaster(t *testing.T) {
+	t.Parallel()
+	c := NewCluster(t, ClusterConfig{Masters: 3, Timing: FastTiming})
+	rec := c.Recovery()
+	c.RotatedKubeletCerts(rec, "system:serviceaccount:openshift-infra:someone")
+	k := c.BuildKit(KitOptions{})
+	r := c.Run(k, "recover.sh", RunOptions{}, "--yes")
+	logRun(t, "recover.sh --yes (a NotReady master)", r)
+	if r.ExitCode != 0 {
+		t.Fatalf("recover.sh: exit %d", r.ExitCode)
+	}
+	if strings.Contains(r.Output, "repair-node.sh --yes") {
+		t.Errorf("a normal run ran the troubleshooting step")
+	}
+	r = c.Run(k, "recover.sh", RunOptions{}, "--yes", "--only", "repair-nodes", rec.Name)
+	logRun(t, "recover.sh --only repair-nodes "+rec.Name, r)
+	if r.ExitCode != 0 {
+		t.Fatalf("repair-nodes: exit %d", r.ExitCode)
+	}
+	short, _, _ := strings.Cut(rec.Name, ".")
+	mustContain(t, "repair-nodes", r.Output, "repairing the node(s) named: "+rec.Name,
+		"["+rec.Name+"] running sudo bash restorekit/"+k.Render.Name+"/repair-node.sh --yes",
+		"approved csr-"+short+" ("+rec.Name+", kubernetes.io/kube-apiserver-client-kubelet, requested by system:node:"+rec.Name+")",
+		"left pending: csr-other (requested by system:serviceaccount:openshift-infra:someone",
+		"Ready: "+rec.Name+"; no CSR of theirs pending")
+	for _, h := range c.Others() {
+		if strings.Contains(r.Output, "["+h.Name+"] running") {
+			t.Errorf("repair-node.sh ran on %s too", h.Name)
+		}
+	}
+	if _, ok := c.HasEvent("csr-approved csr-other"); ok {
+		t.Errorf("the other CSR was approved")
+	}
+	if s := nodeStatus(t, c, rec.Name); s != "Ready" {
+		t.Errorf("%s after the repair: %q", rec.Name, s)
+	}
+}

@@ -206,6 +206,9 @@ func (o *fakeOC) run(args []string) int {
 	if rc, ok := o.run416(args); ok { // 4.16 and 4.17: nodes, CSRs, OVN (oc416_test.go)
 		return rc
 	}
+	if rc, ok := o.runCSR45(args); ok { // 4.5: describe and approve the CSRs (csr45_test.go)
+		return rc
+	}
 	// `oc adm` has flags of its own: hand it everything after the word.
 	for i := 0; i < len(args); i++ {
 		if args[i] == "--kubeconfig" || args[i] == "--request-timeout" {
@@ -376,8 +379,13 @@ func (o *fakeOC) csrs() []map[string]any {
 	sort.Strings(files)
 	for _, f := range files {
 		user := strings.TrimSpace(readFileOr(f))
+		status := map[string]any{}
+		if fileExists(filepath.Join(o.sim.OCState, "approved-"+filepath.Base(f))) {
+			status["conditions"] = []any{map[string]any{"type": "Approved", "status": "True"}}
+		}
 		out = append(out, map[string]any{"apiVersion": "certificates.k8s.io/v1beta1", "kind": "CertificateSigningRequest",
-			"metadata": map[string]any{"name": filepath.Base(f)}, "spec": map[string]any{"username": user}, "status": map[string]any{}})
+			"metadata": map[string]any{"name": filepath.Base(f)},
+			"spec":     map[string]any{"username": user, "signerName": "kubernetes.io/kube-apiserver-client-kubelet"}, "status": status})
 	}
 	return out
 }

@@ -39,7 +39,7 @@ var profile45 = Profile{
 			Changes: true, Timeout: "kubeletRestart",
 			Title:     "restart kubelet on every master, the recovery host first",
 			HostSteps: "8 (and 9.1 on the recovery host)", CheckRunning: "9.1", RunningContainer: "etcd"},
-		{ID: "repair-nodes", Usually: time.Minute, Number: "8 (troubleshooting)", Cites: []string{"8"}, Where: OnAllMasters, How: OneAtATime, Kind: "repair-node", Changes: true,
+		{ID: "repair-nodes", Usually: time.Minute, Number: "8", Cites: []string{"8"}, Where: OnAllMasters, How: OneAtATime, Kind: "repair-node", Changes: true,
 			Timeout: "kubeletRestart", Manual: true, ApproveNodeCSRs: true,
 			Title:     "troubleshooting, only recover.sh --only repair-nodes NODE: on a master that stays NotReady after step 8, move the PEM files of /var/lib/kubelet/pki into the run directory, restart its kubelet, approve only that node's CSRs",
 			HostSteps: "8 (troubleshooting)"},

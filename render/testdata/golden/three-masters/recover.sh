@@ -1007,7 +1007,7 @@ wait_nodes_approving() {
   fi
 }
 
-# step_repair_node K: step 8 (troubleshooting): the nodes that stay NotReady (or those named after
+# step_repair_node K: step 8: the nodes that stay NotReady (or those named after
 # --only) get the host script (their kubelet's PEM files moved into the run directory,
 # kubelet restarted), one at a time; Ready nodes are left alone.
 step_repair_node() {
@@ -1078,7 +1078,7 @@ step_repair_node() {
 # STEP_MANUAL[i] 1 for a troubleshooting step only --only runs, STEP_OPENS[i] and
 # STEP_CLOSES[i] the duties it leaves open or finishes.
 STEP_IDS=(preflight copy-backup push-scripts stop-static-pods restore restart-kubelet repair-nodes verify-single-member redeploy-etcd redeploy-kubeapiserver redeploy-kubecontrollermanager redeploy-kubescheduler verify-members)
-STEP_NUMS=('P1-P5, 1, 2' 3 3 4 5-7 8 '8 (troubleshooting)' 9 10-11 12.1 12.2 12.3 13)
+STEP_NUMS=('P1-P5, 1, 2' 3 3 4 5-7 8 8 9 10-11 12.1 12.2 12.3 13)
 STEP_ALIASES=('P1 P2 P3 P4 P5 1 2' 3 '' '4 4.1 4.2 4.3 4.4 4.5 4.6' '5 6 7' 8 '' '9 9.1 9.2' '10 11' 12.1 12.2 12.3 13)
 STEP_TITLES=(
   'preflight: local tools, kit checksums, oc access and cluster-admin, cluster version, proxy, ssh and sudo on every master, the backup pair'

@@ -13,7 +13,7 @@
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
-#   8 (troubleshooting)  move every PEM file of /var/lib/kubelet/pki into the run directory (its
+#   8  move every PEM file of /var/lib/kubelet/pki into the run directory (its
 #        certificates rotated after the backup, so the restored API does not know them)
 #        and `systemctl restart kubelet.service`: the kubelet bootstraps again and files
 #        new CSRs, which the coordinator approves (only this node's)
@@ -89,7 +89,7 @@ usage() {
   printf '%s\n' \
     "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
     "" \
-    "Procedure step 8 (troubleshooting) on ${NODE_NAME} (cluster ${CLUSTER}), a node that stays NotReady:" \
+    "Procedure step 8 on ${NODE_NAME} (cluster ${CLUSTER}), a node that stays NotReady:" \
     "  move every *.pem of ${KUBELET_PKI} into the run directory, restart kubelet.service" \
     "Then approve only this node's CSRs (oc get csr; oc adm certificate approve NAME)." \
     "A run.log goes to a new directory under ${QUARANTINE_DIR}; nothing is deleted." \
@@ -103,11 +103,11 @@ usage() {
 
 show_plan() {
   log "plan for ${NODE_NAME} (cluster ${CLUSTER}):"
-  plan_line "8 (troubleshooting) move ${KUBELET_PKI}/*.pem into the run directory, systemctl restart kubelet.service, wait until it is active (at most $(human_duration "$KUBELET_TIMEOUT"))"
+  plan_line "8 move ${KUBELET_PKI}/*.pem into the run directory, systemctl restart kubelet.service, wait until it is active (at most $(human_duration "$KUBELET_TIMEOUT"))"
 }
 
 check_prerequisites() {
-  CURRENT_STEP="8 (troubleshooting) (prerequisites)"
+  CURRENT_STEP="8 (prerequisites)"
   require_tool systemctl
 }
 
@@ -119,22 +119,22 @@ kubelet_active() {
   [[ $state == active ]]
 }
 
-# Step 8 (troubleshooting): the PEM files into the run directory (the procedure moves them to /tmp,
+# Step 8: the PEM files into the run directory (the procedure moves them to /tmp,
 # which is gone after a reboot), then kubelet restarted.
 step_repair_kubelet() {
   local f n=0
-  CURRENT_STEP="8 (troubleshooting)"
+  CURRENT_STEP="8"
   for f in "${KUBELET_PKI}"/*.pem; do
     if [[ -e $f || -L $f ]]; then
-      quarantine_move "8 (troubleshooting)" "$f"
+      quarantine_move "8" "$f"
       n=$((n + 1))
     fi
   done
   if ((n == 0)); then
-    log "step 8 (troubleshooting): no PEM file in ${KUBELET_PKI}: nothing to move (an earlier run moved them?)"
+    log "step 8: no PEM file in ${KUBELET_PKI}: nothing to move (an earlier run moved them?)"
   fi
   run systemctl restart kubelet.service
-  wait_until "8 (troubleshooting)" "$KUBELET_TIMEOUT" "kubelet.service is active" \
+  wait_until "8" "$KUBELET_TIMEOUT" "kubelet.service is active" \
     "look at systemctl status kubelet.service and journalctl -u kubelet.service; once it is active, run this script again" \
     kubelet_active
 }
@@ -145,8 +145,8 @@ main() {
   confirm
   start_run
   step_repair_kubelet
-  CURRENT_STEP="8 (troubleshooting) (done)"
-  log "step 8 (troubleshooting) is done on ${NODE_NAME}: its kubelet's PEM files are in ${RUN_DIR}${KUBELET_PKI} and kubelet restarted. Next: approve this node's pending CSRs."
+  CURRENT_STEP="8 (done)"
+  log "step 8 is done on ${NODE_NAME}: its kubelet's PEM files are in ${RUN_DIR}${KUBELET_PKI} and kubelet restarted. Next: approve this node's pending CSRs."
 }
 
 main "$@"
