@@ -1,6 +1,8 @@
 package render_test
 
 import (
+	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -191,5 +193,50 @@ func TestRepairNode416RunsOnlyOnNotReadyNodes(t *testing.T) {
 	out = e.mustRun(2, "recover.sh", "--yes", "--only", "repair-nodes", "intruder.example.test")
 	if !strings.Contains(out, "intruder.example.test is not one of this step's nodes") {
 		t.Errorf("a node not in the inventory: %s", out)
+	}
+}
+
+// ocFake runs the fake oc of testdata/coord in the test's world (what the on-host
+// redeployment does to the cluster, here done by the test).
+func (e *coordEnv) ocFake(args ...string) {
+	e.t.Helper()
+	bin, err := filepath.Abs(filepath.Join("testdata", "coord", "bin", "oc"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(append(os.Environ(), "FAKE_ROOT="+e.fake), e.env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		e.t.Fatalf("oc %v: %v\n%s", args, err, out)
+	}
+}
+
+// Steps 16-17 run on the recovery host, step 20 waits from the workstation: the etcd
+// revision is read before the on-host step is dispatched, and step 20 waits for a
+// higher one on every node; without a recorded revision it stops and says what to do.
+func TestWaitRollout416WaitsAboveTheRevisionReadBeforeTheRedeployment(t *testing.T) {
+	e := newCoordEnv416(t, nil)
+	out := e.mustRun(1, "recover.sh", "--yes", "--only", "wait-etcd")
+	if !strings.Contains(out, "no etcd revision was recorded before the redeployment: run ./recover.sh --from redeploy-etcd") {
+		t.Errorf("wait-etcd without a recorded revision:\n%s", out)
+	}
+	out = e.mustRun(0, "recover.sh", "--yes", "--only", "redeploy-etcd")
+	calls := e.calls()
+	read, ran := -1, -1
+	for i, c := range calls {
+		if c.Tool == "oc" && strings.Contains(c.String(), "get etcd cluster -o jsonpath={.status.latestAvailableRevision}") && read < 0 {
+			read = i
+		}
+		if c.Tool == "host" && len(c.Args) > 1 && c.Args[1] == "force-redeploy-on-host.sh" {
+			ran = i
+		}
+	}
+	if read < 0 || ran < 0 || read > ran || !strings.Contains(out, "etcd latestAvailableRevision before the redeployment: 7") {
+		t.Fatalf("the revision is not read before force-redeploy-on-host.sh (read at %d, ran at %d):\n%s", read, ran, out)
+	}
+	e.ocFake("patch", "etcd", "cluster", "--type=merge", "-p", `{"spec":{"forceRedeploymentReason":"recovery-by-the-host"}}`)
+	out = e.mustRun(0, "recover.sh", "--yes", "--only", "wait-etcd")
+	if !strings.Contains(out, "revision 8 (was 7); NodeInstallerProgressing: AllNodesAtLatestRevision") {
+		t.Errorf("wait-etcd does not wait for the new revision:\n%s", out)
 	}
 }
