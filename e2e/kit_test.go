@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,6 +34,8 @@ type KitOptions struct {
 	// ViaRun packages the kit (out.Package) and runs it from what its self-extracting
 	// .run unpacks, as at an air-gapped site.
 	ViaRun bool
+	// Templates replaces the embedded templates (render.Options.Templates).
+	Templates fs.FS
 }
 
 // Kit is a kit built from the simulated cluster's inventory and written to disk.
@@ -55,12 +58,12 @@ kind: RecoveryInventory
 cluster:
   name: %s
   version: %s
-backup:
+%sbackup:
   localDir: %s
   remoteDir: /home/core/backup
 recoveryHost: %s
 masters:
-`, c.Config.Name, version, c.BackupDir, c.Recovery().Name)
+`, c.Config.Name, version, c.cluster416YAML(), c.BackupDir, c.Recovery().Name)
 	for _, h := range c.Hosts {
 		fmt.Fprintf(&b, "  - name: %s\n    address: %s\n", h.Name, h.Addr)
 		hostname := ""
@@ -74,6 +77,20 @@ masters:
 			fmt.Fprintf(&b, "    hostname: %s\n", hostname)
 		}
 		fmt.Fprintf(&b, "    ssh:\n      port: %d\n", h.Port)
+	}
+	if c.Is416() {
+		// The 4.16 inventory's facts: the workers, the network type, the VIPs.
+		b.WriteString("workers:")
+		if len(c.Workers) == 0 {
+			b.WriteString(" []")
+		}
+		b.WriteString("\n")
+		for _, h := range c.Workers {
+			fmt.Fprintf(&b, "  - name: %s\n    address: %s\n    ssh:\n      port: %d\n", h.Name, h.Addr, h.Port)
+			if h.Hostname != h.Name {
+				fmt.Fprintf(&b, "    hostname: %s\n", h.Hostname)
+			}
+		}
 	}
 	fmt.Fprintf(&b, `ssh:
   user: core
@@ -115,7 +132,7 @@ masters:
   kubeSchedulerRollout: %s
   pollInterval: 1s
 `, stop, restore, roll, roll, roll, roll)
-	if c.Is418() {
+	if c.Is418() || c.Is416() {
 		stable, period := o.StableCluster, o.MinimumStablePeriod
 		if stable == 0 {
 			stable = 90 * time.Second
@@ -124,9 +141,6 @@ masters:
 			period = 2 * time.Second
 		}
 		fmt.Fprintf(&b, "  stableCluster: %s\n  minimumStablePeriod: %s\n", stable, period)
-	}
-	if c.Is416() {
-		c.inventory416(&b)
 	}
 	// Without KitOptions.QuarantineDir the inventory leaves it out: the default.
 	c.QuarantineDir = o.QuarantineDir
@@ -138,28 +152,29 @@ masters:
 	return b.String()
 }
 
-// inventory416 appends what a 4.16 inventory adds, as cluster and workers (YAML keys
-// may come in any order): the network type, the VIPs keepalived holds (apiVIPs: []
-// without keepalived), the workers.
-func (c *Cluster) inventory416(b *strings.Builder) {
+// cluster416YAML is what a 4.16 inventory says of the cluster beyond its name and
+// version: the network type and the VIPs ("" for other releases).
+func (c *Cluster) cluster416YAML() string {
+	if !c.Is416() {
+		return ""
+	}
 	v := c.Config.V416
-	vips := "  apiVIPs: []\n  ingressVIPs: []\n"
-	if v.Keepalived {
-		vips = fmt.Sprintf("  apiVIPs: [%s]\n  ingressVIPs: [%s]\n", v.APIVIP, v.IngressVIP)
+	nt := v.NetworkType
+	if nt == "" {
+		nt = "OVNKubernetes"
 	}
-	// The cluster mapping is at the top: a second cluster key would be refused, so the
-	// fields go in through it.
-	s := strings.Replace(b.String(), "cluster:\n", "cluster:\n  networkType: "+v.NetworkType+"\n"+vips, 1)
-	b.Reset()
-	b.WriteString(s)
-	if len(c.Workers) == 0 {
-		b.WriteString("workers: []\n")
-		return
+	out := "  networkType: " + nt + "\n"
+	if !v.Keepalived {
+		return out + "  apiVIPs: []\n"
 	}
-	b.WriteString("workers:\n")
-	for _, w := range c.Workers {
-		fmt.Fprintf(b, "  - name: %s\n    address: %s\n    ssh:\n      port: %d\n", w.Name, w.Addr, w.Port)
+	api, ingress := v.APIVIP, v.IngressVIP
+	if api == "" {
+		api = defaultAPIVIP
 	}
+	if ingress == "" {
+		ingress = defaultIngressVIP
+	}
+	return out + "  apiVIPs: [" + api + "]\n  ingressVIPs: [" + ingress + "]\n"
 }
 
 // BuildKit builds a kit the way `restorekit build` does (inventory.Parse, render.Render,
@@ -177,7 +192,7 @@ func (c *Cluster) BuildKit(o KitOptions) *Kit {
 	for _, w := range warnings {
 		t.Logf("inventory warning: %s", w)
 	}
-	rk, err := render.Render(inv, render.Options{ToolVersion: "e2e"})
+	rk, err := render.Render(inv, render.Options{ToolVersion: "e2e", Templates: o.Templates})
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}

@@ -206,6 +206,9 @@ func (o *fakeOC) run(args []string) int {
 	if rc, ok := o.run416(args); ok { // 4.16 and 4.17: nodes, CSRs, OVN (oc416_test.go)
 		return rc
 	}
+	if rc, ok := o.runCSR45(args); ok { // 4.5: describe and approve the CSRs (csr45_test.go)
+		return rc
+	}
 	// `oc adm` has flags of its own: hand it everything after the word.
 	for i := 0; i < len(args); i++ {
 		if args[i] == "--kubeconfig" || args[i] == "--request-timeout" {
@@ -339,6 +342,14 @@ func (o *fakeOC) apiDown() string {
 		etcd := o.pod(*rec, "etcd")
 		api := o.pod(*rec, "kube-apiserver")
 		restarted := readInt(filepath.Join(rec.State, "kubelet"))
+		if o.sim.Minor == 16 || o.sim.Minor == 17 {
+			// The 4.16 kubelet starts the pods cluster-restore.sh installed by itself
+			// (procedure-4.16.md checks the nodes at step 9, before any kubelet restart):
+			// the API answers once the restored pods run, after the EOF window.
+			if fi, err := os.Stat(filepath.Join(rec.State, "restored")); err == nil {
+				restarted = max(restarted, fi.ModTime().UnixNano())
+			}
+		}
 		if !etcd.running || etcd.kind == "original" || !api.running || restarted == 0 ||
 			o.now < restarted+o.sim.APIEOFMs*int64(time.Millisecond) {
 			return "Unable to connect to the server: EOF"
@@ -376,8 +387,13 @@ func (o *fakeOC) csrs() []map[string]any {
 	sort.Strings(files)
 	for _, f := range files {
 		user := strings.TrimSpace(readFileOr(f))
+		status := map[string]any{}
+		if fileExists(filepath.Join(o.sim.OCState, "approved-"+filepath.Base(f))) {
+			status["conditions"] = []any{map[string]any{"type": "Approved", "status": "True"}}
+		}
 		out = append(out, map[string]any{"apiVersion": "certificates.k8s.io/v1beta1", "kind": "CertificateSigningRequest",
-			"metadata": map[string]any{"name": filepath.Base(f)}, "spec": map[string]any{"username": user}, "status": map[string]any{}})
+			"metadata": map[string]any{"name": filepath.Base(f)},
+			"spec":     map[string]any{"username": user, "signerName": "kubernetes.io/kube-apiserver-client-kubelet"}, "status": status})
 	}
 	return out
 }

@@ -47,6 +47,16 @@ var hostPlans = map[string]func(s PlanStep, h *Host, inv *inventory.Inventory, p
 		}
 		return out
 	},
+	"repair-node": func(s PlanStep, _ *Host, inv *inventory.Inventory, _ HostPaths) []string {
+		return []string{fmt.Sprintf("%s move /var/lib/kubelet/pki/*.pem into the run directory, systemctl restart kubelet.service, wait until it is active (at most %s)", s.Number, humanDuration(inv.Timeouts.KubeletRestart))}
+	},
+	"ovn-node": func(_ PlanStep, _ *Host, inv *inventory.Inventory, _ HostPaths) []string {
+		return []string{"14.a move /var/lib/ovn-ic/etc/*.db into the run directory",
+			fmt.Sprintf("14.b systemctl restart ovs-vswitchd ovsdb-server, wait until both are active (at most %s)", humanDuration(inv.Timeouts.SingleMember))}
+	},
+	"reboot-node": func(PlanStep, *Host, *inventory.Inventory, HostPaths) []string {
+		return []string{"24 systemctl reboot, 5s after this script ends"}
+	},
 }
 
 // restoreEnv is what restore.sh passes to cluster-restore.sh for the proxy (step 6).

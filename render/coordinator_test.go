@@ -142,6 +142,13 @@ func newCoordEnv(t *testing.T, example string, tweak func(*inventory.Inventory))
 	if err != nil {
 		t.Fatalf("render %s: %v", example, err)
 	}
+	return newCoordEnvFor(t, dir, inv, kit, coordBackupDir(example))
+}
+
+// newCoordEnvFor writes a rendered kit into dir with the backup pair of backupDir, and
+// sets up one fake host per host of its plan (workers too).
+func newCoordEnvFor(t *testing.T, dir string, inv *inventory.Inventory, kit *render.Kit, backupDir string) *coordEnv {
+	t.Helper()
 	e := &coordEnv{t: t, dir: dir, kitDir: filepath.Join(dir, kit.Name), fake: filepath.Join(dir, "fake"), inv: inv}
 	var sums bytes.Buffer
 	write := func(name string, data []byte, mode os.FileMode) {
@@ -159,7 +166,7 @@ func newCoordEnv(t *testing.T, example string, tweak func(*inventory.Inventory))
 		write(f.Name, f.Data, f.Mode)
 	}
 	for _, b := range inv.Backup.Files {
-		data, err := os.ReadFile(filepath.Join(coordBackupDir(example), b.Name))
+		data, err := os.ReadFile(filepath.Join(backupDir, b.Name))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -171,6 +178,9 @@ func newCoordEnv(t *testing.T, example string, tweak func(*inventory.Inventory))
 	var names []string
 	for _, m := range inv.Masters {
 		names = append(names, m.Name)
+	}
+	for _, h := range kit.Plan.Hosts {
+		m := h.Master
 		hd := filepath.Join(e.fake, "hosts", m.Address)
 		if err := os.MkdirAll(filepath.Join(hd, "home"), 0o755); err != nil {
 			t.Fatal(err)

@@ -18,8 +18,9 @@ import (
 type Plan struct {
 	Profile *Profile
 	Steps   Steps
-	// Hosts are the hosts the kit reaches over ssh, in inventory order; a step's
-	// HostIndexes index it.
+	// Hosts are the hosts the kit reaches over ssh: the masters in inventory order,
+	// then, for a plan with a step on every node, the workers in inventory order; a
+	// step's HostIndexes index it.
 	Hosts []*Host
 	// Recovery indexes the recovery host in Hosts.
 	Recovery int
@@ -85,6 +86,13 @@ func NewPlan(p *Profile, inv *inventory.Inventory) (*Plan, error) {
 		}
 		plan.Hosts = append(plan.Hosts, h)
 	}
+	// Workers are hosts of the kit only when a step of the plan runs on every node.
+	if slices.ContainsFunc(p.Steps, func(s Step) bool { return s.Where == OnAllNodes && s.When.Fact.holds(inv) }) {
+		for _, w := range inv.Workers {
+			plan.Hosts = append(plan.Hosts, &Host{Master: w, IsWorker: true, SSH: inv.EffectiveSSH(w),
+				AcceptedHostnames: acceptedHostnames(inv, w), Index: len(plan.Hosts)})
+		}
+	}
 	cited := map[string]bool{}
 	for _, s := range p.Steps {
 		if !s.When.Fact.holds(inv) {
@@ -132,12 +140,13 @@ func NewPlan(p *Profile, inv *inventory.Inventory) (*Plan, error) {
 }
 
 // hostsFor lists the hosts a step runs on, in the order it goes over them: the
-// recovery host first wherever it takes part, then the others in inventory order.
+// recovery host first wherever it takes part, then the other masters in inventory
+// order, then (on every node) the workers in inventory order.
 func (p *Plan) hostsFor(s Step) []int {
-	others := func() []int {
+	pick := func(workers bool) []int {
 		var out []int
 		for _, h := range p.Hosts {
-			if !h.IsRecovery {
+			if !h.IsRecovery && h.IsWorker == workers {
 				out = append(out, h.Index)
 			}
 		}
@@ -147,11 +156,23 @@ func (p *Plan) hostsFor(s Step) []int {
 	case OnRecoveryHost, OnRecoveryHostOC:
 		return []int{p.Recovery}
 	case OnOtherMasters:
-		return others()
-	case OnAllMasters, OnAllNodes:
-		return append([]int{p.Recovery}, others()...)
+		return pick(false)
+	case OnAllMasters:
+		return append([]int{p.Recovery}, pick(false)...)
+	case OnAllNodes:
+		return append(append([]int{p.Recovery}, pick(false)...), pick(true)...)
 	}
 	return nil
+}
+
+// HasWorkers reports whether workers are hosts of the kit.
+func (p *Plan) HasWorkers() bool {
+	return slices.ContainsFunc(p.Hosts, func(h *Host) bool { return h.IsWorker })
+}
+
+// HasOrchestrated reports whether a step of the plan is of an orchestrated kind.
+func (p *Plan) HasOrchestrated() bool {
+	return slices.ContainsFunc(p.Steps, func(s PlanStep) bool { return s.Orchestrated() })
 }
 
 // checkInventory lists what the inventory lacks for the profile, each problem at the
@@ -244,6 +265,7 @@ var apiVIPsField = &inventoryField{
 var kindFields = map[string][]*inventoryField{
 	"ovn-node":           {workersField},
 	"reboot-node":        {workersField},
+	"approve-csrs":       {workersField},
 	"stop-keepalived":    {apiVIPsField},
 	"check-api-vip":      {apiVIPsField},
 	"restore-keepalived": {apiVIPsField},

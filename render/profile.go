@@ -158,8 +158,9 @@ type Step struct {
 	Where Where
 	How   How
 	// Kind names the implementation: templates/hosts/<Kind>.sh.tmpl for a host step, the
-	// coordinator function step_<kind> (in recover.sh or a partial it includes) otherwise;
-	// templates/runbook/<Kind>.md.tmpl is its RUNBOOK section either way.
+	// coordinator function step_<kind> (in recover.sh or a partial it includes) otherwise,
+	// and both for an orchestrated kind (see Orchestrated); templates/runbook/<Kind>.md.tmpl
+	// is its RUNBOOK section either way.
 	Kind string
 	// Changes is true when the step changes a host or the cluster.
 	Changes bool
@@ -227,6 +228,16 @@ type Step struct {
 	// Kubeconfig is the kubeconfig, relative to HostPaths.StaticPodResources, a step
 	// that runs oc on the host uses (the recovery kubeconfig).
 	Kubeconfig string
+	// CheckNetworkType is true for a preflight that compares the cluster's network type
+	// (network.config/cluster status.networkType) with the inventory's, and
+	// CheckRecoveryOC for one that checks the recovery host has oc (for the steps that
+	// run oc there).
+	CheckNetworkType bool
+	CheckRecoveryOC  bool
+	// ApproveNodeCSRs is true for a repair-node step that, after each node's repair,
+	// approves that node's own CSRs and waits for it to be Ready (a troubleshooting
+	// step with no approve-csrs step after it).
+	ApproveNodeCSRs bool
 }
 
 // StaticPod is a static pod whose manifest is moved out of /etc/kubernetes/manifests.
@@ -259,6 +270,22 @@ func scriptPrefix(number string) string {
 }
 
 var scriptNumber = regexp.MustCompile(`(\d+)((?:\.[a-z]+)?)`)
+
+// orchestratedKinds are the host kinds whose hosts are chosen or paced at run time by
+// the coordinator: its function step_<kind> goes over the step's hosts (STEP_HOSTS)
+// itself, looks at the cluster before, between and after them, and runs the host
+// script on one host with the generic run_host_on K I.
+var orchestratedKinds = map[string]bool{"repair-node": true, "ovn-node": true, "reboot-node": true}
+
+// Orchestrated reports whether the step is a host step that the coordinator function
+// step_<kind> drives (its hosts decided at run time, or waited for between hosts),
+// instead of the generic run over its hosts as How says.
+func (s Step) Orchestrated() bool { return s.Where.OnHosts() && orchestratedKinds[s.Kind] }
+
+// RecordsRevision reports whether the coordinator reads the latestAvailableRevision of
+// the step's Resource before the step: a redeployment forced on a host, whose wait
+// (wait-rollout) runs from the workstation afterwards.
+func (s Step) RecordsRevision() bool { return s.Where == OnRecoveryHostOC && s.Resource != "" }
 
 // Template is the template of a host step's script ("" for a workstation step).
 func (s Step) Template() string {

@@ -3,12 +3,14 @@ package render
 // profile416 is procedure-4.16.md: OpenShift 4.16 and 4.17.
 var profile416 = Profile{
 	Name:       "ocp-4.16",
+	Offered:    true,
 	Minors:     []int{16, 17},
 	Page:       "procedure-4.16.md",
 	Source:     "OpenShift Container Platform 4.16 and 4.17, Backup and restore, Restoring to a previous cluster state",
 	MinMasters: 2,
 	Steps: []Step{
 		{ID: "preflight", Number: "P1-P5, 1, 2", Cites: []string{"P1", "P2", "P3", "P4", "P5", "1", "2"}, Kind: "preflight",
+			CheckNetworkType: true, CheckRecoveryOC: true,
 			Title: "preflight: local tools, kit checksums, oc access, cluster version, proxy, network type, ssh and sudo on every node, the backup pair"},
 		{ID: "push-scripts", Number: "2", Cites: []string{"2"}, Kind: "push-scripts", Changes: true,
 			Title: "copy each node's kit scripts and the host library to restorekit/ in the ssh user's home"},
@@ -44,7 +46,7 @@ var profile416 = Profile{
 			Again:     "restore the snapshot again, although an earlier run completed the restore here",
 			HostSteps: "3 (check), 7, 8", ProxyStep: "7", RestoreStep: "8",
 			EtcdDirAllowed: etcdDirAllowed416, TarballPods: []string{"kube-apiserver-pod.yaml", "kube-controller-manager-pod.yaml", "kube-scheduler-pod.yaml"}},
-		{ID: "repair-nodes", Number: "9", Cites: []string{"9"}, Where: OnAllMasters, How: OneAtATime, Kind: "repair-node", Changes: true,
+		{ID: "repair-nodes", Number: "9", Cites: []string{"9"}, Where: OnAllNodes, How: OneAtATime, Kind: "repair-node", Changes: true,
 			Timeout: "kubeletRestart", When: Condition{Probe: "the node stays NotReady"},
 			Title: "for each node that stays NotReady: move the PEM files of /var/lib/kubelet/pki into the run directory"},
 		{ID: "restart-kubelet", Number: "10", Cites: []string{"10"}, Where: OnAllMasters, How: RecoveryFirst, Kind: "restart-kubelet",

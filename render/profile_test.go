@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"mvdan.cc/sh/v3/syntax"
 
@@ -138,10 +140,66 @@ func kindImplemented(s Step, coordinatorFuncs map[string]bool) (missing []string
 		if _, err := fs.Stat(templates.FS, s.Template()); err != nil {
 			missing = append(missing, s.Template())
 		}
-	} else if !coordinatorFuncs[s.Function()] {
+	}
+	// A workstation kind, and an orchestrated host kind, is a coordinator function.
+	if (!s.Where.OnHosts() || s.Orchestrated()) && !coordinatorFuncs[s.Function()] {
 		missing = append(missing, s.Function()+" in recover.sh")
 	}
 	return missing
+}
+
+// loadInventory416 is the 4.16 inventory of the render tests (three masters, two
+// workers, OVN-Kubernetes, keepalived).
+func loadInventory416(t testing.TB) *inventory.Inventory {
+	t.Helper()
+	inv, _, err := inventory.Load(filepath.Join("testdata", "inventory", "ocp416.yaml"), inventory.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inv
+}
+
+// renderUnoffered renders the kit of an inventory whose profile may not be offered yet,
+// as if it were (the test does not run in parallel with others while it does).
+func renderUnoffered(t testing.TB, inv *inventory.Inventory) *Kit {
+	t.Helper()
+	p := profileForMinor(inv.Cluster.Version)
+	offered := p.Offered
+	p.Offered = true
+	defer func() { p.Offered = offered }()
+	kit, err := Render(inv, Options{ToolVersion: "test", Templates: templatesWithStandIns(t, p)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kit
+}
+
+// templatesWithStandIns are the embedded templates plus, for each kind of the profile
+// that has none yet, a stand-in host script and RUNBOOK section, so that the kinds
+// that are implemented can be tested before the profile is offered.
+func templatesWithStandIns(t testing.TB, p *Profile) fs.FS {
+	t.Helper()
+	out := fstest.MapFS{}
+	err := fs.WalkDir(templates.FS, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := fs.ReadFile(templates.FS, path)
+		out[path] = &fstest.MapFile{Data: data}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range p.Steps {
+		if _, ok := out["runbook/"+s.Kind+".md.tmpl"]; !ok {
+			out["runbook/"+s.Kind+".md.tmpl"] = &fstest.MapFile{Data: []byte("Not implemented yet.\n")}
+		}
+		if s.Where.OnHosts() && out[s.Template()] == nil {
+			out[s.Template()] = &fstest.MapFile{Data: []byte("#!/usr/bin/env bash\n# stand-in for " + s.Kind + "\nexit 0\n")}
+		}
+	}
+	return out
 }
 
 func definedFunctions(t *testing.T, script []byte) map[string]bool {
@@ -163,7 +221,13 @@ func definedFunctions(t *testing.T, script []byte) map[string]bool {
 // An offered profile implements every kind it uses; a profile that is not offered yet
 // lacks some (else it would be offered).
 func TestEveryKindHasItsImplementation(t *testing.T) {
-	funcs := definedFunctions(t, renderExample(t, "three-masters").File("recover.sh").Data)
+	// recover.sh defines the functions of the kinds its plan has: look at a kit of
+	// each profile (rendered although the profile may not be offered yet).
+	funcs := map[string]bool{}
+	for _, inv := range []string{"three-masters", "three-masters-418"} {
+		maps.Copy(funcs, definedFunctions(t, renderExample(t, inv).File("recover.sh").Data))
+	}
+	maps.Copy(funcs, definedFunctions(t, renderUnoffered(t, loadInventory416(t)).File("recover.sh").Data))
 	for _, p := range Profiles {
 		var missing []string
 		for _, s := range p.Steps {
@@ -372,12 +436,17 @@ func TestCheckNamesTheFieldAndLine(t *testing.T) {
 	inv := loadExample(t, "three-masters")
 	inv.Cluster.Version = "4.23.1"
 	got := Check(inv)
-	if len(got) != 1 || got[0].Field != "cluster.version" || got[0].Line < 2 || !strings.Contains(got[0].Message, "supported: 4.5.x, 4.18.x to 4.22.x") || !strings.Contains(got[0].Message, "newer than the newest profile (4.22)") {
+	if len(got) != 1 || got[0].Field != "cluster.version" || got[0].Line < 2 || !strings.Contains(got[0].Message, "supported: 4.5.x, 4.16.x to 4.17.x, 4.18.x to 4.22.x") || !strings.Contains(got[0].Message, "newer than the newest profile (4.22)") {
 		t.Errorf("4.23.1: %v", got)
 	}
+	// A 4.5 inventory taken to 4.16 lacks what 4.16's steps decide on, each field named.
 	inv.Cluster.Version = "4.16.7"
 	got = Check(inv)
-	if len(got) != 1 || !strings.Contains(got[0].Message, "ocp-4.16 (4.16.x to 4.17.x) is not offered yet") {
+	var fields []string
+	for _, p := range got {
+		fields = append(fields, p.Field)
+	}
+	if slices.Sort(fields); !slices.Equal(fields, []string{"cluster.apiVIPs", "cluster.networkType", "workers"}) {
 		t.Errorf("4.16.7: %v", got)
 	}
 	inv.Cluster.Version = "4.18.7"
@@ -395,7 +464,7 @@ func TestCheckNamesTheFieldAndLine(t *testing.T) {
 	inv.Workers, inv.Cluster.APIVIPs = nil, nil
 	got = checkInventory(&profile416, inv)
 	if len(got) != 2 || got[0].Field != "cluster.apiVIPs" || !strings.Contains(got[0].Message, "steps 4.k, 5-6, 22 of procedure-4.16.md") ||
-		got[1].Field != "workers" || !strings.Contains(got[1].Message, "steps 14, 24 of procedure-4.16.md") || !strings.Contains(got[1].Message, "workers: []") {
+		got[1].Field != "workers" || !strings.Contains(got[1].Message, "steps 11, 14, 24 of procedure-4.16.md") || !strings.Contains(got[1].Message, "workers: []") {
 		t.Errorf("4.17 without workers or VIPs: %v", got)
 	}
 	if got := Check(loadExample(t, "three-masters")); len(got) != 0 {
@@ -466,14 +535,18 @@ func TestHostScriptsListInRunningOrder(t *testing.T) {
 			t.Fatalf("%s %s: %v", profile.Name, inv.Cluster.Version, err)
 		}
 		for _, h := range plan.Hosts {
-			names := h.ScriptNames()
+			// A troubleshooting step (only --only runs it) has no place in the order.
+			var names []string
+			for _, s := range h.Steps {
+				if want := scriptPrefix(s.Number) + "-" + s.Kind + ".sh"; s.ScriptName() != want {
+					t.Errorf("%s, %s: step %s (%s) runs %s, want %s", profile.Name, h.Name, s.Number, s.ID, s.ScriptName(), want)
+				}
+				if !s.Manual {
+					names = append(names, s.ScriptName())
+				}
+			}
 			if !slices.IsSorted(names) {
 				t.Errorf("%s, %s: ls lists %v, but they run as %v", profile.Name, h.Name, slices.Sorted(slices.Values(names)), names)
-			}
-			for i, s := range h.Steps {
-				if want := scriptPrefix(s.Number) + "-" + s.Kind + ".sh"; names[i] != want {
-					t.Errorf("%s, %s: step %s (%s) runs %s, want %s", profile.Name, h.Name, s.Number, s.ID, names[i], want)
-				}
 			}
 		}
 	}

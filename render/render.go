@@ -120,6 +120,8 @@ type Host struct {
 	// Index is the host's place in the inventory (the coordinator's host tables).
 	Index      int
 	IsRecovery bool
+	// IsWorker is true for a worker node (a host only of the steps on every node).
+	IsWorker bool
 	// Steps are the plan's host steps this host runs, in running order: one script each.
 	Steps []PlanStep
 	SSH   inventory.SSH
@@ -127,6 +129,29 @@ type Host struct {
 	// hostname and, when that is a fully qualified name whose first label no other
 	// master shares (in any case), that first label.
 	AcceptedHostnames []string
+}
+
+// RunOrder are the host's scripts of a normal run, in running order (not those of
+// troubleshooting steps, which run only when asked for).
+func (h *Host) RunOrder() []string {
+	var names []string
+	for _, s := range h.Steps {
+		if !s.Manual {
+			names = append(names, s.ScriptName())
+		}
+	}
+	return names
+}
+
+// Troubleshooting are the host's scripts of troubleshooting steps.
+func (h *Host) Troubleshooting() []string {
+	var names []string
+	for _, s := range h.Steps {
+		if s.Manual {
+			names = append(names, s.ScriptName())
+		}
+	}
+	return names
 }
 
 // ScriptNames are the host's scripts, in running order.
@@ -526,7 +551,7 @@ func acceptedHostnames(inv *inventory.Inventory, m inventory.Master) []string {
 	if !fqdn || short == "" {
 		return out
 	}
-	for _, o := range inv.Masters {
+	for _, o := range append(append([]inventory.Master{}, inv.Masters...), inv.Workers...) {
 		if o.Name == m.Name {
 			continue
 		}

@@ -71,7 +71,21 @@ func sshConfigProblem(s string) string {
 func SSHConfigProblems(inv *inventory.Inventory) []inventory.Problem {
 	var out []inventory.Problem
 	seen := map[string]bool{}
+	type host struct {
+		list string
+		i    int
+		m    inventory.Master
+	}
+	var hosts []host
 	for i, m := range inv.Masters {
+		hosts = append(hosts, host{"masters", i, m})
+	}
+	// The workers are in ssh_config too when a step runs on every node.
+	for i, m := range inv.Workers {
+		hosts = append(hosts, host{"workers", i, m})
+	}
+	for _, h := range hosts {
+		m := h.m
 		s := inv.EffectiveSSH(m)
 		for _, f := range []struct{ name, value string }{
 			{"address", m.Address},
@@ -87,7 +101,7 @@ func SSHConfigProblems(inv *inventory.Inventory) []inventory.Problem {
 			if why == "" {
 				continue
 			}
-			field := fmt.Sprintf("masters[%d].%s", i, f.name)
+			field := fmt.Sprintf("%s[%d].%s", h.list, h.i, f.name)
 			if f.name != "address" && !masterSets(m, f.name) {
 				field = f.name
 			}

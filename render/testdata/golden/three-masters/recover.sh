@@ -60,7 +60,7 @@ HOST_USER[0]=core
 HOST_PORT[0]=22
 HOST_CONNECT_TIMEOUT[0]=10
 HOST_JUMP[0]=''
-HOST_SCRIPTS[0]='05-restore.sh 08-restart-kubelet.sh'
+HOST_SCRIPTS[0]='05-restore.sh 08-restart-kubelet.sh 08-repair-node.sh'
 # master 1
 HOST_NAME[1]=ip-10-0-154-194.ec2.internal
 HOST_ADDRESS[1]=10.0.154.194
@@ -70,7 +70,7 @@ HOST_USER[1]=core
 HOST_PORT[1]=22
 HOST_CONNECT_TIMEOUT[1]=10
 HOST_JUMP[1]=''
-HOST_SCRIPTS[1]='04-stop-static-pods.sh 08-restart-kubelet.sh'
+HOST_SCRIPTS[1]='04-stop-static-pods.sh 08-restart-kubelet.sh 08-repair-node.sh'
 # master 2
 HOST_NAME[2]=ip-10-0-173-171.ec2.internal
 HOST_ADDRESS[2]=10.0.173.171
@@ -80,7 +80,7 @@ HOST_USER[2]=core
 HOST_PORT[2]=22
 HOST_CONNECT_TIMEOUT[2]=10
 HOST_JUMP[2]=''
-HOST_SCRIPTS[2]='04-stop-static-pods.sh 08-restart-kubelet.sh'
+HOST_SCRIPTS[2]='04-stop-static-pods.sh 08-restart-kubelet.sh 08-repair-node.sh'
 # The jump hosts, each tested alone before the masters behind it: as the inventory
 # writes it ([user@]host[:port]), its parts, and the connect timeout.
 JUMP_SPEC=()
@@ -764,6 +764,308 @@ preflight_profile_checks() {
     fi
   fi
 }
+# --- Kinds that look at the nodes (procedure/procedure.md) ---------------------------
+# NODE_NAMES are every node of the inventory (masters, then workers): the only nodes
+# whose CSRs the kit approves.
+NODE_NAMES=(ip-10-0-143-125.ec2.internal ip-10-0-154-194.ec2.internal ip-10-0-173-171.ec2.internal)
+# ONLY_NODES are the nodes named after --only STEP (recover.sh --only repair-nodes NODE).
+ONLY_NODES=()
+# The CSR signers and the requester of the kubelets' client CSRs.
+SIGNER_CLIENT=kubernetes.io/kube-apiserver-client-kubelet
+SIGNER_SERVING=kubernetes.io/kubelet-serving
+NODE_BOOTSTRAPPER=system:serviceaccount:openshift-machine-config-operator:node-bootstrapper
+
+# host_index NODE: the index of host NODE in HOST_NAME.
+host_index() {
+  local i
+  for i in "${!HOST_NAME[@]}"; do
+    if [[ ${HOST_NAME[i]} == "$1" ]]; then
+      printf '%s' "$i"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# kind_step KIND: the index of the plan's first step of KIND.
+kind_step() {
+  local k
+  for k in "${!STEP_KIND[@]}"; do
+    if [[ ${STEP_KIND[k]} == "$1" ]]; then
+      printf '%s' "$k"
+      return 0
+    fi
+  done
+  return 1
+}
+
+# host_rc_text RC: what a host script's exit code means.
+host_rc_text() {
+  case $1 in
+  255) printf 'ssh failed (exit 255): the host or the connection is gone' ;;
+  3) printf 'a wait timed out (exit 3)' ;;
+  2) printf 'refused (exit 2): wrong host, not root or not confirmed' ;;
+  *) printf 'failed (exit %s)' "$1" ;;
+  esac
+}
+
+# run_host_on K I: runs step K's host script on host I now, its output prefixed and
+# logged as run_hosts does, and returns its exit code (255: ssh failed or the session
+# ended). What comes of it is the caller's: the orchestrated kinds, which decide at
+# run time on which hosts their script runs, call it.
+run_host_on() {
+  local k=$1 i=$2 cmd rc=0 pid
+  cmd=$(host_script_cmd "$k")
+  if ((DRY_RUN)); then
+    host_ssh_cmd "$k" "$i"
+    show_cmd "${SSH_CMD[@]}" "$SSH_TARGET" "$cmd"
+    return 0
+  fi
+  log "[${HOST_NAME[i]}] running $cmd (output in $STATE_DIR/hosts/${HOST_NAME[i]}.log)"
+  printf '\n=== %s %s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$cmd" >>"$STATE_DIR/hosts/${HOST_NAME[i]}.log"
+  HOST_SCRIPTS_RAN=1
+  set -m
+  run_host_script "$k" "$i" &
+  pid=$!
+  set +m
+  BG_PIDS+=("$pid")
+  wait "$pid" || rc=$?
+  BG_PIDS=()
+  return "$rc"
+}
+
+# run_host_or_die K I: run_host_on, and the step stops naming the host when it fails.
+run_host_or_die() {
+  local rc=0
+  run_host_on "$1" "$2" || rc=$?
+  if ((rc != 0)); then
+    die_step "$((rc == 3 ? 3 : 1))" "${HOST_NAME[$2]}" "step ${STEP_NUMS[$1]}: ${STEP_SCRIPT[$1]} on ${HOST_NAME[$2]}: $(host_rc_text "$rc"); its output is above and in $STATE_DIR/hosts/${HOST_NAME[$2]}.log"
+  fi
+  : >"$STATE_DIR/done/${STEP_IDS[$1]}@${HOST_NAME[$2]}"
+}
+
+# NODE_STATES is "NAME STATUS" per node oc lists (STATUS of its Ready condition).
+NODE_STATES=""
+# read_node_states: oc get nodes into NODE_STATES.
+read_node_states() {
+  if ! oc_try get nodes -o 'jsonpath={range .items[*]}{.metadata.name}{" "}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'; then
+    POLL_SEEN="oc get nodes: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  NODE_STATES=$OC_OUT
+}
+
+# node_state NODE: its Ready status in NODE_STATES (True, False, Unknown), or absent.
+node_state() {
+  local st
+  st=$(awk -v n="$1" '$1 == n { print ($2 == "" ? "Unknown" : $2); f = 1 } END { if (!f) print "absent" }' <<<"$NODE_STATES")
+  printf '%s' "$st"
+}
+
+# not_ready NODE...: the nodes of NODE... that are not Ready in NODE_STATES.
+not_ready() {
+  local n out=""
+  for n in "$@"; do
+    if [[ $(node_state "$n") != True ]]; then
+      out+="${out:+ }$n"
+    fi
+  done
+  printf '%s' "$out"
+}
+
+# nodes_ready NODE...: every NODE is Ready (for poll_until).
+nodes_ready() {
+  local bad
+  read_node_states || return 1
+  bad=$(not_ready "$@")
+  if [[ -n $bad ]]; then
+    POLL_SEEN="not Ready yet: $bad"
+    return 1
+  fi
+  POLL_SEEN="Ready: $*"
+}
+
+# csr_common_name NAME: the subject CN of CSR NAME, as oc describe csr prints it
+# ("Common Name:" under "Subject:"; nothing to decode on the workstation).
+csr_common_name() {
+  oc_try describe csr "$1" || return 1
+  awk '/^[[:space:]]*Common Name:/ { print $3; exit }' <<<"$OC_OUT"
+}
+
+# csr_verdict SIGNER USER CN NODE...: "approve NODE" when the CSR is a kubelet CSR of
+# one of NODE... (a client CSR the node-bootstrapper or the node itself requested for
+# system:node:<node>, or a serving CSR the node requested for itself), else "leave WHY".
+csr_verdict() {
+  local signer=$1 user=$2 cn=$3 node
+  shift 3
+  if [[ $signer != "$SIGNER_CLIENT" && $signer != "$SIGNER_SERVING" ]]; then
+    printf 'leave signer %s is not a kubelet signer' "${signer:-(none)}"
+    return 0
+  fi
+  if [[ $cn != system:node:* ]]; then
+    printf 'leave its subject is %s, not system:node:<node>' "${cn:-unreadable (oc describe csr)}"
+    return 0
+  fi
+  node=${cn#system:node:}
+  if [[ " ${NODE_NAMES[*]} " != *" $node "* ]]; then
+    printf 'leave %s is not a node of this cluster (the inventory)' "$node"
+    return 0
+  fi
+  if [[ " $* " != *" $node "* ]]; then
+    printf 'leave for %s, which this step does not repair' "$node"
+    return 0
+  fi
+  if [[ $signer == "$SIGNER_CLIENT" && ($user == "$NODE_BOOTSTRAPPER" || $user == "system:node:$node") ]] ||
+    [[ $signer == "$SIGNER_SERVING" && $user == "system:node:$node" ]]; then
+    printf 'approve %s' "$node"
+    return 0
+  fi
+  printf 'leave requested by %s, who may not ask for %s' "$user" "$cn"
+}
+
+# CSR_APPROVED lists what this step approved ("NAME (node, signer)"); CSR_LEFT the
+# other pending CSRs, with why; CSR_MINE the own nodes' CSRs still pending.
+CSR_APPROVED=""
+CSR_LEFT=""
+CSR_MINE=""
+# approve_node_csrs NODE...: one look at the pending CSRs: those of NODE... approved,
+# every other one listed (once) and left pending. Returns 1 when oc does not answer.
+approve_node_csrs() {
+  local name signer user conds cn verdict line
+  CSR_MINE=""
+  if ! oc_try get csr -o 'jsonpath={range .items[*]}{.metadata.name}{"|"}{.spec.signerName}{"|"}{.spec.username}{"|"}{.status.conditions[*].type}{"\n"}{end}'; then
+    POLL_SEEN="oc get csr: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  while IFS='|' read -r name signer user conds; do
+    if [[ -z $name || -n $conds ]]; then
+      continue # approved or denied already
+    fi
+    cn=$(csr_common_name "$name") || cn=""
+    verdict=$(csr_verdict "$signer" "$user" "$cn" "$@")
+    case $verdict in
+    approve*)
+      line="$name (${verdict#approve }, $signer, requested by $user)"
+      if ((DRY_RUN)); then
+        show_cmd oc adm certificate approve "$name"
+        continue
+      fi
+      if oc_try adm certificate approve "$name"; then
+        log "  approved $line"
+        CSR_APPROVED+="${CSR_APPROVED:+; }$line"
+      else
+        log "  could not approve $name: $(first_line "$OC_OUT")"
+        CSR_MINE+="${CSR_MINE:+, }$name"
+      fi
+      ;;
+    *)
+      line="$name (requested by ${user:-?}, signer ${signer:-?}, ${cn:-subject unreadable}): ${verdict#leave }"
+      if [[ $CSR_LEFT != *"$name ("* ]]; then
+        log "  left pending: $line"
+        CSR_LEFT+="${CSR_LEFT:+; }$line"
+      fi
+      ;;
+    esac
+  done <<<"$OC_OUT"
+}
+
+# nodes_ready_approving NODE...: approve NODE...'s pending CSRs, then every NODE is
+# Ready and none of their CSRs is pending (for poll_until: a node's serving CSR follows
+# its client CSR once that is approved).
+nodes_ready_approving() {
+  approve_node_csrs "$@" || return 1
+  nodes_ready "$@" || return 1
+  approve_node_csrs "$@" || return 1
+  if [[ -n $CSR_MINE ]]; then
+    POLL_SEEN="Ready, but not approved yet: $CSR_MINE"
+    return 1
+  fi
+  POLL_SEEN="Ready: $*; no CSR of theirs pending"
+}
+
+# report_csrs STEP: what the step approved and what it left.
+report_csrs() {
+  log "step $1: approved: ${CSR_APPROVED:-none}"
+  log "step $1: other pending CSRs, left pending: ${CSR_LEFT:-none}"
+}
+
+# wait_nodes_approving K TIMEOUT NODE...: approve the nodes' CSRs until they are Ready.
+wait_nodes_approving() {
+  local k=$1 timeout=$2 NODE_WATCH=0 rc=0
+  shift 2
+  if ((DRY_RUN)); then
+    approve_node_csrs "$@" || true
+    log "DRY-RUN: would approve the pending CSRs of $* until they are Ready (up to $(fmt_dur "$timeout"))"
+    return 0
+  fi
+  poll_until "$timeout" "$* Ready, their CSRs approved (step ${STEP_NUMS[k]})" \
+    "a node that stays NotReady without a CSR: its kubelet still has its old certificates (run ./recover.sh --only repair-nodes NODE, or move the PEM files of /var/lib/kubelet/pki aside there and restart kubelet); look at oc get csr and oc describe node NODE, then resume." \
+    nodes_ready_approving "$@" || rc=$?
+  report_csrs "${STEP_NUMS[k]}"
+  if ((rc != 0)); then
+    die_step "$rc" "$(not_ready "$@")" "step ${STEP_NUMS[k]}: not Ready: $(not_ready "$@")${CSR_MINE:+; pending CSRs of theirs: $CSR_MINE}"
+  fi
+}
+
+# step_repair_node K: step 8: the nodes that stay NotReady (or those named after
+# --only) get the host script (their kubelet's PEM files moved into the run directory,
+# kubelet restarted), one at a time; Ready nodes are left alone.
+step_repair_node() {
+  local k=$1 i n timeout=${STEP_TIMEOUT[$1]} NODE_WATCH=0 seen=0 start
+  local -a hosts=() names=() targets=()
+  read -r -a hosts <<<"${STEP_HOSTS[k]}"
+  for i in "${hosts[@]}"; do
+    names+=("${HOST_NAME[i]}")
+  done
+  if ((${#ONLY_NODES[@]} > 0)); then
+    for n in "${ONLY_NODES[@]}"; do
+      if [[ " ${names[*]} " != *" $n "* ]]; then
+        die_usage "--only ${STEP_IDS[k]} $n: $n is not one of this step's nodes: ${names[*]}"
+      fi
+      targets+=("$(host_index "$n")")
+    done
+    log "step ${STEP_NUMS[k]}: repairing the node(s) named: ${ONLY_NODES[*]}"
+  else
+    log "step ${STEP_NUMS[k]}: watching the nodes for up to $(fmt_dur "$timeout"): ${names[*]}"
+    if ((DRY_RUN)); then
+      log "DRY-RUN: would poll oc get nodes every ${POLL_INTERVAL}s and run ${STEP_SCRIPT[k]} on each node still NotReady"
+      return 0
+    fi
+    start=$(date +%s)
+    while :; do
+      if read_node_states; then
+        seen=1
+        if [[ -z $(not_ready "${names[@]}") ]]; then
+          break
+        fi
+      fi
+      if (($(date +%s) - start >= timeout)); then
+        break
+      fi
+      sleep "$POLL_INTERVAL"
+    done
+    if ((! seen)); then
+      die_step 3 "" "step ${STEP_NUMS[k]}: the API did not answer in $(fmt_dur "$timeout") ($POLL_SEEN): cannot tell which nodes are NotReady. Check that etcd and kube-apiserver run on $RECOVERY_HOST, then resume."
+    fi
+    for n in $(not_ready "${names[@]}"); do
+      targets+=("$(host_index "$n")")
+    done
+    if ((${#targets[@]} == 0)); then
+      log "step ${STEP_NUMS[k]}: every node is Ready: nothing to repair"
+      return 0
+    fi
+    log "step ${STEP_NUMS[k]}: still NotReady after $(fmt_dur "$timeout"): $(host_list "${targets[@]}")"
+  fi
+  for i in "${targets[@]}"; do
+    log "step ${STEP_NUMS[k]}: ${HOST_NAME[i]}: moving its kubelet's PEM files into the run directory and restarting kubelet"
+    run_host_or_die "$k" "$i"
+    log "step ${STEP_NUMS[k]}: ${HOST_NAME[i]}: approving only its own CSRs until it is Ready"
+    CSR_APPROVED=""
+    CSR_LEFT=""
+    wait_nodes_approving "$k" "$timeout" "${HOST_NAME[i]}"
+  done
+  log "step ${STEP_NUMS[k]}: repaired: $(host_list "${targets[@]}")"
+}
 # --- Steps: the kit's plan --------------------------------------------------------------
 # One entry per step, in running order. STEP_IDS[i] names it for --from/--only,
 # STEP_NUMS[i] cites procedure/procedure.md, STEP_ALIASES[i] are the procedure numbers
@@ -775,9 +1077,9 @@ preflight_profile_checks() {
 # STEP_TIMEOUT[i] bounds its waits (seconds), STEP_RESOURCE[i] the operator it patches,
 # STEP_MANUAL[i] 1 for a troubleshooting step only --only runs, STEP_OPENS[i] and
 # STEP_CLOSES[i] the duties it leaves open or finishes.
-STEP_IDS=(preflight copy-backup push-scripts stop-static-pods restore restart-kubelet verify-single-member redeploy-etcd redeploy-kubeapiserver redeploy-kubecontrollermanager redeploy-kubescheduler verify-members)
-STEP_NUMS=('P1-P5, 1, 2' 3 3 4 5-7 8 9 10-11 12.1 12.2 12.3 13)
-STEP_ALIASES=('P1 P2 P3 P4 P5 1 2' 3 '' '4 4.1 4.2 4.3 4.4 4.5 4.6' '5 6 7' 8 '9 9.1 9.2' '10 11' 12.1 12.2 12.3 13)
+STEP_IDS=(preflight copy-backup push-scripts stop-static-pods restore restart-kubelet repair-nodes verify-single-member redeploy-etcd redeploy-kubeapiserver redeploy-kubecontrollermanager redeploy-kubescheduler verify-members)
+STEP_NUMS=('P1-P5, 1, 2' 3 3 4 5-7 8 8 9 10-11 12.1 12.2 12.3 13)
+STEP_ALIASES=('P1 P2 P3 P4 P5 1 2' 3 '' '4 4.1 4.2 4.3 4.4 4.5 4.6' '5 6 7' 8 '' '9 9.1 9.2' '10 11' 12.1 12.2 12.3 13)
 STEP_TITLES=(
   'preflight: local tools, kit checksums, oc access and cluster-admin, cluster version, proxy, ssh and sudo on every master, the backup pair'
   'copy the backup pair to the recovery host and verify its sizes and sha256 there'
@@ -785,6 +1087,7 @@ STEP_TITLES=(
   'stop the etcd and kube-apiserver static pods and move the etcd data aside on every other master, in parallel'
   'on the recovery host: export the proxy and run cluster-restore.sh with the backup'
   'restart kubelet on every master, the recovery host first'
+  "troubleshooting, only recover.sh --only repair-nodes NODE: on a master that stays NotReady after step 8, move the PEM files of /var/lib/kubelet/pki into the run directory, restart its kubelet, approve only that node's CSRs"
   'verify the single-member control plane: etcd running on the recovery host, one Running etcd pod'
   'force a new etcd rollout (unique forceRedeploymentReason) and wait until every node is at the new revision'
   'force a new kubeapiserver rollout (unique forceRedeploymentReason) and wait until every node is at the new revision'
@@ -792,18 +1095,18 @@ STEP_TITLES=(
   'force a new kubescheduler rollout (unique forceRedeploymentReason) and wait until every node is at the new revision'
   'verify every master has joined: one Running etcd pod per master'
 )
-STEP_CHANGES=(0 1 1 1 1 1 0 1 1 1 1 0)
-STEP_KIND=(preflight copy-backup push-scripts stop-static-pods restore restart-kubelet verify-single-member redeploy redeploy redeploy redeploy verify-members)
-STEP_HOSTS=('' '' '' '1 2' 0 '0 1 2' '' '' '' '' '' '')
-STEP_HOW=(parallel parallel parallel parallel parallel recovery-first parallel parallel parallel parallel parallel parallel)
-STEP_SCRIPT=('' '' '' 04-stop-static-pods.sh 05-restore.sh 08-restart-kubelet.sh '' '' '' '' '' '')
-STEP_AGAIN=(0 0 0 1 1 0 0 0 0 0 0 0)
-STEP_UNINTERRUPTIBLE=(0 0 0 0 1 0 0 0 0 0 0 0)
-STEP_TIMEOUT=(0 0 0 600 1200 300 1200 3600 3600 1800 1800 1200)
-STEP_RESOURCE=('' '' '' '' '' '' '' etcd kubeapiserver kubecontrollermanager kubescheduler '')
-STEP_MANUAL=(0 0 0 0 0 0 0 0 0 0 0 0)
-STEP_OPENS=('' '' '' '' '' '' '' '' '' '' '' '')
-STEP_CLOSES=('' '' '' '' '' '' '' '' '' '' '' '')
+STEP_CHANGES=(0 1 1 1 1 1 1 0 1 1 1 1 0)
+STEP_KIND=(preflight copy-backup push-scripts stop-static-pods restore restart-kubelet repair-node verify-single-member redeploy redeploy redeploy redeploy verify-members)
+STEP_HOSTS=('' '' '' '1 2' 0 '0 1 2' '0 1 2' '' '' '' '' '' '')
+STEP_HOW=(parallel parallel parallel parallel parallel recovery-first serial parallel parallel parallel parallel parallel parallel)
+STEP_SCRIPT=('' '' '' 04-stop-static-pods.sh 05-restore.sh 08-restart-kubelet.sh 08-repair-node.sh '' '' '' '' '' '')
+STEP_AGAIN=(0 0 0 1 1 0 0 0 0 0 0 0 0)
+STEP_UNINTERRUPTIBLE=(0 0 0 0 1 0 0 0 0 0 0 0 0)
+STEP_TIMEOUT=(0 0 0 600 1200 300 300 1200 3600 3600 1800 1800 1200)
+STEP_RESOURCE=('' '' '' '' '' '' '' '' etcd kubeapiserver kubecontrollermanager kubescheduler '')
+STEP_MANUAL=(0 0 0 0 0 0 1 0 0 0 0 0 0)
+STEP_OPENS=('' '' '' '' '' '' '' '' '' '' '' '' '')
+STEP_CLOSES=('' '' '' '' '' '' '' '' '' '' '' '' '')
 # The duties a step can leave open: what is still undone, and how to finish it by hand.
 DUTY_NAMES=()
 DUTY_OPEN=()
@@ -842,6 +1145,8 @@ report_open_duties() {
 }
 
 # dispatch_step K: runs what implements step K's kind.
+# An orchestrated host kind runs its step_<kind> function: it chooses and paces the
+# hosts at run time and runs the host script on each with run_host_on.
 dispatch_step() {
   case ${STEP_KIND[$1]} in
   preflight) step_preflight "$1" ;;
@@ -850,6 +1155,7 @@ dispatch_step() {
   stop-static-pods) run_host_step "$1" ;;
   restore) run_host_step "$1" ;;
   restart-kubelet) run_host_step "$1" ;;
+  repair-node) step_repair_node "$1" ;;
   verify-single-member) step_verify_single_member "$1" ;;
   redeploy) step_redeploy "$1" ;;
   verify-members) step_verify_members "$1" ;;
@@ -914,6 +1220,9 @@ The recovery host is $RECOVERY_HOST.
   --from STEP       start at STEP (a name from --list or a procedure number such as 8)
                     and run it and every later step again, even if done before
   --only STEP       run STEP alone, even if done before
+  --only repair-nodes NODE...
+                    repair only the nodes named (their kubelet's PEM files into
+                    the run directory, kubelet restarted, their own CSRs approved)
   --state-dir DIR   progress, logs and ssh control sockets (default: <kit dir>.state
                     beside the kit directory, or, where that is read-only,
                     \${XDG_STATE_HOME:-~/.local/state}/restorekit/<kit>); a re-run
@@ -1003,7 +1312,14 @@ parse_args() {
       usage
       exit 0
       ;;
-    *) die_usage "unknown argument: $1 (see --help)" ;;
+    -*) die_usage "unknown argument: $1 (see --help)" ;;
+    # --only repair-nodes NODE...: the nodes to repair.
+    *)
+      if [[ -z $ONLY ]]; then
+        die_usage "unknown argument: $1 (a node name goes after --only STEP; see --help)"
+      fi
+      ONLY_NODES+=("$1")
+      ;;
     esac
     shift
   done
@@ -1147,7 +1463,7 @@ resume_command() {
     cmd+=(--backup-dir "$BACKUP_DIR")
   fi
   if [[ -n $ONLY ]]; then
-    cmd+=(--only "$CURRENT_STEP")
+    cmd+=(--only "$CURRENT_STEP" ${ONLY_NODES[@]+"${ONLY_NODES[@]}"})
   elif [[ -n $FROM ]]; then
     cmd+=(--from "$CURRENT_STEP")
   fi

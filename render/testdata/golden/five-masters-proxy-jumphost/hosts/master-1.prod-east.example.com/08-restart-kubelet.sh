@@ -9,6 +9,7 @@
 #           procedure/procedure.md (OpenShift Container Platform 4.5, Backup and restore, 5.3 Restoring to a previous cluster state).
 #
 # On this host, run in this order: 04-stop-static-pods.sh then 08-restart-kubelet.sh.
+# Only when told to (troubleshooting): 08-repair-node.sh.
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
