@@ -162,6 +162,9 @@ func (c *Cluster) populate416(h *Host, master bool) {
 	for _, db := range []string{"ovnnb_db.db", "ovnsb_db.db"} {
 		writeFile(t, filepath.Join(h.Root, ovnDBDir, db), "OVN database "+db+" of "+h.Name+" before the restore\n", 0o640)
 	}
+	if master {
+		c.installHostOC416(h)
+	}
 	if master && c.Config.V416.Keepalived {
 		writeFile(t, filepath.Join(h.Root, manifestsDir, "keepalived.yaml"), keepalivedManifest(h.Name), 0o644)
 		fi, err := os.Stat(filepath.Join(h.Root, manifestsDir, "keepalived.yaml"))
@@ -177,6 +180,30 @@ func (c *Cluster) populate416(h *Host, master bool) {
 			h.Originals[sum] = filepath.Join(rel, path)
 		}
 	}
+}
+
+// recoveryKubeconfig is the kubeconfig steps 16-17 use on the recovery host.
+const recoveryKubeconfig = "etc/kubernetes/static-pod-resources/kube-apiserver-certs/secrets/node-kubeconfigs/localhost-recovery.kubeconfig"
+
+// installHostOC416 gives a control-plane host the oc RHCOS ships as /usr/bin/oc
+// (bind-mounted by testdata/ns-init.sh from Dir/oc): the test binary acting as oc against
+// the same simulated API, recording the host's name, and the recovery kubeconfig it needs
+// there (procedure-4.16.md steps 16-17). The binary is copied beside the workstation,
+// outside the directories each host has its own of (the test binary is under /tmp).
+func (c *Cluster) installHostOC416(h *Host) {
+	t := c.t
+	bin := filepath.Join(c.Work, "oc-sim")
+	if !fileExists(bin) {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, bin, readFile(t, exe), 0o755)
+	}
+	script := fmt.Sprintf("#!/usr/bin/env bash\n# Simulated /usr/bin/oc of %s: the e2e test binary acting as oc.\nRESTOREKIT_SIM_OC=%s RESTOREKIT_SIM_OC_HOST=%s exec %s \"$@\"\n",
+		h.Name, shellQuote(filepath.Join(c.Work, "sim.json")), shellQuote(h.Name), shellQuote(bin))
+	writeFile(t, filepath.Join(h.Dir, "oc"), script, 0o755)
+	writeFile(t, filepath.Join(h.Root, recoveryKubeconfig), "apiVersion: v1\nkind: Config\n# simulated: the localhost-recovery kubeconfig of "+h.Name+"\n", 0o600)
 }
 
 // ovnDBDir holds each node's OVN databases (procedure step 14.a).

@@ -830,8 +830,12 @@ func (c *Cluster) startSSHD(h *Host) error {
 		"bash", nsInit, h.Root, h.Hostname, filepath.Join(h.Dir, "etc"),
 		"/usr/sbin/sshd", "-D", "-e", "-f", filepath.Join(h.Dir, "sshd_config"))
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = os.Environ()
 	if c.Config.TmpfsTmp && h != c.Jump {
-		cmd.Env = append(os.Environ(), "SIM_TMPFS_TMP=1")
+		cmd.Env = append(cmd.Env, "SIM_TMPFS_TMP=1")
+	}
+	if oc := filepath.Join(h.Dir, "oc"); fileExists(oc) {
+		cmd.Env = append(cmd.Env, "SIM_HOST_OC="+oc)
 	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -63,6 +63,8 @@ type fakeOC struct {
 	stdout io.Writer
 	stderr io.Writer
 	lock   *os.File
+	// host is where this oc runs: "workstation", or the node whose /usr/bin/oc it is.
+	host string
 }
 
 func ocMain(simPath string, args []string) int {
@@ -83,12 +85,34 @@ func ocMain(simPath string, args []string) int {
 		defer o.lock.Close()
 	}
 	o.now = time.Now().UnixNano()
+	o.host = os.Getenv("RESTOREKIT_SIM_OC_HOST")
+	if o.host == "" {
+		o.host = "workstation"
+	} else if code, refused := o.hostKubeconfig(); refused {
+		return code
+	}
 	o.record("oc", args)
 	return o.run(args)
 }
 
+// hostKubeconfig checks, for the oc of a control-plane host (RHCOS ships /usr/bin/oc),
+// that KUBECONFIG names a kubeconfig there, as the real oc needs one to reach the API:
+// without it, oc falls back to localhost:8080, where nothing listens.
+func (o *fakeOC) hostKubeconfig() (int, bool) {
+	kc := os.Getenv("KUBECONFIG")
+	if kc == "" {
+		fmt.Fprintln(o.stderr, "The connection to the server localhost:8080 was refused - did you specify the right host or port?")
+		return 1, true
+	}
+	if _, err := os.Stat(kc); err != nil {
+		fmt.Fprintf(o.stderr, "error: stat %s: no such file or directory\n", kc)
+		return 1, true
+	}
+	return 0, false
+}
+
 func (o *fakeOC) record(tool string, args []string) {
-	line := time.Unix(0, o.now).UTC().Format("2006-01-02T15:04:05.000000000Z") + "\tworkstation\t" + tool
+	line := time.Unix(0, o.now).UTC().Format("2006-01-02T15:04:05.000000000Z") + "\t" + o.host + "\t" + tool
 	for _, a := range args {
 		q, err := syntax.Quote(a, syntax.LangBash)
 		if err != nil {

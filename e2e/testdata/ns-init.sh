@@ -18,6 +18,13 @@ for d in etc/kubernetes var/lib home tmp usr/local/bin usr/local/sbin; do
   mount --bind "$root/$d" "/$d"
 done
 unset SIM_TMPFS_TMP
+# SIM_HOST_OC: the host's oc, as RHCOS ships it in /usr/bin (an empty, non-executable
+# mount point is made outside the namespace when the machine has no oc there).
+if [[ -n ${SIM_HOST_OC:-} ]]; then
+  [[ -e /usr/bin/oc ]] || install -m 0644 /dev/null /usr/bin/oc
+  mount --bind "$SIM_HOST_OC" /usr/bin/oc
+fi
+unset SIM_HOST_OC
 for f in "$etc"/*; do
   mount --bind "$f" "/etc/${f##*/}"
 done
