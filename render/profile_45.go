@@ -34,7 +34,7 @@ var profile45 = Profile{
 		{ID: "restore", Usually: 5 * time.Minute, Number: "5-7", Cites: []string{"5", "6", "7"}, Where: OnRecoveryHost, Kind: "restore", Changes: true, Timeout: "restore", Uninterruptible: true,
 			Title:     "on the recovery host: export the proxy and run cluster-restore.sh with the backup",
 			Again:     "restore the snapshot again, although an earlier run completed the restore here",
-			HostSteps: "3 (check), 6, 7"},
+			HostSteps: "3 (check), 6, 7", EtcdDirAllowed: []string{"member"}},
 		{ID: "restart-kubelet", Usually: 2 * time.Minute, Number: "8", Cites: []string{"8"}, Where: OnAllMasters, How: RecoveryFirst, Kind: "restart-kubelet",
 			Changes: true, Timeout: "kubeletRestart",
 			Title:     "restart kubelet on every master, the recovery host first",

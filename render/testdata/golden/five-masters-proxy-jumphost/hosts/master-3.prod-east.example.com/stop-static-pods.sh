@@ -74,7 +74,7 @@ readonly STOP_TIMEOUT=900
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=2e66e2d16999a08c76641a4a3c40ab4e11a1b162ef1c04f9c8bfc47af9dea543
+readonly HOST_LIB_SHA256=8375d9725ef3ecc0f6ef76fb2c1b02b16551f1847fa4af51804d8d3bb4ecb9fc
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

@@ -97,7 +97,7 @@ EXTRA_FLAGS=(--move-etcd-extras)
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=38cbfc212a85e1d0e71dcb364c4c15ba9510444ccc5edc0ffc7010c24e786274
+readonly HOST_LIB_SHA256=b9cc4d74c300330d994165dd3ad9cfe879d005909f7f42b99e632bd0a162dd6e
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

@@ -79,7 +79,7 @@ readonly PROXY_NO=''
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=c6a533f6c6bb1cb13a71e67938946c665f636168cbd8f0ccb148a6b2d5ab9f02
+readonly HOST_LIB_SHA256=8dae16610dfc34af81b070d6fe961eb42d738d25787cf43054a213cd10602e7d
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

@@ -17,7 +17,9 @@
 #        (no other snapshot*.db or static_kuberesources*.tar.gz, which cluster-restore.sh
 #        could pick instead) with the sizes and sha256 recorded in kit.json;
 #        /usr/local/bin/cluster-restore.sh exists; this host has been an etcd member
-#        (/etc/kubernetes/static-pod-resources/etcd-pod-* exists)
+#        (/etc/kubernetes/static-pod-resources/etcd-pod-* exists); /var/lib/etcd holds
+#        nothing but member (the restore pod refuses to start on anything
+#        left once cluster-restore.sh has moved member/ away)
 #   6    export no proxy: the inventory has none
 #   7    move an existing /var/lib/etcd-backup and /home/core/assets/manifests-stopped into the run
 #        directory (cluster-restore.sh deletes or overwrites them when run again), then run
@@ -79,6 +81,9 @@ readonly MANIFESTS_DIR=/etc/kubernetes/manifests
 readonly ETCD_DATA_DIR=/var/lib/etcd
 readonly ETCD_BACKUP_DIR=/var/lib/etcd-backup
 readonly STOPPED_MANIFESTS_DIR=/home/core/assets/manifests-stopped
+# The only entries the etcd data directory may hold before the restore (empty: not
+# checked).
+readonly -a ETCD_DIR_ALLOWED=(member)
 # Seconds cluster-restore.sh may take (timeouts.restore).
 readonly RESTORE_TIMEOUT=1200
 # The cluster-wide proxy (empty: none).
@@ -90,7 +95,7 @@ readonly PROXY_NO=''
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=8c2fee824618b332708744bb8e67cd2be31088c71c16c6fc49c183bed8d9d03b
+readonly HOST_LIB_SHA256=f1a279e62ec9bf9d95eed1472f7d887f5dc0cabf6e5017357d8a5c47726b4665
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
@@ -269,6 +274,36 @@ step_7_check_prerequisites() {
   fi
 }
 
+# Step 7 (check): the etcd data directory holds nothing but ETCD_DIR_ALLOWED (member/).
+# cluster-restore.sh moves member/ away and the restore pod then starts etcd only on an
+# empty directory: anything else (a restore-<uuid> an interrupted restore pod left, a
+# copy made by hand) stops it after the control plane is already down.
+step_7_check_etcd_dir() {
+  CURRENT_STEP="7 (check ${ETCD_DATA_DIR})"
+  local path name allowed extra=() seen=()
+  if ((${#ETCD_DIR_ALLOWED[@]} == 0)); then
+    return 0
+  fi
+  for path in "$ETCD_DATA_DIR"/* "$ETCD_DATA_DIR"/.[!.]* "$ETCD_DATA_DIR"/..?*; do
+    if [[ ! -e $path && ! -L $path ]]; then
+      continue
+    fi
+    name=${path##*/}
+    seen+=("$name")
+    for allowed in "${ETCD_DIR_ALLOWED[@]}"; do
+      if [[ $name == "$allowed" ]]; then
+        continue 2
+      fi
+    done
+    extra+=("$path")
+  done
+  if ((${#extra[@]} == 0)); then
+    log "step 7: ${ETCD_DATA_DIR} holds nothing but ${ETCD_DIR_ALLOWED[*]} (${seen[*]:-empty})"
+    return 0
+  fi
+  problem "step 7: ${ETCD_DATA_DIR} must hold nothing but ${ETCD_DIR_ALLOWED[*]}, but it holds: ${seen[*]}. The restore etcd pod refuses to start on ${extra[*]} once cluster-restore.sh has moved member/ away, with the control plane already down. Look at what it is (an interrupted earlier restore leaves a restore-<id> directory); move it out yourself, e.g. sudo mv ${extra[0]} ${QUARANTINE_DIR}/, then run ${SCRIPT_NAME} again"
+}
+
 report_problems() {
   local p
   if ((${#PROBLEMS[@]} == 0)); then
@@ -383,6 +418,7 @@ main() {
   fi
   step_3_check_backup
   step_7_check_prerequisites
+  step_7_check_etcd_dir
   report_problems
   step_6_export_proxy
   confirm
