@@ -219,3 +219,26 @@ echo end
 		t.Errorf("stopping the host jobs printed a job notice:\n%s", out)
 	}
 }
+
+// TestRecoverPreflightChecksEtcdDir45: the 4.5 preflight lists what else than member/
+// the recovery host's /var/lib/etcd holds and stops before step 4 takes etcd down.
+func TestRecoverPreflightChecksEtcdDir45(t *testing.T) {
+	t.Parallel()
+	e := newCoordEnv(t, "three-masters", nil)
+	data := filepath.Join(e.host(e.inv.Recovery()), "etcd-data")
+	for _, d := range []string{"member", "restore-5f2a8c1e"} {
+		if err := os.MkdirAll(filepath.Join(data, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := e.mustRun(1, "recover.sh", "--yes")
+	if w := "P3: /var/lib/etcd on " + e.inv.RecoveryHost + " must hold nothing but member, but it also holds /var/lib/etcd/restore-5f2a8c1e"; !strings.Contains(out, w) {
+		t.Errorf("output lacks %q:\n%s", w, out)
+	}
+	if strings.Contains(out, "--move-etcd-extras to have") {
+		t.Errorf("the 4.5 preflight offers --move-etcd-extras, which its restore.sh does not have:\n%s", out)
+	}
+	if i := index(e.calls(), coordCall.changes); i >= 0 {
+		t.Errorf("changed something although /var/lib/etcd holds a leftover")
+	}
+}

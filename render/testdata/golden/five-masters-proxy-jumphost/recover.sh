@@ -815,9 +815,12 @@ step_wait_stable() {
 # patterns; empty: not checked), and 1 when oc's wait-for-stable-cluster is looked for.
 PREFLIGHT_BIN=/usr/local/bin
 PREFLIGHT_HOST_TOOLS=()
-PREFLIGHT_ETCD_DIR_ALLOWED=()
+PREFLIGHT_ETCD_DIR_ALLOWED=(member)
 PREFLIGHT_STABLE_COMMAND=0
 ETCD_DATA_DIR=/var/lib/etcd
+# 1 when the restore can move what else is in the etcd data directory into its run
+# directory (restore-etcd.sh --move-etcd-extras); the 4.5 restore.sh cannot.
+PREFLIGHT_EXTRAS_MOVABLE=0
 # preflight_profile_checks: what the preflight step's options ask for, read only.
 preflight_profile_checks() {
   local i t cmd missing entries name pattern extra
@@ -860,10 +863,12 @@ preflight_profile_checks() {
       done <<<"$entries"
       if [[ -z $extra ]]; then
         log "  P3: $ETCD_DATA_DIR on $RECOVERY_HOST: $(tr '\n' ' ' <<<"$entries" | sed 's/ *$//')"
-      elif ((MOVE_ETCD_EXTRAS)); then
+      elif ((MOVE_ETCD_EXTRAS && PREFLIGHT_EXTRAS_MOVABLE)); then
         log "  P3: $ETCD_DATA_DIR on $RECOVERY_HOST also holds $extra: the restore moves it into its run directory (--move-etcd-extras)"
-      else
+      elif ((PREFLIGHT_EXTRAS_MOVABLE)); then
         problem "P3: $ETCD_DATA_DIR on $RECOVERY_HOST also holds $extra: cluster-restore.sh would stop with \"folder $ETCD_DATA_DIR is not empty\" after etcd is already down. Look at it and move it away, or re-run with --move-etcd-extras to have the restore move it into its run directory"
+      else
+        problem "P3: $ETCD_DATA_DIR on $RECOVERY_HOST must hold nothing but ${PREFLIGHT_ETCD_DIR_ALLOWED[*]}, but it also holds $extra: the restore etcd pod refuses to start on it once cluster-restore.sh has moved member/ away, with the control plane already down (an interrupted earlier restore leaves a restore-<id> directory). Look at it and move it out of $ETCD_DATA_DIR (e.g. into $QUARANTINE_DIR), then re-run"
       fi
     fi
   fi
