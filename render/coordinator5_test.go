@@ -177,7 +177,7 @@ func TestRecoverKilledBetweenPatchAndMemo(t *testing.T) {
 
 // TestStopJobsLeavesNoJobNotice: stopping the host jobs prints no job notice. Bash 4.2
 // reports a background job killed by SIGTERM ("line N: PID Terminated run_host_script
-// ..."); 5.2 does not (DONT_REPORT_SIGTERM, bash 4.3 on) but reports other signals the
+// ..."): it is built without DONT_REPORT_SIGTERM; 5.2 is not, but reports other signals the
 // same way, so the test has stop_jobs' kill send SIGHUP to see what 4.2 would print.
 func TestStopJobsLeavesNoJobNotice(t *testing.T) {
 	t.Parallel()

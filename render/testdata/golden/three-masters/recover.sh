@@ -1263,8 +1263,8 @@ resume_command() {
 }
 
 # stop_jobs: SIGTERM to each host job's process group. Each is disowned first: bash
-# 4.2 (DONT_REPORT_SIGTERM is 4.3 on) would report every job a signal killed
-# ("line N: PID Terminated run_host_script ...") when it reaps it.
+# 4.2, built without DONT_REPORT_SIGTERM (5.x config-top.h defines it), reports every job
+# SIGTERM killed ("line N: PID Terminated run_host_script ...") when it reaps it.
 stop_jobs() {
   local pid
   for pid in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do
