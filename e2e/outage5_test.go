@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Scenarios of the smaller things found in the same review (issue "Ready for a real
@@ -112,4 +113,38 @@ func TestRecover45EtcdDirLeftover(t *testing.T) {
 		}
 	}
 	assertNoChangeAnywhere(t, c, before, "/home/core/kit/")
+}
+
+// TestRedeploy45WaitOnly: the kubeapiserver rollout of recover.sh times out; once the
+// lagging node has moved, redeploy.sh --from 12.1 --wait-only waits for that rollout
+// without a second patch, then runs the later steps.
+func TestRedeploy45WaitOnly(t *testing.T) {
+	t.Parallel()
+	c := NewCluster(t, ClusterConfig{Masters: 3, Timing: FastTiming})
+	c.StuckRollouts("kubeapiserver")
+	k := c.BuildKit(KitOptions{Rollout: 30 * time.Second})
+	r := c.Run(k, "recover.sh", RunOptions{}, "--yes")
+	logRun(t, "recover.sh --yes (kubeapiserver rollout stuck)", r)
+	if r.ExitCode != 3 {
+		t.Fatalf("exit %d, want 3 (the kubeapiserver rollout times out)", r.ExitCode)
+	}
+	mustContain(t, "the timeout", r.Output, "FAILED: step 12.1 (redeploy-kubeapiserver), exit 3")
+	c.StuckRollouts()
+	r = c.Run(k, "redeploy.sh", RunOptions{}, "--yes", "--from", "12.1", "--wait-only")
+	logRun(t, "redeploy.sh --yes --from 12.1 --wait-only", r)
+	if r.ExitCode != 0 {
+		t.Fatalf("redeploy.sh --from 12.1 --wait-only: %s", r)
+	}
+	mustContain(t, "redeploy.sh", r.Output, "step 12.1: --wait-only: not patching kubeapiserver; waiting for its newest revision")
+	patches := map[string]int{}
+	for _, cmd := range c.Commands() {
+		if cmd.Tool == "oc" && len(cmd.Args) > 1 && cmd.Args[0] == "patch" {
+			patches[cmd.Args[1]]++
+		}
+	}
+	for _, op := range []string{"etcd", "kubeapiserver", "kubecontrollermanager", "kubescheduler"} {
+		if patches[op] != 1 {
+			t.Errorf("%s patched %d times over both runs, want once", op, patches[op])
+		}
+	}
 }
