@@ -69,7 +69,10 @@
 // CorruptSnapshot, NeverStable (operators that never settle), StuckRollouts,
 // SetOCClientVersion, StopSSHD, SetAPIUnreachable (no route to the API until the
 // restore), RotatedKubeletCerts (a master NotReady after the restore with its kubelet's
-// CSR pending), ClusterConfig.TmpfsTmp (a tmpfs over each master's /tmp). The model's events (Cluster.Events) record what
+// CSR pending), ClusterConfig.TmpfsTmp (a tmpfs over each master's /tmp),
+// SetVersionHistory (clusterversion status.history, e.g. a Partial update). The Proxy's
+// status.noProxy is ClusterConfig.Proxy.NoProxy expanded as cluster-network-operator
+// does (loopback, .svc, .cluster.local, the networks, api-int, and up to 4.7 etcd-<i>). The model's events (Cluster.Events) record what
 // happened for the scenarios' order checks: api-back-after-restore,
 // post-restore-revision-requested etcd, revision-blocked etcd <why>,
 // revision-unblocked etcd, revision <op> <n>, node-at-revision <op> <node> <n>,

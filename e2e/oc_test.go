@@ -977,7 +977,7 @@ func (o *fakeOC) clusterVersion() map[string]any {
 		"spec":     map[string]any{"channel": "stable-4.5", "clusterID": "5d3e7a1c-0000-4000-8000-simulated000"},
 		"status": map[string]any{
 			"desired":            map[string]any{"version": v, "image": "quay.io/openshift-release-dev/ocp-release@sha256:" + sha256Hex([]byte(v))},
-			"history":            []any{map[string]any{"state": "Completed", "version": v}},
+			"history":            o.clusterVersionHistory(v),
 			"observedGeneration": 2,
 			"conditions": []any{
 				map[string]any{"type": "Available", "status": "True", "message": "Done applying " + v},
@@ -987,6 +987,27 @@ func (o *fakeOC) clusterVersion() map[string]any {
 	}
 }
 
+// clusterVersionHistory is status.history, newest first: Completed at the release, or
+// the entries of <ocState>/clusterversion-history ("state version" lines, newest
+// first: a cluster mid-upgrade, SetVersionHistory).
+func (o *fakeOC) clusterVersionHistory(v string) []any {
+	data, err := os.ReadFile(filepath.Join(o.sim.OCState, "clusterversion-history"))
+	if err != nil {
+		return []any{map[string]any{"state": "Completed", "version": v}}
+	}
+	var hist []any
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if state, version, ok := strings.Cut(strings.TrimSpace(line), " "); ok {
+			hist = append(hist, map[string]any{"state": state, "version": version})
+		}
+	}
+	return hist
+}
+
+// proxy is the Proxy "cluster": sim.Proxy is its spec (install-config's proxy); the
+// status is what cluster-network-operator's proxyconfig controller writes: httpProxy
+// and httpsProxy as they are, noProxy expanded (MergeUserSystemNoProxy) once any of
+// the three is set, or "*" when spec.noProxy is "*".
 func (o *fakeOC) proxy() map[string]any {
 	spec := map[string]any{"trustedCA": map[string]any{"name": ""}}
 	status := map[string]any{}
@@ -997,9 +1018,47 @@ func (o *fakeOC) proxy() map[string]any {
 				status[k] = v
 			}
 		}
+		if p.HTTPProxy != "" || p.HTTPSProxy != "" || p.NoProxy != "" {
+			status["noProxy"] = o.statusNoProxy(p.NoProxy)
+		}
 	}
 	return map[string]any{"apiVersion": "config.openshift.io/v1", "kind": "Proxy",
 		"metadata": map[string]any{"name": "cluster"}, "spec": spec, "status": status}
+}
+
+// statusNoProxy is spec.noProxy merged with what the network operator adds: loopback,
+// .svc, .cluster.local, the machine network (install-config's default 10.0.0.0/16),
+// the internal API's host name, the service and cluster networks, and up to 4.7 an
+// etcd-<i>.<domain> name per control-plane replica; sorted, without repeats. The
+// simulated platform is None: no 169.254.169.254 or cloud domains.
+func (o *fakeOC) statusNoProxy(specNoProxy string) string {
+	if specNoProxy == "*" {
+		return "*"
+	}
+	domain := "sim.example.test"
+	if len(o.sim.Hosts) > 0 {
+		if _, d, ok := strings.Cut(o.sim.Hosts[0].Name, "."); ok {
+			domain = d
+		}
+	}
+	set := map[string]bool{"127.0.0.1": true, "localhost": true, ".svc": true, ".cluster.local": true,
+		"10.0.0.0/16": true, "api-int." + domain: true, "172.30.0.0/16": true, "10.128.0.0/14": true}
+	if o.sim.Minor < 8 {
+		for i := range o.sim.Hosts {
+			set[fmt.Sprintf("etcd-%d.%s", i, domain)] = true
+		}
+	}
+	for _, e := range strings.Split(specNoProxy, ",") {
+		if e != "" {
+			set[e] = true
+		}
+	}
+	list := make([]string, 0, len(set))
+	for e := range set {
+		list = append(list, e)
+	}
+	sort.Strings(list)
+	return strings.Join(list, ",")
 }
 
 // etcdPods lists the openshift-etcd namespace: an etcd pod for each host running an

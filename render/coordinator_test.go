@@ -858,7 +858,7 @@ func TestRecoverAPIUnavailable(t *testing.T) {
 		e.env = append(e.env, "FAKE_API=aggregated")
 		out := e.mustRun(0, "recover.sh", "--dry-run")
 		for _, want := range []string{"oc whoami fails (Error from server (ServiceUnavailable)", "only the aggregated APIs (openshift-apiserver) fail",
-			"who may do everything in every namespace", "P1: the cluster runs 4.5.2, as the kit and its backup: compared with the inventory cluster.version"} {
+			"who may do everything in every namespace", "P1: compared the cluster's clusterversion (status.desired.version 4.5.2, newest history entry Completed 4.5.2) with the kit's release 4.5.2 (the inventory cluster.version): they match"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
 			}

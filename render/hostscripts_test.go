@@ -113,7 +113,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 	}{
 		{otherNode, "04-stop-static-pods.sh", []string{"dry-run: would run: mv -T --", "dry-run: step 4.2: would wait until no etcd container runs", "now: still running: etcd ("}},
 		{recoveryNode, "05-restore.sh", []string{"size and sha256 match kit.json", "dry-run: would run: mv -T -- ", "dry-run: would run: env ", "/usr/local/bin/cluster-restore.sh "}},
-		{recoveryNode, "08-restart-kubelet.sh", []string{"dry-run: would run: systemctl restart kubelet.service", "dry-run: step 9.1: would wait until a container named etcd runs"}},
+		{recoveryNode, "08-restart-kubelet.sh", []string{"dry-run: would run: systemctl restart kubelet.service", "dry-run: step 9.1: would wait until the same etcd container runs over 3 polls in a row"}},
 		{otherNode, "08-restart-kubelet.sh", []string{"dry-run: would run: systemctl restart kubelet.service"}},
 	}
 	for _, tt := range tests {
@@ -401,7 +401,7 @@ func TestRestartKubelet(t *testing.T) {
 		t.Parallel()
 		h := newFakeHost(t, recoveryNode, nil)
 		r := h.run(recoveryNode, "08-restart-kubelet.sh", nil, "--yes")
-		wantCode(t, r, 0, "step 8: kubelet.service is active: yes", "step 9.1: a container named etcd runs: yes")
+		wantCode(t, r, 0, "step 8: kubelet.service is active: yes", "step 9.1: the same etcd container runs over 3 polls in a row: yes")
 		completed, err := os.ReadFile(filepath.Join(h.runDirs()[0], "completed"))
 		if err != nil || !strings.HasPrefix(string(completed), "08-restart-kubelet.sh\n") {
 			t.Errorf("run directory: completed = %q, %v", completed, err)

@@ -13,7 +13,7 @@ var profile45 = Profile{
 	Offered:    true,
 	MinMasters: 2,
 	Steps: []Step{
-		{ID: "preflight", Number: "P1-P5, 1, 2", Cites: []string{"P1", "P2", "P3", "P4", "P5", "1", "2"}, Kind: "preflight",
+		{ID: "preflight", Number: "P1-P5, 1, 2", Cites: []string{"P1", "P2", "P3", "P4", "P5", "1", "2"}, Kind: "preflight", EtcdDirAllowed: etcdDirAllowed45,
 			Title: "preflight: local tools, kit checksums, oc access and cluster-admin, cluster version, proxy, ssh and sudo on every master, the backup pair"},
 		{ID: "copy-backup", Number: "3", Cites: []string{"3"}, Kind: "copy-backup", Changes: true,
 			Title: "copy the backup pair to the recovery host and verify its sizes and sha256 there"},
@@ -34,7 +34,7 @@ var profile45 = Profile{
 		{ID: "restore", Usually: 5 * time.Minute, Number: "5-7", Cites: []string{"5", "6", "7"}, Where: OnRecoveryHost, Kind: "restore", Changes: true, Timeout: "restore", Uninterruptible: true,
 			Title:     "on the recovery host: export the proxy and run cluster-restore.sh with the backup",
 			Again:     "restore the snapshot again, although an earlier run completed the restore here",
-			HostSteps: "3 (check), 6, 7", ProxyStep: "6", RestoreStep: "7"},
+			HostSteps: "3 (check), 6, 7", ProxyStep: "6", RestoreStep: "7", EtcdDirAllowed: etcdDirAllowed45},
 		{ID: "restart-kubelet", Usually: 2 * time.Minute, Number: "8", Cites: []string{"8"}, Where: OnAllMasters, How: RecoveryFirst, Kind: "restart-kubelet",
 			Changes: true, Timeout: "kubeletRestart",
 			Title:     "restart kubelet on every master, the recovery host first",
@@ -57,3 +57,8 @@ var profile45 = Profile{
 			Title: "verify every master has joined: one Running etcd pod per master"},
 	},
 }
+
+// etcdDirAllowed45 is what /var/lib/etcd of the recovery host may hold before the 4.5
+// restore: cluster-restore.sh moves member/ away, and the restore pod then restores
+// only into an empty directory.
+var etcdDirAllowed45 = []string{"member"}

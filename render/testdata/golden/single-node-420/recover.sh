@@ -175,23 +175,43 @@ NODE_WATCH=0
 NODE_SEEN=""
 # POLL_SEEN is what the last check saw, in words, for progress and timeout messages.
 POLL_SEEN=""
+# OC_DETERMINISTIC (set by oc_try) names an oc failure another try cannot change; a wait
+# gives up after OC_DETERMINISTIC_TRIES of the same in a row.
+OC_DETERMINISTIC=""
+OC_DETERMINISTIC_TRIES=3
 
 # poll_until TIMEOUT EXPECTED HINT CHECK [ARGS...]: runs CHECK ARGS every POLL_INTERVAL
 # seconds until it succeeds (returns 0) or TIMEOUT seconds have passed (says what was
 # expected, what was seen last and HINT, and returns 3). A progress line with the
 # elapsed time is printed when what is seen changes, and at least once a minute.
 poll_until() {
-  local timeout=$1 expected=$2 hint=$3 start elapsed shown="" shown_at=-60
+  local timeout=$1 expected=$2 hint=$3 start elapsed shown="" shown_at=-60 same=0 last=""
   shift 3
   start=$(date +%s)
   POLL_SEEN=""
   while :; do
+    OC_DETERMINISTIC=""
     if "$@"; then
       elapsed=$(($(date +%s) - start))
       log "  ok after $(fmt_dur "$elapsed"): ${POLL_SEEN:-$expected}"
       return 0
     fi
     elapsed=$(($(date +%s) - start))
+    # Forbidden or NotFound again and again: waiting longer cannot help.
+    if [[ -n $OC_DETERMINISTIC && $OC_DETERMINISTIC == "$last" ]]; then
+      same=$((same + 1))
+    elif [[ -n $OC_DETERMINISTIC ]]; then
+      same=1
+    else
+      same=0
+    fi
+    last=$OC_DETERMINISTIC
+    if ((same >= OC_DETERMINISTIC_TRIES)); then
+      log "  waiting for: $expected; seen: ${POLL_SEEN:-nothing}"
+      log "  oc answered the same $OC_DETERMINISTIC $same times in a row: another try cannot change it, so the wait stops here"
+      log "  what to do: $hint"
+      return 1
+    fi
     if ((elapsed >= timeout)); then
       log "TIMEOUT after $(fmt_dur "$elapsed") waiting for: $expected"
       log "  last seen: ${POLL_SEEN:-nothing}"
@@ -222,8 +242,23 @@ OC_OUT=""
 
 # oc_try ARGS...: runs oc ARGS, keeps its output in OC_OUT, returns oc's status. A
 # request that gets no answer fails after 30s (an API half up must not stall a wait).
+# OC_DETERMINISTIC names a failure another try cannot change (poll_until gives up on it
+# after OC_DETERMINISTIC_TRIES in a row): Forbidden (RBAC), or NotFound of a named
+# object. Not so: "not yet ready to handle request" (Forbidden from a kube-apiserver
+# still starting) and "could not find the requested resource" (a resource type not
+# served yet while the API comes back).
 oc_try() {
-  OC_OUT=$(oc "$@" --request-timeout=30s 2>&1)
+  local rc=0
+  OC_OUT=$(oc "$@" --request-timeout=30s 2>&1) || rc=$?
+  OC_DETERMINISTIC=""
+  if ((rc != 0)); then
+    case $OC_OUT in
+    *"not yet ready to handle request"* | *"could not find the requested resource"*) ;;
+    *"(Forbidden)"*) OC_DETERMINISTIC=Forbidden ;;
+    *"(NotFound)"*) OC_DETERMINISTIC=NotFound ;;
+    esac
+  fi
+  return "$rc"
 }
 
 # watch_nodes: the masters that are not Ready and the pending CSRs of the cluster's own
@@ -367,17 +402,40 @@ read_latest_revision() {
 # PATCH_REASON is the forceRedeploymentReason the last successful patch_operator set.
 PATCH_REASON=""
 
+# PATCH_INTENT, when set, is the file patch_operator writes PATCH_BEFORE (the revision
+# before the patch) and the reason to before it sends the patch: a run killed between
+# the patch and its record leaves them, and the next run compares the reason with the
+# cluster's spec.forceRedeploymentReason to know whether the patch happened.
+PATCH_INTENT=""
+PATCH_BEFORE=""
+
 # patch_operator RESOURCE: steps 10 and 12, a forced redeployment with a unique reason
 # (a new timestamp on every try).
 patch_operator() {
   local reason
   reason="recovery-$(date --rfc-3339=ns)"
+  if [[ -n $PATCH_INTENT ]]; then
+    printf '%s\n%s\n' "$PATCH_BEFORE" "$reason" >"$PATCH_INTENT"
+  fi
   if ! oc_try patch "$1" cluster --type=merge -p "{\"spec\":{\"forceRedeploymentReason\":\"$reason\"}}"; then
     POLL_SEEN="oc patch $1 failed: $(first_line "$OC_OUT")"
     return 1
   fi
   PATCH_REASON=$reason
   POLL_SEEN="$1 patched with forceRedeploymentReason $reason"
+}
+
+# SPEC_REASON is what read_spec_reason read.
+SPEC_REASON=""
+
+# read_spec_reason RESOURCE: spec.forceRedeploymentReason of RESOURCE/cluster.
+read_spec_reason() {
+  if ! oc_try get "$1" cluster -o 'jsonpath={.spec.forceRedeploymentReason}'; then
+    POLL_SEEN="oc get $1 failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  SPEC_REASON=$OC_OUT
+  POLL_SEEN="$1 spec.forceRedeploymentReason is ${SPEC_REASON:-not set}"
 }
 
 # check_rollout RESOURCE BEFORE: steps 11 and 12, the rollout is done when
@@ -424,6 +482,9 @@ check_rollout() {
 REDEPLOY_STATE_DIR=""
 # REDEPLOY_FORCE=1 patches again even when a patch was remembered.
 REDEPLOY_FORCE=0
+# REDEPLOY_WAIT_ONLY is the index of the redeploy step that does not patch but waits
+# for the rollout of its operator's newest revision (redeploy.sh --wait-only); "" none.
+REDEPLOY_WAIT_ONLY=""
 
 # operator_namespace RESOURCE: the namespace of the operand's pods (installers included).
 operator_namespace() {
@@ -439,7 +500,7 @@ operator_namespace() {
 # step_redeploy K: a forced redeployment of STEP_RESOURCE[K] (steps 10-11 or 12.x).
 step_redeploy() {
   local res=${STEP_RESOURCE[$1]} step=${STEP_NUMS[$1]} timeout=${STEP_TIMEOUT[$1]}
-  local before memo="" ns resume="a re-run patches again (a further revision, harmless)"
+  local before reason memo="" ns resume="a re-run patches again (a further revision, harmless; ./redeploy.sh --from $step --wait-only waits for this one instead)" patch=1
   ns=$(operator_namespace "$res")
   if [[ -n $REDEPLOY_STATE_DIR ]]; then
     memo="$REDEPLOY_STATE_DIR/redeploy-$res.patched"
@@ -452,26 +513,56 @@ step_redeploy() {
     log "DRY-RUN: would poll oc get $res cluster (latestAvailableRevision, NodeInstallerProgressing) every ${POLL_INTERVAL}s until AllNodesAtLatestRevision at a new revision"
     return 0
   fi
-  if [[ -n $memo && -f $memo ]] && ((! REDEPLOY_FORCE)); then
+  if [[ $REDEPLOY_WAIT_ONLY == "$1" ]]; then
+    poll_until "$timeout" "$res latestAvailableRevision" \
+      "oc must answer: check oc whoami and the API (oc get clusteroperators), then resume." \
+      read_latest_revision "$res" ||
+      die_step "$?" "" "step $step: could not read $res latestAvailableRevision"
+    before=$((LATEST_REVISION - 1))
+    log "step $step: --wait-only: not patching $res; waiting for its newest revision $LATEST_REVISION to reach every node"
+    patch=0
+  elif [[ -n $memo && -f $memo ]] && ((! REDEPLOY_FORCE)); then
     {
       read -r before
       read -r PATCH_REASON
     } <"$memo"
     log "step $step: $res was already patched by an earlier run (reason $PATCH_REASON, revision before it $before): waiting for that rollout"
-  else
+    patch=0
+  elif [[ -n $memo && -f $memo.intent ]] && ((! REDEPLOY_FORCE)); then
+    # An earlier run was stopped between writing its intent and recording the patch.
+    {
+      read -r before
+      read -r reason
+    } <"$memo.intent"
+    poll_until "$timeout" "$res spec.forceRedeploymentReason (did the earlier run's patch happen?)" \
+      "oc must answer: check oc whoami and the API (oc get clusteroperators), then resume." \
+      read_spec_reason "$res" ||
+      die_step "$?" "" "step $step: could not read $res spec.forceRedeploymentReason"
+    if [[ -n $reason && $SPEC_REASON == "$reason" ]]; then
+      log "step $step: the earlier run's patch of $res went through before it was stopped (spec.forceRedeploymentReason is its reason $reason; revision before it $before): waiting for that rollout"
+      PATCH_REASON=$reason
+      mv -f "$memo.intent" "$memo"
+      patch=0
+    else
+      log "step $step: the earlier run was stopped before its patch of $res reached the cluster (spec.forceRedeploymentReason is '${SPEC_REASON}', not $reason): patching now"
+    fi
+  fi
+  if ((patch)); then
     poll_until "$timeout" "$res latestAvailableRevision (read before the patch)" \
       "oc must answer: check oc whoami and the API (oc get clusteroperators), then resume." \
       read_latest_revision "$res" ||
       die_step "$?" "" "step $step: could not read $res latestAvailableRevision"
     before=$LATEST_REVISION
     log "step $step: $res latestAvailableRevision before the patch: $before"
+    PATCH_INTENT=${memo:+$memo.intent}
+    PATCH_BEFORE=$before
     poll_until "$timeout" "oc patch $res cluster to succeed" \
       "oc must answer and the user must be allowed to patch $res (cluster-admin), then resume." \
       patch_operator "$res" ||
       die_step "$?" "" "step $step: could not patch $res"
     log "step $step: patched $res with forceRedeploymentReason $PATCH_REASON"
     if [[ -n $memo ]]; then
-      printf '%s\n%s\n' "$before" "$PATCH_REASON" >"$memo"
+      mv -f "$memo.intent" "$memo"
     fi
   fi
   poll_until "$timeout" "$res: latestAvailableRevision above $before and NodeInstallerProgressing AllNodesAtLatestRevision (step $step)" \
@@ -687,6 +778,9 @@ PREFLIGHT_HOST_TOOLS=(cluster-restore.sh)
 PREFLIGHT_ETCD_DIR_ALLOWED=(member revision.json 'etcd_perf*')
 PREFLIGHT_STABLE_COMMAND=1
 ETCD_DATA_DIR=/var/lib/etcd
+# 1 when the restore can move what else is in the etcd data directory into its run
+# directory (restore-etcd.sh --move-etcd-extras); the 4.5 restore.sh cannot.
+PREFLIGHT_EXTRAS_MOVABLE=1
 # preflight_profile_checks: what the preflight step's options ask for, read only.
 preflight_profile_checks() {
   local i t cmd missing entries name pattern extra
@@ -729,10 +823,12 @@ preflight_profile_checks() {
       done <<<"$entries"
       if [[ -z $extra ]]; then
         log "  P3: $ETCD_DATA_DIR on $RECOVERY_HOST: $(tr '\n' ' ' <<<"$entries" | sed 's/ *$//')"
-      elif ((MOVE_ETCD_EXTRAS)); then
+      elif ((MOVE_ETCD_EXTRAS && PREFLIGHT_EXTRAS_MOVABLE)); then
         log "  P3: $ETCD_DATA_DIR on $RECOVERY_HOST also holds $extra: the restore moves it into its run directory (--move-etcd-extras)"
-      else
+      elif ((PREFLIGHT_EXTRAS_MOVABLE)); then
         problem "P3: $ETCD_DATA_DIR on $RECOVERY_HOST also holds $extra: cluster-restore.sh would stop with \"folder $ETCD_DATA_DIR is not empty\" after etcd is already down. Look at it and move it away, or re-run with --move-etcd-extras to have the restore move it into its run directory"
+      else
+        problem "P3: $ETCD_DATA_DIR on $RECOVERY_HOST must hold nothing but ${PREFLIGHT_ETCD_DIR_ALLOWED[*]}, but it also holds $extra: the restore etcd pod refuses to start on it once cluster-restore.sh has moved member/ away, with the control plane already down (an interrupted earlier restore leaves a restore-<id> directory). Look at it and move it out of $ETCD_DATA_DIR (e.g. into $QUARANTINE_DIR), then re-run"
       fi
     fi
   fi
@@ -1141,9 +1237,13 @@ resume_command() {
   shell_words "${cmd[@]}"
 }
 
+# stop_jobs: SIGTERM to each host job's process group. Each is disowned first: bash
+# 4.2, built without DONT_REPORT_SIGTERM (5.x config-top.h defines it), reports every job
+# SIGTERM killed ("line N: PID Terminated run_host_script ...") when it reaps it.
 stop_jobs() {
   local pid
   for pid in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do
+    disown "$pid" 2>/dev/null || true
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   done
   BG_PIDS=()
@@ -1584,19 +1684,34 @@ check_cluster_live() {
   fi
 
   log "P1: cluster version"
-  if ! oc_try get clusterversion version -o 'jsonpath={.status.desired.version}'; then
-    die_step 1 "" "P1: oc get clusterversion version failed: $(first_line "$OC_OUT")"
-  fi
-  if [[ $OC_OUT != "$CLUSTER_VERSION" ]]; then
-    die_step 1 "" "P1: the cluster runs OpenShift '$(first_line "$OC_OUT")' but this kit and its backup are for $CLUSTER_VERSION (compared with the $RELEASE_SOURCE): a backup restores only onto the same z-stream release."
-  fi
-  log "  P1: the cluster runs $CLUSTER_VERSION, as the kit and its backup: compared with the $RELEASE_SOURCE"
-
+  check_release
   log "step 6 (read now, while the API answers): cluster-wide proxy"
   check_proxy
 
   log "P3, P4: the cluster's control-plane nodes are the inventory's masters"
   check_master_nodes
+}
+
+# check_release: P1. The clusterversion's status.desired.version and its newest history
+# entry (status.history is newest first) must both be the kit's release, that entry
+# Completed: a cluster mid-upgrade (Partial) runs a mix of releases, and a backup
+# restores only onto the release it was taken on.
+check_release() {
+  local desired newest state version seen=""
+  if ! oc_try get clusterversion version -o 'jsonpath={.status.desired.version}{"\n"}{range .status.history[*]}{.state}{" "}{.version}{"\n"}{end}'; then
+    die_step 1 "" "P1: oc get clusterversion version failed: $(first_line "$OC_OUT")"
+  fi
+  desired=$(sed -n 1p <<<"$OC_OUT")
+  newest=$(sed -n 2p <<<"$OC_OUT")
+  read -r state version <<<"$newest" || true
+  seen=$(sed -n '2,$p' <<<"$OC_OUT" | sed '/^[[:space:]]*$/d' | head -n 5 | tr '\n' ',' | sed 's/,$//; s/,/, /g')
+  if [[ $desired != "$CLUSTER_VERSION" ]]; then
+    die_step 1 "" "P1: the cluster runs OpenShift '$desired' but this kit and its backup are for $CLUSTER_VERSION (compared with the $RELEASE_SOURCE; history, newest first: ${seen:-none}): a backup restores only onto the same z-stream release."
+  fi
+  if [[ $state != Completed || $version != "$CLUSTER_VERSION" ]]; then
+    die_step 1 "" "P1: the cluster is not settled at $CLUSTER_VERSION: its newest clusterversion history entry is ${newest:-missing} (desired $desired; history, newest first: ${seen:-none}). A cluster mid-upgrade runs a mix of releases and a backup restores only onto the release it was taken on: let the update finish (oc adm upgrade) or restore with a kit for the release the backup was taken on."
+  fi
+  log "  P1: compared the cluster's clusterversion (status.desired.version $desired, newest history entry Completed $version) with the kit's release $CLUSTER_VERSION (the $RELEASE_SOURCE): they match"
 }
 
 # use_recorded_facts: --api-unavailable: the facts the kit recorded when it was built
@@ -1610,29 +1725,81 @@ use_recorded_facts() {
   log "  every ssh, hostname, sudo, tool, backup and earlier-recovery check below still runs"
 }
 
+# The cluster's proxy as step 6 read it (status.httpProxy, httpsProxy, noProxy), kept in
+# preflight.txt and proxy.env of the state dir for the restore; PROXY_FROM says where
+# the values come from.
+CLUSTER_PROXY_HTTP=""
+CLUSTER_PROXY_HTTPS=""
+CLUSTER_PROXY_NO=""
+PROXY_FROM="the kit (not read from the cluster)"
+# check_proxy: step 6 read while the API answers. httpProxy and httpsProxy must be the
+# inventory's exactly; noProxy is compared as a set that holds the inventory's: the
+# network operator expands status.noProxy (spec.noProxy plus 127.0.0.1, localhost, .svc,
+# .cluster.local, api-int, the machine, cluster and service networks, ...), so an
+# inventory written from install-config or spec lists fewer entries.
 check_proxy() {
-  local field want got
+  local field got want entry missing="" ok=1
   for field in httpProxy httpsProxy noProxy; do
-    case $field in
-    httpProxy) want=$PROXY_HTTP ;;
-    httpsProxy) want=$PROXY_HTTPS ;;
-    noProxy) want=$PROXY_NO ;;
-    esac
     if ! oc_try get proxy cluster -o "jsonpath={.status.$field}"; then
       problem "step 6: oc get proxy cluster failed: $(first_line "$OC_OUT")"
       return 0
     fi
-    got=$OC_OUT
-    if [[ $field == noProxy ]]; then
-      got=$(normalize_list "$got")
-      want=$(normalize_list "$want")
+    case $field in
+    httpProxy) CLUSTER_PROXY_HTTP=$OC_OUT ;;
+    httpsProxy) CLUSTER_PROXY_HTTPS=$OC_OUT ;;
+    noProxy) CLUSTER_PROXY_NO=$OC_OUT ;;
+    esac
+  done
+  PROXY_FROM="cluster status"
+  log "  step 6: the cluster's proxy status, for the restore: httpProxy=${CLUSTER_PROXY_HTTP:-(not set)} httpsProxy=${CLUSTER_PROXY_HTTPS:-(not set)} noProxy=${CLUSTER_PROXY_NO:-(not set)}"
+  for field in httpProxy httpsProxy; do
+    if [[ $field == httpProxy ]]; then
+      got=$CLUSTER_PROXY_HTTP want=$PROXY_HTTP
+    else
+      got=$CLUSTER_PROXY_HTTPS want=$PROXY_HTTPS
     fi
     if [[ $got != "$want" ]]; then
       problem "step 6: the cluster's proxy status.$field is '$got' but the inventory says '$want': cluster-restore.sh would run with the wrong proxy; fix the inventory's proxy and rebuild the kit"
+      ok=0
     else
-      log "  step 6: proxy $field: ${got:-(not set)}"
+      log "  step 6: proxy $field: ${got:-(not set)}, as the inventory's"
     fi
   done
+  got=",$(normalize_list "$CLUSTER_PROXY_NO"),"
+  for entry in $(normalize_list "$PROXY_NO" | tr ',' ' '); do
+    if [[ $got != *",$entry,"* ]]; then
+      missing+="${missing:+, }$entry"
+    fi
+  done
+  if [[ -n $missing ]]; then
+    problem "step 6: the inventory's noProxy has $missing, which the cluster's status.noProxy '$CLUSTER_PROXY_NO' lacks: the inventory's noProxy must list only entries the cluster has (its spec.noProxy or status.noProxy); fix it and rebuild the kit"
+    ok=0
+  elif [[ -n $PROXY_NO ]]; then
+    log "  step 6: proxy noProxy: every entry of the inventory's ($(normalize_list "$PROXY_NO" | tr ',' ' ')) is in the cluster's status.noProxy, which the network operator expands"
+  else
+    log "  step 6: proxy noProxy: the inventory has none${CLUSTER_PROXY_NO:+; status.noProxy of the cluster: $CLUSTER_PROXY_NO}"
+  fi
+  if ((ok)); then
+    write_proxy_env
+  fi
+}
+
+# write_proxy_env: proxy.env in the state dir, the cluster's proxy status as the
+# variables of step 6, to source before running the restore by hand.
+write_proxy_env() {
+  {
+    printf '# The cluster-wide proxy of %s read by the preflight (%s) at %s.\n' "$CLUSTER_NAME" "$PROXY_FROM" "$(date -u '+%Y-%m-%dT%H:%M:%SZ')"
+    if [[ -n $CLUSTER_PROXY_HTTP ]]; then
+      printf 'export HTTP_PROXY=%q\n' "$CLUSTER_PROXY_HTTP"
+    fi
+    if [[ -n $CLUSTER_PROXY_HTTPS ]]; then
+      printf 'export HTTPS_PROXY=%q\n' "$CLUSTER_PROXY_HTTPS"
+    fi
+    if [[ -n $CLUSTER_PROXY_NO ]]; then
+      printf 'export NO_PROXY=%q\n' "$CLUSTER_PROXY_NO"
+    fi
+  } >"$STATE_DIR/proxy.env"
+  log "  step 6: kept in $STATE_DIR/proxy.env"
 }
 
 # check_master_nodes: the master nodes the API lists are exactly the inventory's: a
@@ -1886,12 +2053,19 @@ step_preflight() {
     check_local_backup
   else
     log "  P5: no local backup directory (--backup-dir or the kit's backup/): the pair must already be on the recovery host"
-    check_remote_backup || true
+    if ! check_remote_backup; then
+      problem "P5: no local backup directory was given and the recovery host does not hold the pair: give the backup pair one of three ways: recover.sh --backup-dir DIR (a directory holding ${BACKUP_NAMES[*]}); a kit built with restorekit build --include-backup (the pair in its backup/); or copy ${BACKUP_NAMES[0]} and ${BACKUP_NAMES[1]:-} by hand to $BACKUP_REMOTE_DIR on $RECOVERY_HOST"
+    fi
   fi
 
   {
     printf 'checked=%s\nuser=%s\nversion=%s\napi=%s\n' "$(date -u '+%Y-%m-%dT%H:%M:%SZ')" "$OC_USER" "$CLUSTER_VERSION" "$API_STATE"
-    printf 'httpProxy=%s\nhttpsProxy=%s\nnoProxy=%s\nbackupDir=%s\n' "$PROXY_HTTP" "$PROXY_HTTPS" "$PROXY_NO" "$BACKUP_DIR"
+    if [[ $PROXY_FROM == "cluster status" ]]; then
+      printf 'proxyFrom=%s\nhttpProxy=%s\nhttpsProxy=%s\nnoProxy=%s\n' "$PROXY_FROM" "$CLUSTER_PROXY_HTTP" "$CLUSTER_PROXY_HTTPS" "$CLUSTER_PROXY_NO"
+    else
+      printf 'proxyFrom=%s\nhttpProxy=%s\nhttpsProxy=%s\nnoProxy=%s\n' "$PROXY_FROM" "$PROXY_HTTP" "$PROXY_HTTPS" "$PROXY_NO"
+    fi
+    printf 'backupDir=%s\n' "$BACKUP_DIR"
   } >"$STATE_DIR/preflight.txt"
 
   if ((${#PREFLIGHT_PROBLEMS[@]} > 0)); then
@@ -1906,7 +2080,7 @@ step_copy_backup() {
   if [[ -z $BACKUP_DIR ]]; then
     log "step 3: no local backup directory: checking the pair already in $BACKUP_REMOTE_DIR on $RECOVERY_HOST"
     if ! check_remote_backup; then
-      die_step 1 "$RECOVERY_HOST" "step 3: the backup pair is not ready in $BACKUP_REMOTE_DIR on $RECOVERY_HOST; copy it there or give --backup-dir"
+      die_step 1 "$RECOVERY_HOST" "step 3: the backup pair is not ready in $BACKUP_REMOTE_DIR on $RECOVERY_HOST: give it with recover.sh --backup-dir DIR, a kit built with restorekit build --include-backup, or copy ${BACKUP_NAMES[*]} there by hand"
     fi
     return 0
   fi

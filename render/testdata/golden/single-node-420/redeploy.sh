@@ -6,7 +6,7 @@ set -euo pipefail
 #   SNO 4            wait for a stable cluster: every cluster operator Available, not Progressing, not Degraded, for the minimum stable period
 #   SNO 4            final check: the etcd pod Running and Ready, every cluster operator stable
 #   troubleshooting  troubleshooting, only with --only: force a new etcd revision (unique forceRedeploymentReason) and wait until every node is at it (only with --from)
-# Usage: ./redeploy.sh [--yes] [--dry-run] [--from STEP] [--list] [--help]
+# Usage: ./redeploy.sh [--yes] [--dry-run] [--from STEP [--wait-only]] [--list] [--help]
 # Exit codes: 0 done, 1 a step failed, 2 usage error or refused, 3 a wait timed out,
 # 130 interrupted.
 
@@ -114,23 +114,43 @@ NODE_WATCH=0
 NODE_SEEN=""
 # POLL_SEEN is what the last check saw, in words, for progress and timeout messages.
 POLL_SEEN=""
+# OC_DETERMINISTIC (set by oc_try) names an oc failure another try cannot change; a wait
+# gives up after OC_DETERMINISTIC_TRIES of the same in a row.
+OC_DETERMINISTIC=""
+OC_DETERMINISTIC_TRIES=3
 
 # poll_until TIMEOUT EXPECTED HINT CHECK [ARGS...]: runs CHECK ARGS every POLL_INTERVAL
 # seconds until it succeeds (returns 0) or TIMEOUT seconds have passed (says what was
 # expected, what was seen last and HINT, and returns 3). A progress line with the
 # elapsed time is printed when what is seen changes, and at least once a minute.
 poll_until() {
-  local timeout=$1 expected=$2 hint=$3 start elapsed shown="" shown_at=-60
+  local timeout=$1 expected=$2 hint=$3 start elapsed shown="" shown_at=-60 same=0 last=""
   shift 3
   start=$(date +%s)
   POLL_SEEN=""
   while :; do
+    OC_DETERMINISTIC=""
     if "$@"; then
       elapsed=$(($(date +%s) - start))
       log "  ok after $(fmt_dur "$elapsed"): ${POLL_SEEN:-$expected}"
       return 0
     fi
     elapsed=$(($(date +%s) - start))
+    # Forbidden or NotFound again and again: waiting longer cannot help.
+    if [[ -n $OC_DETERMINISTIC && $OC_DETERMINISTIC == "$last" ]]; then
+      same=$((same + 1))
+    elif [[ -n $OC_DETERMINISTIC ]]; then
+      same=1
+    else
+      same=0
+    fi
+    last=$OC_DETERMINISTIC
+    if ((same >= OC_DETERMINISTIC_TRIES)); then
+      log "  waiting for: $expected; seen: ${POLL_SEEN:-nothing}"
+      log "  oc answered the same $OC_DETERMINISTIC $same times in a row: another try cannot change it, so the wait stops here"
+      log "  what to do: $hint"
+      return 1
+    fi
     if ((elapsed >= timeout)); then
       log "TIMEOUT after $(fmt_dur "$elapsed") waiting for: $expected"
       log "  last seen: ${POLL_SEEN:-nothing}"
@@ -161,8 +181,23 @@ OC_OUT=""
 
 # oc_try ARGS...: runs oc ARGS, keeps its output in OC_OUT, returns oc's status. A
 # request that gets no answer fails after 30s (an API half up must not stall a wait).
+# OC_DETERMINISTIC names a failure another try cannot change (poll_until gives up on it
+# after OC_DETERMINISTIC_TRIES in a row): Forbidden (RBAC), or NotFound of a named
+# object. Not so: "not yet ready to handle request" (Forbidden from a kube-apiserver
+# still starting) and "could not find the requested resource" (a resource type not
+# served yet while the API comes back).
 oc_try() {
-  OC_OUT=$(oc "$@" --request-timeout=30s 2>&1)
+  local rc=0
+  OC_OUT=$(oc "$@" --request-timeout=30s 2>&1) || rc=$?
+  OC_DETERMINISTIC=""
+  if ((rc != 0)); then
+    case $OC_OUT in
+    *"not yet ready to handle request"* | *"could not find the requested resource"*) ;;
+    *"(Forbidden)"*) OC_DETERMINISTIC=Forbidden ;;
+    *"(NotFound)"*) OC_DETERMINISTIC=NotFound ;;
+    esac
+  fi
+  return "$rc"
 }
 
 # watch_nodes: the masters that are not Ready and the pending CSRs of the cluster's own
@@ -306,17 +341,40 @@ read_latest_revision() {
 # PATCH_REASON is the forceRedeploymentReason the last successful patch_operator set.
 PATCH_REASON=""
 
+# PATCH_INTENT, when set, is the file patch_operator writes PATCH_BEFORE (the revision
+# before the patch) and the reason to before it sends the patch: a run killed between
+# the patch and its record leaves them, and the next run compares the reason with the
+# cluster's spec.forceRedeploymentReason to know whether the patch happened.
+PATCH_INTENT=""
+PATCH_BEFORE=""
+
 # patch_operator RESOURCE: steps 10 and 12, a forced redeployment with a unique reason
 # (a new timestamp on every try).
 patch_operator() {
   local reason
   reason="recovery-$(date --rfc-3339=ns)"
+  if [[ -n $PATCH_INTENT ]]; then
+    printf '%s\n%s\n' "$PATCH_BEFORE" "$reason" >"$PATCH_INTENT"
+  fi
   if ! oc_try patch "$1" cluster --type=merge -p "{\"spec\":{\"forceRedeploymentReason\":\"$reason\"}}"; then
     POLL_SEEN="oc patch $1 failed: $(first_line "$OC_OUT")"
     return 1
   fi
   PATCH_REASON=$reason
   POLL_SEEN="$1 patched with forceRedeploymentReason $reason"
+}
+
+# SPEC_REASON is what read_spec_reason read.
+SPEC_REASON=""
+
+# read_spec_reason RESOURCE: spec.forceRedeploymentReason of RESOURCE/cluster.
+read_spec_reason() {
+  if ! oc_try get "$1" cluster -o 'jsonpath={.spec.forceRedeploymentReason}'; then
+    POLL_SEEN="oc get $1 failed: $(first_line "$OC_OUT")"
+    return 1
+  fi
+  SPEC_REASON=$OC_OUT
+  POLL_SEEN="$1 spec.forceRedeploymentReason is ${SPEC_REASON:-not set}"
 }
 
 # check_rollout RESOURCE BEFORE: steps 11 and 12, the rollout is done when
@@ -363,6 +421,9 @@ check_rollout() {
 REDEPLOY_STATE_DIR=""
 # REDEPLOY_FORCE=1 patches again even when a patch was remembered.
 REDEPLOY_FORCE=0
+# REDEPLOY_WAIT_ONLY is the index of the redeploy step that does not patch but waits
+# for the rollout of its operator's newest revision (redeploy.sh --wait-only); "" none.
+REDEPLOY_WAIT_ONLY=""
 
 # operator_namespace RESOURCE: the namespace of the operand's pods (installers included).
 operator_namespace() {
@@ -378,7 +439,7 @@ operator_namespace() {
 # step_redeploy K: a forced redeployment of STEP_RESOURCE[K] (steps 10-11 or 12.x).
 step_redeploy() {
   local res=${STEP_RESOURCE[$1]} step=${STEP_NUMS[$1]} timeout=${STEP_TIMEOUT[$1]}
-  local before memo="" ns resume="a re-run patches again (a further revision, harmless)"
+  local before reason memo="" ns resume="a re-run patches again (a further revision, harmless; ./redeploy.sh --from $step --wait-only waits for this one instead)" patch=1
   ns=$(operator_namespace "$res")
   if [[ -n $REDEPLOY_STATE_DIR ]]; then
     memo="$REDEPLOY_STATE_DIR/redeploy-$res.patched"
@@ -391,26 +452,56 @@ step_redeploy() {
     log "DRY-RUN: would poll oc get $res cluster (latestAvailableRevision, NodeInstallerProgressing) every ${POLL_INTERVAL}s until AllNodesAtLatestRevision at a new revision"
     return 0
   fi
-  if [[ -n $memo && -f $memo ]] && ((! REDEPLOY_FORCE)); then
+  if [[ $REDEPLOY_WAIT_ONLY == "$1" ]]; then
+    poll_until "$timeout" "$res latestAvailableRevision" \
+      "oc must answer: check oc whoami and the API (oc get clusteroperators), then resume." \
+      read_latest_revision "$res" ||
+      die_step "$?" "" "step $step: could not read $res latestAvailableRevision"
+    before=$((LATEST_REVISION - 1))
+    log "step $step: --wait-only: not patching $res; waiting for its newest revision $LATEST_REVISION to reach every node"
+    patch=0
+  elif [[ -n $memo && -f $memo ]] && ((! REDEPLOY_FORCE)); then
     {
       read -r before
       read -r PATCH_REASON
     } <"$memo"
     log "step $step: $res was already patched by an earlier run (reason $PATCH_REASON, revision before it $before): waiting for that rollout"
-  else
+    patch=0
+  elif [[ -n $memo && -f $memo.intent ]] && ((! REDEPLOY_FORCE)); then
+    # An earlier run was stopped between writing its intent and recording the patch.
+    {
+      read -r before
+      read -r reason
+    } <"$memo.intent"
+    poll_until "$timeout" "$res spec.forceRedeploymentReason (did the earlier run's patch happen?)" \
+      "oc must answer: check oc whoami and the API (oc get clusteroperators), then resume." \
+      read_spec_reason "$res" ||
+      die_step "$?" "" "step $step: could not read $res spec.forceRedeploymentReason"
+    if [[ -n $reason && $SPEC_REASON == "$reason" ]]; then
+      log "step $step: the earlier run's patch of $res went through before it was stopped (spec.forceRedeploymentReason is its reason $reason; revision before it $before): waiting for that rollout"
+      PATCH_REASON=$reason
+      mv -f "$memo.intent" "$memo"
+      patch=0
+    else
+      log "step $step: the earlier run was stopped before its patch of $res reached the cluster (spec.forceRedeploymentReason is '${SPEC_REASON}', not $reason): patching now"
+    fi
+  fi
+  if ((patch)); then
     poll_until "$timeout" "$res latestAvailableRevision (read before the patch)" \
       "oc must answer: check oc whoami and the API (oc get clusteroperators), then resume." \
       read_latest_revision "$res" ||
       die_step "$?" "" "step $step: could not read $res latestAvailableRevision"
     before=$LATEST_REVISION
     log "step $step: $res latestAvailableRevision before the patch: $before"
+    PATCH_INTENT=${memo:+$memo.intent}
+    PATCH_BEFORE=$before
     poll_until "$timeout" "oc patch $res cluster to succeed" \
       "oc must answer and the user must be allowed to patch $res (cluster-admin), then resume." \
       patch_operator "$res" ||
       die_step "$?" "" "step $step: could not patch $res"
     log "step $step: patched $res with forceRedeploymentReason $PATCH_REASON"
     if [[ -n $memo ]]; then
-      printf '%s\n%s\n' "$before" "$PATCH_REASON" >"$memo"
+      mv -f "$memo.intent" "$memo"
     fi
   fi
   poll_until "$timeout" "$res: latestAvailableRevision above $before and NodeInstallerProgressing AllNodesAtLatestRevision (step $step)" \
@@ -700,12 +791,15 @@ step_verify_single_member() {
 }
 
 FROM=""
+WAIT_ONLY=0
 LIST=0
 CURRENT=0
+# CURRENT_INDEX is the index of the step running now.
+CURRENT_INDEX=0
 
 usage() {
   cat <<EOF
-Usage: ./redeploy.sh [--yes] [--dry-run] [--from STEP] [--list] [--help]
+Usage: ./redeploy.sh [--yes] [--dry-run] [--from STEP [--wait-only]] [--list] [--help]
 
 Finishes the restore of cluster $CLUSTER_NAME (OpenShift $CLUSTER_VERSION) with oc only:
 procedure/procedure-4.18.md steps ${STEP_NUMS[0]} to ${STEP_NUMS[${#STEP_NUMS[@]} - 1]} (./redeploy.sh --list). Run it once
@@ -715,6 +809,9 @@ every host script of the RUNBOOK has run (the recovery host is $RECOVERY_HOST).
   --dry-run    print the commands, run nothing
   --from STEP  start at STEP (e.g. after a rollout timed out): its name or its
                procedure number from --list, or the resource a redeploy step patches
+  --wait-only  with --from a redeploy step: do not patch its operator again, wait
+               for the rollout of its newest revision (after that wait timed out);
+               the later steps run as usual
   --list       list the steps and exit
   --help       this help
 
@@ -740,6 +837,7 @@ parse_args() {
     -y | --yes) ASSUME_YES=1 ;;
     --dry-run) DRY_RUN=1 ;;
     --list) LIST=1 ;;
+    --wait-only) WAIT_ONLY=1 ;;
     --from)
       if (($# < 2)) || [[ -z $2 ]]; then
         die_usage "--from needs a step (see --list)"
@@ -808,6 +906,10 @@ on_exit() {
     log "FAILED: step $CURRENT_STEP_NUM${FAIL_HOST:+ on $FAIL_HOST}, exit $rc"
     log "fix the cause, then resume at this step with:"
     log "  $(shell_words "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/redeploy.sh" --from "$CURRENT_STEP_NUM")"
+    if ((rc == 3)) && [[ ${STEP_KIND[CURRENT_INDEX]} == redeploy ]]; then
+      log "or, to wait for the rollout already started without patching again:"
+      log "  $(shell_words "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/redeploy.sh" --from "$CURRENT_STEP_NUM" --wait-only)"
+    fi
   fi
   # Last, so that it is what a person reads: what is still undone.
   report_open_duties
@@ -825,6 +927,15 @@ main() {
     exit 0
   fi
   CURRENT=$(first_step) || die_usage "--from $FROM: no such step (./redeploy.sh --list shows them)"
+  if ((WAIT_ONLY)); then
+    if [[ -z $FROM ]]; then
+      die_usage "--wait-only needs --from STEP: the redeploy step whose rollout to wait for"
+    fi
+    if [[ ${STEP_KIND[CURRENT]} != redeploy ]]; then
+      die_usage "--wait-only: step ${STEP_NUMS[CURRENT]} (${STEP_IDS[CURRENT]}) patches nothing; run --from ${STEP_NUMS[CURRENT]} without --wait-only"
+    fi
+    REDEPLOY_WAIT_ONLY=$CURRENT
+  fi
   if ! command -v oc >/dev/null 2>&1; then
     log "oc is not on PATH: redeploy.sh needs oc logged in as a cluster-admin"
     exit 1
@@ -847,6 +958,7 @@ main() {
     fi
     CURRENT_STEP=${STEP_NUMS[k]}
     CURRENT_STEP_NUM=${STEP_NUMS[k]}
+    CURRENT_INDEX=$k
     log "==> step ${STEP_NUMS[k]}"
     took[k]=$(date +%s)
     dispatch_step "$k"

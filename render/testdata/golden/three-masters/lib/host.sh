@@ -481,6 +481,51 @@ container_running() {
   PROBE_SEEN="running ${1} container: ${ids//$'\n'/ }"
 }
 
+# container_steady NAME: succeed when crictl has listed the same running container named
+# exactly NAME over STEADY_POLLS polls in a row. One sighting proves nothing: a restore
+# pod that exits is started again by the kubelet as a new container. When the container
+# changes or is gone, the end of the exited one's log (crictl logs --tail) says why.
+STEADY_POLLS=3
+STEADY_ID=""
+STEADY_COUNT=0
+STEADY_WHY=""
+container_steady() {
+  local ids id
+  if ! ids="$(crictl ps --name "^${1}\$" --state running -q)"; then
+    PROBE_SEEN="crictl ps failed (is the container runtime up?)"
+    STEADY_COUNT=0
+    return 1
+  fi
+  id=${ids%%$'\n'*}
+  if [[ -n $STEADY_ID && $id != "$STEADY_ID" ]]; then
+    STEADY_WHY="$(container_last_words "$STEADY_ID")"
+    if [[ -n $id ]]; then
+      log "${1} container ${STEADY_ID} exited and was replaced by ${id}: ${STEADY_WHY}"
+    else
+      log "${1} container ${STEADY_ID} exited: ${STEADY_WHY}"
+    fi
+    STEADY_COUNT=0
+  fi
+  STEADY_ID=$id
+  if [[ -z $id ]]; then
+    PROBE_SEEN="no running ${1} container${STEADY_WHY:+; the last one exited: ${STEADY_WHY}}"
+    return 1
+  fi
+  STEADY_COUNT=$((STEADY_COUNT + 1))
+  PROBE_SEEN="${1} container ${id} running, seen ${STEADY_COUNT} of ${STEADY_POLLS} polls in a row${STEADY_WHY:+; an earlier one exited and was replaced: ${STEADY_WHY}}"
+  ((STEADY_COUNT >= STEADY_POLLS))
+}
+
+# container_last_words ID: the last lines of container ID's log, on one line.
+container_last_words() {
+  local out
+  if ! out="$(crictl logs --tail 5 "$1" 2>&1)"; then
+    printf 'crictl logs %s failed: %s' "$1" "$(tail -n 1 <<<"$out")"
+    return 0
+  fi
+  printf 'crictl logs --tail 5 %s: %s' "$1" "$(tail -n 5 <<<"$out" | tr '\n' ' ' | sed 's/ *$//')"
+}
+
 # RUN_WATCH_CONTAINERS, when set, are containers (exact names) whose state run_bounded
 # adds to its progress lines and timeout message.
 RUN_WATCH_CONTAINERS=()

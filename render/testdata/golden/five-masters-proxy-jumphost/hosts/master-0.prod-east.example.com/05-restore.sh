@@ -18,7 +18,8 @@
 #        (no other snapshot*.db or static_kuberesources*.tar.gz, which cluster-restore.sh
 #        could pick instead) with the sizes and sha256 recorded in kit.json;
 #        /usr/local/bin/cluster-restore.sh exists; this host has been an etcd member
-#        (/etc/kubernetes/static-pod-resources/etcd-pod-* exists)
+#        (/etc/kubernetes/static-pod-resources/etcd-pod-* exists);
+#        /var/lib/etcd holds nothing but member (the restore pod stops otherwise)
 #   6    export the cluster-wide proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY) from the inventory
 #   7    move an existing /var/lib/etcd-backup and /home/core/assets/manifests-stopped into the run
 #        directory (cluster-restore.sh deletes or overwrites them when run again), then run
@@ -80,6 +81,8 @@ readonly MANIFESTS_DIR=/etc/kubernetes/manifests
 readonly ETCD_DATA_DIR=/var/lib/etcd
 readonly ETCD_BACKUP_DIR=/var/lib/etcd-backup
 readonly STOPPED_MANIFESTS_DIR=/home/core/assets/manifests-stopped
+# The entries cluster-restore.sh and its restore pod accept in the etcd data directory.
+readonly -a ETCD_DIR_ALLOWED=(member)
 # Seconds cluster-restore.sh may take (timeouts.restore).
 readonly RESTORE_TIMEOUT=1200
 # The cluster-wide proxy (empty: none).
@@ -91,7 +94,7 @@ readonly PROXY_NO=.cluster.local,.svc,10.128.0.0/14,127.0.0.1,172.30.0.0/16,192.
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=069789ea91e566e493b8e1c5fd91d43ead03c11a6092bfdd70c82515d65e7681
+readonly HOST_LIB_SHA256=24b37a68e56b0d792d716121eecc6312f2bf99ab2cbc629118ce730b9161448c
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
@@ -270,6 +273,39 @@ step_7_check_prerequisites() {
   fi
 }
 
+# Step 7 (check): /var/lib/etcd holds nothing but member, or is absent:
+# cluster-restore.sh moves member/ aside, and its restore pod stops with "please delete
+# the contents of data directory" on anything else, after etcd is already down.
+step_7_check_etcd_dir() {
+  CURRENT_STEP="7 (check)"
+  local e base allowed ok
+  local -a extras=()
+  if [[ ! -e $ETCD_DATA_DIR ]]; then
+    log "step 7: ${ETCD_DATA_DIR} does not exist: the restore pod creates it"
+    return 0
+  fi
+  for e in "$ETCD_DATA_DIR"/* "$ETCD_DATA_DIR"/.[!.]* "$ETCD_DATA_DIR"/..?*; do
+    if [[ ! -e $e && ! -L $e ]]; then
+      continue
+    fi
+    base="${e##*/}" ok=0
+    for allowed in "${ETCD_DIR_ALLOWED[@]}"; do
+      # An allowed entry is a name, or a prefix followed by *.
+      if [[ $base == "$allowed" || ($allowed == *'*' && $base == "${allowed%'*'}"*) ]]; then
+        ok=1
+      fi
+    done
+    if ((! ok)); then
+      extras+=("$e")
+    fi
+  done
+  if ((${#extras[@]} > 0)); then
+    problem "step 7: ${ETCD_DATA_DIR} holds ${extras[*]}: the restore pod stops on anything but ${ETCD_DIR_ALLOWED[*]} there ('please delete the contents of data directory'), after etcd is down. Move each into a directory of your own on the same filesystem (e.g. sudo mkdir -p ${QUARANTINE_DIR}/by-hand && sudo mv ${extras[0]} ${QUARANTINE_DIR}/by-hand/), then run ${SCRIPT_NAME} again"
+  else
+    log "step 7: ${ETCD_DATA_DIR} holds nothing but ${ETCD_DIR_ALLOWED[*]}"
+  fi
+}
+
 report_problems() {
   local p
   if ((${#PROBLEMS[@]} == 0)); then
@@ -384,6 +420,7 @@ main() {
   fi
   step_3_check_backup
   step_7_check_prerequisites
+  step_7_check_etcd_dir
   report_problems
   step_6_export_proxy
   confirm

@@ -75,7 +75,7 @@ readonly STOP_TIMEOUT=900
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=069789ea91e566e493b8e1c5fd91d43ead03c11a6092bfdd70c82515d65e7681
+readonly HOST_LIB_SHA256=24b37a68e56b0d792d716121eecc6312f2bf99ab2cbc629118ce730b9161448c
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

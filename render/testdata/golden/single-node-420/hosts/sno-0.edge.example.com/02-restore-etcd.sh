@@ -97,7 +97,7 @@ EXTRA_FLAGS=(--move-etcd-extras)
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=ceae561794da187025446136e03a4175e046de9abd1e8687b0a7eae813d73669
+readonly HOST_LIB_SHA256=4164c23aa68424a34ea9db66a190ea9ba3f44c05d8918fe2a54490342a6049b7
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

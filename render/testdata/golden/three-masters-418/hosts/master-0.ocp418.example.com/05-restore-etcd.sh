@@ -98,7 +98,7 @@ EXTRA_FLAGS=(--move-etcd-extras)
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=cf3306ce1a93f9ef3c890acfa446751c0ac3934734bbdf81a1e845708d66dff4
+readonly HOST_LIB_SHA256=347214115f9901a364ca172a1cec52a58bc1d71f4a8f16ff8775926994983e0a
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

@@ -15,8 +15,9 @@
 # What this script does:
 #   8    `systemctl restart kubelet.service`, then wait until `systemctl is-active kubelet.service`
 #        prints active
-#   9.1  wait until `crictl ps --name '^etcd$' --state running -q` lists a container: the
-#        restored one-member etcd runs
+#   9.1  wait until `crictl ps --name '^etcd$' --state running -q` lists the same container
+#        over consecutive polls: the restored one-member etcd runs (a container replaced
+#        in between exited: the end of its log, crictl logs, says why)
 # Run it here first, right after 05-restore.sh, then on every other control-plane host.
 #
 # How to run it (as root, from the directory it was copied to):
@@ -66,7 +67,7 @@ readonly ETCD_RUNNING_TIMEOUT=1200
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=1b5885375c63125e9ebc3e9f1bba378c1e545780049de2f060c1f272d0ac5187
+readonly HOST_LIB_SHA256=9851ab7a045de8d9a729b5abf8f675cb59bd56836fd9d5a54505d310e7ada690
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
@@ -107,7 +108,7 @@ usage() {
 show_plan() {
   log "plan for ${NODE_NAME} (cluster ${CLUSTER}):"
   plan_line "8 systemctl restart kubelet.service, then wait until it is active (at most $(human_duration "$KUBELET_TIMEOUT"))"
-  plan_line "9.1 wait until a container named etcd runs (at most $(human_duration "$ETCD_RUNNING_TIMEOUT"))"
+  plan_line "9.1 wait until the same container named etcd runs over ${STEADY_POLLS} polls in a row (at most $(human_duration "$ETCD_RUNNING_TIMEOUT"))"
 }
 
 # Step 8, before anything changes: the tools it needs, and a look at the manifests.
@@ -140,9 +141,9 @@ step_8_restart_kubelet() {
 # (an exact name filter, so etcd-operator never counts).
 step_9_1_check_etcd_running() {
   CURRENT_STEP="9.1"
-  wait_until "9.1" "$ETCD_RUNNING_TIMEOUT" "a container named etcd runs" \
+  wait_until "9.1" "$ETCD_RUNNING_TIMEOUT" "the same etcd container runs over ${STEADY_POLLS} polls in a row" \
     "look at crictl ps -a --name '^etcd\$', crictl logs CONTAINER-ID, and ${MANIFESTS_DIR}/etcd-pod.yaml (05-restore.sh puts the restore pod there); do not go on to step 9.2 before etcd runs" \
-    container_running etcd
+    container_steady etcd
 }
 
 main() {

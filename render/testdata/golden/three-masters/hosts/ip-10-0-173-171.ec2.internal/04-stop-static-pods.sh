@@ -75,7 +75,7 @@ readonly STOP_TIMEOUT=600
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=1b5885375c63125e9ebc3e9f1bba378c1e545780049de2f060c1f272d0ac5187
+readonly HOST_LIB_SHA256=9851ab7a045de8d9a729b5abf8f675cb59bd56836fd9d5a54505d310e7ada690
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
