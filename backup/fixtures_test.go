@@ -33,6 +33,8 @@ var fixtures = []fixture{
 		[]string{"master-0.prod-east.example.com", "master-1.prod-east.example.com", "master-2.prod-east.example.com", "master-3.prod-east.example.com", "master-4.prod-east.example.com"}},
 	{"../examples/backup-418", "2025-03-01_101500", "4.18.7", "4.18.6",
 		[]string{"master-0.ocp418.example.com", "master-1.ocp418.example.com", "master-2.ocp418.example.com"}},
+	{"../examples/backup-416", "2025-09-15_031500", "4.16.21", "4.16.20",
+		[]string{"master-0.ocp416.example.com", "master-1.ocp416.example.com", "master-2.ocp416.example.com"}},
 	{"../examples/backup-sno", "2025-06-10_020000", "4.20.3", "4.20.2",
 		[]string{"sno-0.edge.example.com"}},
 	{"../cmd/restorekit/testdata/backup-demo", "2020-08-04_184021", "4.5.2", "4.5.1",

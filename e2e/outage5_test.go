@@ -48,7 +48,7 @@ func TestRecover418ProxyFromInstallConfig(t *testing.T) {
 		t.Fatalf("recover.sh --yes: %s", r)
 	}
 	mustContain(t, "the preflight", r.Output,
-		"step 6: proxy noProxy: every entry of the inventory's (.corp.example.test 192.168.10.0/24) is in the cluster's status.noProxy",
+		"step 5: proxy noProxy: every entry of the inventory's (.corp.example.test 192.168.10.0/24) is in the cluster's status.noProxy",
 		"noProxy=.cluster.local,.corp.example.test,.svc,10.0.0.0/16,10.128.0.0/14,127.0.0.1,172.30.0.0/16,192.168.10.0/24,api-int.sim.example.test,localhost")
 	assertRestored418(t, c)
 }

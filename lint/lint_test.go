@@ -164,7 +164,7 @@ func TestExampleInventories(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want []string
-	for _, name := range []string{"five-masters-proxy-jumphost.yaml", "single-node-420.yaml", "three-masters-418.yaml", "three-masters.yaml"} {
+	for _, name := range []string{"five-masters-proxy-jumphost.yaml", "single-node-420.yaml", "three-masters-416.yaml", "three-masters-418.yaml", "three-masters.yaml"} {
 		want = append(want, filepath.Join("..", "templates", "..", "examples", name))
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -54,7 +54,7 @@ var coreutils = words(`arch base64 basename cat chcon chgrp chmod chown chroot c
 
 // HostTools are the commands beyond builtins and coreutils a host script may run.
 var HostTools = words(`hostname crictl systemctl journalctl tar gzip gunzip zcat grep egrep
-	fgrep sed awk gawk find xargs logger flock ps sudo bash ip ` + ClusterRestore + " " + DisableEtcd)
+	fgrep sed awk gawk find xargs logger flock setsid ps sudo bash ip ` + ClusterRestore + " " + DisableEtcd)
 
 // WorkstationTools are the commands beyond the host's a coordinator script may run.
 var WorkstationTools = words(`ssh scp oc`)

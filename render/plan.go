@@ -1,6 +1,7 @@
 package render
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -327,6 +328,19 @@ func (p *Plan) StepOfKind(kind string) *PlanStep {
 		}
 	}
 	return nil
+}
+
+// ProxyStepNumber is the step a kit cites for the cluster-wide proxy it reads in the
+// preflight and passes to cluster-restore.sh: the restore's own proxy step ("6" in
+// procedure.md, "7" in procedure-4.16.md) or, where the page makes it part of the
+// restore (4.18's `sudo -E`), the restore's number.
+func (p *Plan) ProxyStepNumber() string {
+	for _, s := range p.Steps {
+		if s.Uninterruptible {
+			return cmp.Or(s.ProxyStep, s.Number)
+		}
+	}
+	return ""
 }
 
 // RestoreScript is the host script of the plan's restore (its uninterruptible step):

@@ -230,6 +230,9 @@ func render(inv *inventory.Inventory, opts Options, paths HostPaths) (*Kit, erro
 	base.HostLib = HostLib{Path: HostLibPath, SHA256: sha256Hex(lib.Data)}
 
 	for _, name := range []string{"RUNBOOK.md", "recover.sh", "redeploy.sh", SSHConfigPath} {
+		if name == "redeploy.sh" && len(plan.Tail()) == 0 {
+			continue // a plan without oc-only steps after the restore (4.16) has no tail to run alone
+		}
 		f, err := execute(tmpl, name+".tmpl", name, base)
 		if err != nil {
 			return nil, err

@@ -19,7 +19,7 @@ import (
 	"github.com/restorekit/restorekit/procedures"
 )
 
-var examples = []string{"three-masters", "five-masters-proxy-jumphost", "three-masters-418", "single-node-420"}
+var examples = []string{"three-masters", "five-masters-proxy-jumphost", "three-masters-418", "single-node-420", "three-masters-416"}
 
 func renderExample(t testing.TB, name string) *Kit {
 	t.Helper()

@@ -35,6 +35,8 @@ MASTER_NAMES=(master-0.prod-east.example.com master-1.prod-east.example.com mast
 # --- Waits (seconds) ------------------------------------------------------------------
 POLL_INTERVAL=15
 SINGLE_MEMBER_TIMEOUT=1200
+# The number the check of one Running etcd pod cites ('' without that step).
+readonly SINGLE_MEMBER_NUM=9.2
 
 # --- Masters and how to reach them (procedure steps 1-2) ---------------------------------
 # HOST_HOSTNAME is what `hostname` must print there; HOST_SHORTNAME is also accepted when
@@ -301,8 +303,15 @@ oc_try() {
   return "$rc"
 }
 
+# csr_common_name NAME: the subject CN of CSR NAME, as oc describe csr prints it
+# ("Common Name:" under "Subject:"; nothing to decode on the workstation).
+csr_common_name() {
+  oc_try describe csr "$1" || return 1
+  awk '/^[[:space:]]*Common Name:/ { print $3; exit }' <<<"$OC_OUT"
+}
+
 # watch_nodes: the masters that are not Ready and the pending CSRs of the cluster's own
-# masters (requested by system:node:<master>, or by the node-bootstrapper), reported as
+# masters (requested by system:node:<master>, or by the node-bootstrapper for one), reported as
 # soon as seen and whenever it changes; NODE_SEEN keeps it, with what to do, for the
 # timeout messages. Other pending CSRs are only listed. Best effort: when oc does not
 # answer, nothing is said.
@@ -323,7 +332,15 @@ watch_nodes() {
         continue # approved or denied already
       fi
       case $user in
-      system:serviceaccount:openshift-machine-config-operator:node-bootstrapper) mine+="${mine:+, }$name (node-bootstrapper)" ;;
+      system:serviceaccount:openshift-machine-config-operator:node-bootstrapper)
+        # The node a bootstrapper CSR is for is only in its request's subject.
+        n=$(csr_common_name "$name" || true)
+        if [[ $n == system:node:* && " ${MASTER_NAMES[*]} " == *" ${n#system:node:} "* ]]; then
+          mine+="${mine:+, }$name (${n#system:node:}, node-bootstrapper)"
+        else
+          others+="${others:+, }$name (node-bootstrapper, for ${n:-a subject oc describe csr did not show})"
+        fi
+        ;;
       system:node:*)
         n=${user#system:node:}
         if [[ " ${MASTER_NAMES[*]} " == *" $n "* ]]; then
@@ -359,7 +376,7 @@ etcd_pod_states() {
     $1 ~ /^etcd-/ && $1 !~ /^etcd-quorum-guard/ { print $1, $3 }'
 }
 
-# check_single_member: step 9.2's condition, exactly one etcd pod Running.
+# check_single_member: the condition of SINGLE_MEMBER_NUM (4.5: step 9.2), exactly one etcd pod Running.
 check_single_member() {
   local states running
   if ! oc_try get pods -n openshift-etcd; then
@@ -396,17 +413,17 @@ check_all_members() {
   POLL_SEEN="one Running and Ready etcd pod per master (${#MASTER_NAMES[@]})"
 }
 
-# step_single_member_oc: step 9.2.
+# step_single_member_oc: SINGLE_MEMBER_NUM (4.5: step 9.2).
 step_single_member_oc() {
-  log "step 9.2: oc get pods -n openshift-etcd must show exactly one Running etcd pod"
+  log "step ${SINGLE_MEMBER_NUM}: oc get pods -n openshift-etcd must show exactly one Running etcd pod"
   if ((DRY_RUN)); then
     log "DRY-RUN: would poll oc get pods -n openshift-etcd every ${POLL_INTERVAL}s for up to $(fmt_dur "$SINGLE_MEMBER_TIMEOUT")"
     return 0
   fi
-  poll_until "$SINGLE_MEMBER_TIMEOUT" "exactly one Running etcd pod in openshift-etcd (step 9.2)" \
+  poll_until "$SINGLE_MEMBER_TIMEOUT" "exactly one Running etcd pod in openshift-etcd (step ${SINGLE_MEMBER_NUM})" \
     "'Unable to connect to the server: EOF' means the API or its authentication is still starting; Pending or more than one Running etcd pod means wait a few minutes. Check the recovery host (sudo crictl ps --name '^etcd\$'), use a certificate-based kubeconfig (the installer's auth/kubeconfig; an OAuth token can stop working after the restore), then resume." \
     check_single_member ||
-    die_step "$?" "" "step 9.2: the control plane did not come back with a single etcd member"
+    die_step "$?" "" "step ${SINGLE_MEMBER_NUM}: the control plane did not come back with a single etcd member"
 }
 
 # step_verify_members K: step 13, every master has joined.
@@ -1001,13 +1018,6 @@ nodes_ready() {
   POLL_SEEN="Ready: $*"
 }
 
-# csr_common_name NAME: the subject CN of CSR NAME, as oc describe csr prints it
-# ("Common Name:" under "Subject:"; nothing to decode on the workstation).
-csr_common_name() {
-  oc_try describe csr "$1" || return 1
-  awk '/^[[:space:]]*Common Name:/ { print $3; exit }' <<<"$OC_OUT"
-}
-
 # csr_verdict SIGNER USER CN NODE...: "approve NODE" when the CSR is a kubelet CSR of
 # one of NODE... (a client CSR the node-bootstrapper or the node itself requested for
 # system:node:<node>, or a serving CSR the node requested for itself), else "leave WHY".
@@ -1279,6 +1289,8 @@ dispatch_step() {
   esac
 }
 
+# The step that passes the cluster-wide proxy to cluster-restore.sh, as the kit cites it.
+readonly PROXY_STEP=6
 # The host scripts that refuse to redo a completed run without --again: a completed run
 # of one of them means this cluster was recovered already.
 AGAIN_SCRIPTS=(04-stop-static-pods.sh 05-restore.sh)
@@ -2046,7 +2058,7 @@ check_cluster_live() {
 
   log "P1: cluster version"
   check_release
-  log "step 6 (read now, while the API answers): cluster-wide proxy"
+  log "step ${PROXY_STEP} (read now, while the API answers): cluster-wide proxy"
   check_proxy
 
   log "P3, P4: the cluster's control-plane nodes are the inventory's masters"
@@ -2081,19 +2093,19 @@ use_recorded_facts() {
   OC_USER="(API unavailable)"
   log "  --api-unavailable: NOT CHECKED against the live cluster, taken as the kit recorded them (kit.json facts, $FACTS_SOURCE):"
   log "    P1: release $CLUSTER_VERSION"
-  log "    step 6: proxy httpProxy=${PROXY_HTTP:-(not set)} httpsProxy=${PROXY_HTTPS:-(not set)} noProxy=${PROXY_NO:-(not set)}"
+  log "    step ${PROXY_STEP}: proxy httpProxy=${PROXY_HTTP:-(not set)} httpsProxy=${PROXY_HTTPS:-(not set)} noProxy=${PROXY_NO:-(not set)}"
   log "    P3, P4: control-plane nodes ${MASTER_NAMES[*]}"
   log "  every ssh, hostname, sudo, tool, backup and earlier-recovery check below still runs"
 }
 
-# The cluster's proxy as step 6 read it (status.httpProxy, httpsProxy, noProxy), kept in
+# The cluster's proxy as the preflight read it for step PROXY_STEP (status.httpProxy, httpsProxy, noProxy), kept in
 # preflight.txt and proxy.env of the state dir for the restore; PROXY_FROM says where
 # the values come from.
 CLUSTER_PROXY_HTTP=""
 CLUSTER_PROXY_HTTPS=""
 CLUSTER_PROXY_NO=""
 PROXY_FROM="the kit (not read from the cluster)"
-# check_proxy: step 6 read while the API answers. httpProxy and httpsProxy must be the
+# check_proxy: step PROXY_STEP, read while the API answers. httpProxy and httpsProxy must be the
 # inventory's exactly; noProxy is compared as a set that holds the inventory's: the
 # network operator expands status.noProxy (spec.noProxy plus 127.0.0.1, localhost, .svc,
 # .cluster.local, api-int, the machine, cluster and service networks, ...), so an
@@ -2102,7 +2114,7 @@ check_proxy() {
   local field got want entry missing="" ok=1
   for field in httpProxy httpsProxy noProxy; do
     if ! oc_try get proxy cluster -o "jsonpath={.status.$field}"; then
-      problem "step 6: oc get proxy cluster failed: $(first_line "$OC_OUT")"
+      problem "step ${PROXY_STEP}: oc get proxy cluster failed: $(first_line "$OC_OUT")"
       return 0
     fi
     case $field in
@@ -2112,7 +2124,7 @@ check_proxy() {
     esac
   done
   PROXY_FROM="cluster status"
-  log "  step 6: the cluster's proxy status, for the restore: httpProxy=${CLUSTER_PROXY_HTTP:-(not set)} httpsProxy=${CLUSTER_PROXY_HTTPS:-(not set)} noProxy=${CLUSTER_PROXY_NO:-(not set)}"
+  log "  step ${PROXY_STEP}: the cluster's proxy status, for the restore: httpProxy=${CLUSTER_PROXY_HTTP:-(not set)} httpsProxy=${CLUSTER_PROXY_HTTPS:-(not set)} noProxy=${CLUSTER_PROXY_NO:-(not set)}"
   for field in httpProxy httpsProxy; do
     if [[ $field == httpProxy ]]; then
       got=$CLUSTER_PROXY_HTTP want=$PROXY_HTTP
@@ -2120,10 +2132,10 @@ check_proxy() {
       got=$CLUSTER_PROXY_HTTPS want=$PROXY_HTTPS
     fi
     if [[ $got != "$want" ]]; then
-      problem "step 6: the cluster's proxy status.$field is '$got' but the inventory says '$want': cluster-restore.sh would run with the wrong proxy; fix the inventory's proxy and rebuild the kit"
+      problem "step ${PROXY_STEP}: the cluster's proxy status.$field is '$got' but the inventory says '$want': cluster-restore.sh would run with the wrong proxy; fix the inventory's proxy and rebuild the kit"
       ok=0
     else
-      log "  step 6: proxy $field: ${got:-(not set)}, as the inventory's"
+      log "  step ${PROXY_STEP}: proxy $field: ${got:-(not set)}, as the inventory's"
     fi
   done
   got=",$(normalize_list "$CLUSTER_PROXY_NO"),"
@@ -2133,12 +2145,12 @@ check_proxy() {
     fi
   done
   if [[ -n $missing ]]; then
-    problem "step 6: the inventory's noProxy has $missing, which the cluster's status.noProxy '$CLUSTER_PROXY_NO' lacks: the inventory's noProxy must list only entries the cluster has (its spec.noProxy or status.noProxy); fix it and rebuild the kit"
+    problem "step ${PROXY_STEP}: the inventory's noProxy has $missing, which the cluster's status.noProxy '$CLUSTER_PROXY_NO' lacks: the inventory's noProxy must list only entries the cluster has (its spec.noProxy or status.noProxy); fix it and rebuild the kit"
     ok=0
   elif [[ -n $PROXY_NO ]]; then
-    log "  step 6: proxy noProxy: every entry of the inventory's ($(normalize_list "$PROXY_NO" | tr ',' ' ')) is in the cluster's status.noProxy, which the network operator expands"
+    log "  step ${PROXY_STEP}: proxy noProxy: every entry of the inventory's ($(normalize_list "$PROXY_NO" | tr ',' ' ')) is in the cluster's status.noProxy, which the network operator expands"
   else
-    log "  step 6: proxy noProxy: the inventory has none${CLUSTER_PROXY_NO:+; status.noProxy of the cluster: $CLUSTER_PROXY_NO}"
+    log "  step ${PROXY_STEP}: proxy noProxy: the inventory has none${CLUSTER_PROXY_NO:+; status.noProxy of the cluster: $CLUSTER_PROXY_NO}"
   fi
   if ((ok)); then
     write_proxy_env
@@ -2146,7 +2158,7 @@ check_proxy() {
 }
 
 # write_proxy_env: proxy.env in the state dir, the cluster's proxy status as the
-# variables of step 6, to source before running the restore by hand.
+# variables of step PROXY_STEP, to source before running the restore by hand.
 write_proxy_env() {
   {
     printf '# The cluster-wide proxy of %s read by the preflight (%s) at %s.\n' "$CLUSTER_NAME" "$PROXY_FROM" "$(date -u '+%Y-%m-%dT%H:%M:%SZ')"
@@ -2160,7 +2172,7 @@ write_proxy_env() {
       printf 'export NO_PROXY=%q\n' "$CLUSTER_PROXY_NO"
     fi
   } >"$STATE_DIR/proxy.env"
-  log "  step 6: kept in $STATE_DIR/proxy.env"
+  log "  step ${PROXY_STEP}: kept in $STATE_DIR/proxy.env"
 }
 
 # check_master_nodes: the master nodes the API lists are exactly the inventory's: a
@@ -2553,7 +2565,11 @@ step_push_scripts() {
 }
 
 # --- Steps on the workstation ------------------------------------------------------------
-# check_etcd_container: step 9.1's condition, an etcd container running on the recovery
+# The number the check of the recovery host's running etcd container cites (the kubelet
+# restart's host script checks it too; '' without a single-member check).
+readonly ETCD_RUNNING_NUM=9.1
+
+# check_etcd_container: the condition of ETCD_RUNNING_NUM (4.5: step 9.1), an etcd container running on the recovery
 # host.
 check_etcd_container() {
   local cmd
@@ -2570,14 +2586,14 @@ check_etcd_container() {
 }
 
 step_verify_single_member() {
-  log "step 9.1: a running etcd container on the recovery host $RECOVERY_HOST"
+  log "step ${ETCD_RUNNING_NUM}: a running etcd container on the recovery host $RECOVERY_HOST"
   if ((DRY_RUN)); then
     log "DRY-RUN: would poll sudo crictl ps --name '^etcd\$' --state running -q on $RECOVERY_HOST"
   else
-    poll_until "$SINGLE_MEMBER_TIMEOUT" "a running etcd container on $RECOVERY_HOST (step 9.1)" \
+    poll_until "$SINGLE_MEMBER_TIMEOUT" "a running etcd container on $RECOVERY_HOST (step ${ETCD_RUNNING_NUM})" \
       "on $RECOVERY_HOST look at sudo crictl ps -a --name etcd, sudo crictl logs <id> and journalctl -u kubelet; the restore pod's manifest is /etc/kubernetes/manifests/etcd-pod.yaml." \
       check_etcd_container ||
-      die_step "$?" "$RECOVERY_HOST" "step 9.1: etcd does not run on the recovery host"
+      die_step "$?" "$RECOVERY_HOST" "step ${ETCD_RUNNING_NUM}: etcd does not run on the recovery host"
   fi
   step_single_member_oc
 }

@@ -25,6 +25,8 @@ MASTER_NAMES=(master-0.ocp418.example.com master-1.ocp418.example.com master-2.o
 # --- Waits (seconds) ------------------------------------------------------------------
 POLL_INTERVAL=10
 SINGLE_MEMBER_TIMEOUT=1200
+# The number the check of one Running etcd pod cites ('' without that step).
+readonly SINGLE_MEMBER_NUM=''
 
 # --- Logging ---------------------------------------------------------------------------
 # LOG_FILE, when set, receives every message too.
@@ -202,8 +204,15 @@ oc_try() {
   return "$rc"
 }
 
+# csr_common_name NAME: the subject CN of CSR NAME, as oc describe csr prints it
+# ("Common Name:" under "Subject:"; nothing to decode on the workstation).
+csr_common_name() {
+  oc_try describe csr "$1" || return 1
+  awk '/^[[:space:]]*Common Name:/ { print $3; exit }' <<<"$OC_OUT"
+}
+
 # watch_nodes: the masters that are not Ready and the pending CSRs of the cluster's own
-# masters (requested by system:node:<master>, or by the node-bootstrapper), reported as
+# masters (requested by system:node:<master>, or by the node-bootstrapper for one), reported as
 # soon as seen and whenever it changes; NODE_SEEN keeps it, with what to do, for the
 # timeout messages. Other pending CSRs are only listed. Best effort: when oc does not
 # answer, nothing is said.
@@ -224,7 +233,15 @@ watch_nodes() {
         continue # approved or denied already
       fi
       case $user in
-      system:serviceaccount:openshift-machine-config-operator:node-bootstrapper) mine+="${mine:+, }$name (node-bootstrapper)" ;;
+      system:serviceaccount:openshift-machine-config-operator:node-bootstrapper)
+        # The node a bootstrapper CSR is for is only in its request's subject.
+        n=$(csr_common_name "$name" || true)
+        if [[ $n == system:node:* && " ${MASTER_NAMES[*]} " == *" ${n#system:node:} "* ]]; then
+          mine+="${mine:+, }$name (${n#system:node:}, node-bootstrapper)"
+        else
+          others+="${others:+, }$name (node-bootstrapper, for ${n:-a subject oc describe csr did not show})"
+        fi
+        ;;
       system:node:*)
         n=${user#system:node:}
         if [[ " ${MASTER_NAMES[*]} " == *" $n "* ]]; then
@@ -260,7 +277,7 @@ etcd_pod_states() {
     $1 ~ /^etcd-/ && $1 !~ /^etcd-quorum-guard/ { print $1, $3 }'
 }
 
-# check_single_member: step 9.2's condition, exactly one etcd pod Running.
+# check_single_member: the condition of SINGLE_MEMBER_NUM (4.5: step 9.2), exactly one etcd pod Running.
 check_single_member() {
   local states running
   if ! oc_try get pods -n openshift-etcd; then
@@ -297,17 +314,17 @@ check_all_members() {
   POLL_SEEN="one Running and Ready etcd pod per master (${#MASTER_NAMES[@]})"
 }
 
-# step_single_member_oc: step 9.2.
+# step_single_member_oc: SINGLE_MEMBER_NUM (4.5: step 9.2).
 step_single_member_oc() {
-  log "step 9.2: oc get pods -n openshift-etcd must show exactly one Running etcd pod"
+  log "step ${SINGLE_MEMBER_NUM}: oc get pods -n openshift-etcd must show exactly one Running etcd pod"
   if ((DRY_RUN)); then
     log "DRY-RUN: would poll oc get pods -n openshift-etcd every ${POLL_INTERVAL}s for up to $(fmt_dur "$SINGLE_MEMBER_TIMEOUT")"
     return 0
   fi
-  poll_until "$SINGLE_MEMBER_TIMEOUT" "exactly one Running etcd pod in openshift-etcd (step 9.2)" \
+  poll_until "$SINGLE_MEMBER_TIMEOUT" "exactly one Running etcd pod in openshift-etcd (step ${SINGLE_MEMBER_NUM})" \
     "'Unable to connect to the server: EOF' means the API or its authentication is still starting; Pending or more than one Running etcd pod means wait a few minutes. Check the recovery host (sudo crictl ps --name '^etcd\$'), use a certificate-based kubeconfig (the installer's auth/kubeconfig; an OAuth token can stop working after the restore), then resume." \
     check_single_member ||
-    die_step "$?" "" "step 9.2: the control plane did not come back with a single etcd member"
+    die_step "$?" "" "step ${SINGLE_MEMBER_NUM}: the control plane did not come back with a single etcd member"
 }
 
 # step_verify_members K: step 13, every master has joined.
