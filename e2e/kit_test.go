@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io/fs"
@@ -20,6 +21,7 @@ import (
 // KitOptions change the inventory a kit is built from, relative to the cluster.
 type KitOptions struct {
 	Version       string            // cluster.version (default: what the cluster reports)
+	NetworkType   string            // cluster.networkType of a 4.16 inventory (default: the cluster's)
 	Proxy         *SimProxy         // inventory proxy (default: the cluster's)
 	Hostnames     map[string]string // masters[].hostname overrides, by node name
 	QuarantineDir string
@@ -63,7 +65,7 @@ cluster:
   remoteDir: /home/core/backup
 recoveryHost: %s
 masters:
-`, c.Config.Name, version, c.cluster416YAML(), c.BackupDir, c.Recovery().Name)
+`, c.Config.Name, version, c.cluster416YAML(o), c.BackupDir, c.Recovery().Name)
 	for _, h := range c.Hosts {
 		fmt.Fprintf(&b, "  - name: %s\n    address: %s\n", h.Name, h.Addr)
 		hostname := ""
@@ -154,15 +156,12 @@ masters:
 
 // cluster416YAML is what a 4.16 inventory says of the cluster beyond its name and
 // version: the network type and the VIPs ("" for other releases).
-func (c *Cluster) cluster416YAML() string {
+func (c *Cluster) cluster416YAML(o KitOptions) string {
 	if !c.Is416() {
 		return ""
 	}
 	v := c.Config.V416
-	nt := v.NetworkType
-	if nt == "" {
-		nt = "OVNKubernetes"
-	}
+	nt := cmp.Or(o.NetworkType, v.NetworkType, "OVNKubernetes")
 	out := "  networkType: " + nt + "\n"
 	if !v.Keepalived {
 		return out + "  apiVIPs: []\n"

@@ -203,7 +203,7 @@ func assertUnchanged(t *testing.T, c *Cluster, before map[*Host]map[string]strin
 func snapshotHosts(t *testing.T, c *Cluster) map[*Host]map[string]string {
 	t.Helper()
 	out := map[*Host]map[string]string{}
-	for _, h := range c.Hosts {
+	for _, h := range c.Nodes() {
 		out[h] = map[string]string{}
 		for sum, paths := range h.HostFiles(t) {
 			for _, p := range paths {

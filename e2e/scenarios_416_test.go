@@ -227,10 +227,28 @@ func TestFault416Preflight(t *testing.T) {
 			fault: func(c *Cluster) *Host { return nil }, message: []string{"proxy", "http://other.example.test:3128"}},
 		{name: "a damaged backup", config: Sim416Config{},
 			fault: func(c *Cluster) *Host { c.CorruptSnapshot(); return nil }, message: []string{"sha256"}},
+		{name: "another network type", config: Sim416Config{NetworkType: "OpenShiftSDN"}, kit: KitOptions{Version: "4.16.21", NetworkType: "OVNKubernetes"},
+			fault: func(c *Cluster) *Host { return nil }, message: []string{"OpenShiftSDN", "OVNKubernetes"}},
+		{name: "no oc on the recovery host", config: Sim416Config{},
+			fault: func(c *Cluster) *Host {
+				rec := c.Recovery()
+				c.StopSSHD(rec)
+				if err := os.Remove(filepath.Join(rec.Dir, "oc")); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.startSSHD(rec); err != nil {
+					t.Fatal(err)
+				}
+				return rec
+			}, message: []string{"16-17", "has no oc"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := NewCluster(t, ClusterConfig{Masters: 3, Version: "4.17.9", Timing: timing416, V416: tt.config})
+			version := "4.17.9"
+			if tt.config.NetworkType == "OpenShiftSDN" {
+				version = "4.16.21" // OpenShift SDN ends with 4.16
+			}
+			c := NewCluster(t, ClusterConfig{Masters: 3, Version: version, Timing: timing416, V416: tt.config})
 			k := c.BuildKit(tt.kit)
 			host := tt.fault(c)
 			before := snapshotHosts(t, c)
@@ -304,4 +322,24 @@ func TestFault416ResumeInOVNStep(t *testing.T) {
 	}
 	mustContain(t, "the resumed run", r.Output, "(stop-static-pods): done by an earlier run")
 	assertRestored416(t, c)
+}
+
+// TestRecover416DryRun: --dry-run on a 4.16 kit runs the read-only preflight, shows every
+// step with what it would run on which node, and changes nothing on any node.
+func TestRecover416DryRun(t *testing.T) {
+	c := NewCluster(t, ClusterConfig{Masters: 3, Version: "4.17.9", Timing: timing416, V416: Sim416Config{Workers: 1, Keepalived: true}})
+	k := c.BuildKit(KitOptions{})
+	before := snapshotHosts(t, c)
+	r := c.Run(k, "recover.sh", RunOptions{}, "--dry-run")
+	logRun(t, "recover.sh --dry-run", r)
+	if r.ExitCode != 0 {
+		t.Fatalf("recover.sh --dry-run: %s", r)
+	}
+	mustContain(t, "the dry run", r.Output, "preflight: all checks passed", "14-ovn-node.sh", "24-reboot-node.sh", c.Workers[0].Name)
+	assertNoChangeAnywhere(t, c, before)
+	for _, cmd := range c.Commands() {
+		if cmd.Tool == "oc" && len(cmd.Args) > 0 && (cmd.Args[0] == "patch" || cmd.Args[0] == "delete" || (cmd.Args[0] == "adm" && len(cmd.Args) > 1 && cmd.Args[1] == "certificate")) {
+			t.Errorf("the dry run changed the cluster: %s", cmd)
+		}
+	}
 }

@@ -41,7 +41,7 @@ var hostPlans = map[string]func(s PlanStep, h *Host, inv *inventory.Inventory, p
 		}
 	},
 	"restart-kubelet": func(s PlanStep, h *Host, inv *inventory.Inventory, _ HostPaths) []string {
-		out := []string{fmt.Sprintf("8 systemctl restart kubelet.service, then wait until it is active (at most %s)", humanDuration(inv.Timeouts.KubeletRestart))}
+		out := []string{fmt.Sprintf("%s systemctl restart kubelet.service, then wait until it is active (at most %s)", s.Number, humanDuration(inv.Timeouts.KubeletRestart))}
 		if h.IsRecovery {
 			// lib/host.sh container_steady: STEADY_POLLS=3.
 			out = append(out, fmt.Sprintf("%s wait until the same container named %s runs over 3 polls in a row (at most %s)", s.CheckRunning, s.RunningContainer, humanDuration(inv.Timeouts.SingleMember)))

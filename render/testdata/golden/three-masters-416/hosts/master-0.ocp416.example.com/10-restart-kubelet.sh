@@ -12,7 +12,7 @@
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
-#   8    `systemctl restart kubelet.service`, then wait until `systemctl is-active kubelet.service`
+#   10   `systemctl restart kubelet.service`, then wait until `systemctl is-active kubelet.service`
 #        prints active
 #   12  wait until `crictl ps --name '^etcd$' --state running -q` lists the same container
 #        over consecutive polls: the restored one-member etcd runs (a container replaced
@@ -91,8 +91,8 @@ usage() {
   printf '%s\n' \
     "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
     "" \
-    "Procedure steps 8 and 12 on ${NODE_NAME} (cluster ${CLUSTER}), the RECOVERY host:" \
-    "  8 restart kubelet.service and wait until it is active" \
+    "Procedure steps 10 and 12 on ${NODE_NAME} (cluster ${CLUSTER}), the RECOVERY host:" \
+    "  10 restart kubelet.service and wait until it is active" \
     "  12 wait until a container named etcd runs" \
     "Run it here first, right after 07-restore.sh, then on every other control-plane host." \
     "A run.log goes to a new directory under ${QUARANTINE_DIR}; nothing is moved or deleted." \
@@ -106,16 +106,16 @@ usage() {
 
 show_plan() {
   log "plan for ${NODE_NAME} (cluster ${CLUSTER}):"
-  plan_line "8 systemctl restart kubelet.service, then wait until it is active (at most $(human_duration "$KUBELET_TIMEOUT"))"
+  plan_line "10 systemctl restart kubelet.service, then wait until it is active (at most $(human_duration "$KUBELET_TIMEOUT"))"
   plan_line "12 wait until the same container named etcd runs over ${STEADY_POLLS} polls in a row (at most $(human_duration "$ETCD_RUNNING_TIMEOUT"))"
 }
 
-# Step 8, before anything changes: the tools it needs, and a look at the manifests.
+# Step 10, before anything changes: the tools it needs, and a look at the manifests.
 check_prerequisites() {
-  CURRENT_STEP="8 (prerequisites)"
+  CURRENT_STEP="10 (prerequisites)"
   require_tool systemctl crictl
   if [[ ! -f ${MANIFESTS_DIR}/etcd-pod.yaml ]]; then
-    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is not there: has 07-restore.sh (step 7) run on this host? Step 12 will wait for an etcd that cannot start."
+    log "WARNING: step 10: ${MANIFESTS_DIR}/etcd-pod.yaml is not there: has 07-restore.sh (step 8) run on this host? Step 12 will wait for an etcd that cannot start."
   fi
 }
 
@@ -127,11 +127,11 @@ kubelet_active() {
   [[ $state == active ]]
 }
 
-# Step 8: `systemctl restart kubelet.service`, and wait until it is active.
-step_8_restart_kubelet() {
-  CURRENT_STEP="8"
+# Step 10: `systemctl restart kubelet.service`, and wait until it is active.
+step_10_restart_kubelet() {
+  CURRENT_STEP="10"
   run systemctl restart kubelet.service
-  wait_until "8" "$KUBELET_TIMEOUT" "kubelet.service is active" \
+  wait_until "10" "$KUBELET_TIMEOUT" "kubelet.service is active" \
     "look at systemctl status kubelet.service and journalctl -u kubelet.service; once it is active, run this script again" \
     kubelet_active
 }
@@ -141,7 +141,7 @@ step_8_restart_kubelet() {
 step_12_check_etcd_running() {
   CURRENT_STEP="12"
   wait_until "12" "$ETCD_RUNNING_TIMEOUT" "the same etcd container runs over ${STEADY_POLLS} polls in a row" \
-    "look at crictl ps -a --name '^etcd\$', crictl logs CONTAINER-ID, and ${MANIFESTS_DIR}/etcd-pod.yaml (07-restore.sh puts the restore pod there); do not go on to step 9.2 before etcd runs" \
+    "look at crictl ps -a --name '^etcd\$', crictl logs CONTAINER-ID, and ${MANIFESTS_DIR}/etcd-pod.yaml (07-restore.sh puts the restore pod there); do not go on to step 11 before etcd runs" \
     container_steady etcd
 }
 
@@ -150,11 +150,11 @@ main() {
   check_prerequisites
   confirm
   start_run
-  step_8_restart_kubelet
+  step_10_restart_kubelet
   step_12_check_etcd_running
   CURRENT_STEP="12 (done)"
-  mark_completed "steps 8 and 12 on ${NODE_NAME}"
-  log "steps 8 and 12 are done on ${NODE_NAME}: kubelet restarted and the restored etcd runs. Next: 10-restart-kubelet.sh on every other control-plane host, then step 9.2 (redeploy.sh or recover.sh)."
+  mark_completed "steps 10 and 12 on ${NODE_NAME}"
+  log "steps 10 and 12 are done on ${NODE_NAME}: kubelet restarted and the restored etcd runs. Next: 10-restart-kubelet.sh on every other control-plane host, then step 11 (recover.sh)."
 }
 
 main "$@"

@@ -12,7 +12,7 @@
 # It needs the kit's lib/host.sh beside it (copy both: restorekit/<kit>/lib/host.sh).
 #
 # What this script does:
-#   8    `systemctl restart kubelet.service`, then wait until `systemctl is-active kubelet.service`
+#   10   `systemctl restart kubelet.service`, then wait until `systemctl is-active kubelet.service`
 #        prints active
 # Run it after 10-restart-kubelet.sh has finished on the recovery host master-0.ocp416.example.com.
 #
@@ -86,8 +86,8 @@ usage() {
   printf '%s\n' \
     "usage: sudo bash ./${SCRIPT_NAME} [--yes] [--dry-run] [--force-host] [--help]" \
     "" \
-    "Procedure step 8 on ${NODE_NAME} (cluster ${CLUSTER}):" \
-    "  8 restart kubelet.service and wait until it is active" \
+    "Procedure step 10 on ${NODE_NAME} (cluster ${CLUSTER}):" \
+    "  10 restart kubelet.service and wait until it is active" \
     "Run it after it has finished on the recovery host." \
     "A run.log goes to a new directory under ${QUARANTINE_DIR}; nothing is moved or deleted." \
     "" \
@@ -100,15 +100,15 @@ usage() {
 
 show_plan() {
   log "plan for ${NODE_NAME} (cluster ${CLUSTER}):"
-  plan_line "8 systemctl restart kubelet.service, then wait until it is active (at most $(human_duration "$KUBELET_TIMEOUT"))"
+  plan_line "10 systemctl restart kubelet.service, then wait until it is active (at most $(human_duration "$KUBELET_TIMEOUT"))"
 }
 
-# Step 8, before anything changes: the tools it needs, and a look at the manifests.
+# Step 10, before anything changes: the tools it needs, and a look at the manifests.
 check_prerequisites() {
-  CURRENT_STEP="8 (prerequisites)"
+  CURRENT_STEP="10 (prerequisites)"
   require_tool systemctl
   if [[ -f ${MANIFESTS_DIR}/etcd-pod.yaml ]]; then
-    log "WARNING: step 8: ${MANIFESTS_DIR}/etcd-pod.yaml is still there: step 4 (04-stop-static-pods.sh) has not run on this host, so its old etcd member starts again."
+    log "WARNING: step 10: ${MANIFESTS_DIR}/etcd-pod.yaml is still there: step 4 (04-stop-static-pods.sh) has not run on this host, so its old etcd member starts again."
   fi
 }
 
@@ -120,11 +120,11 @@ kubelet_active() {
   [[ $state == active ]]
 }
 
-# Step 8: `systemctl restart kubelet.service`, and wait until it is active.
-step_8_restart_kubelet() {
-  CURRENT_STEP="8"
+# Step 10: `systemctl restart kubelet.service`, and wait until it is active.
+step_10_restart_kubelet() {
+  CURRENT_STEP="10"
   run systemctl restart kubelet.service
-  wait_until "8" "$KUBELET_TIMEOUT" "kubelet.service is active" \
+  wait_until "10" "$KUBELET_TIMEOUT" "kubelet.service is active" \
     "look at systemctl status kubelet.service and journalctl -u kubelet.service; once it is active, run this script again" \
     kubelet_active
 }
@@ -134,10 +134,10 @@ main() {
   check_prerequisites
   confirm
   start_run
-  step_8_restart_kubelet
-  CURRENT_STEP="8 (done)"
-  mark_completed "step 8 on ${NODE_NAME}"
-  log "step 8 is done on ${NODE_NAME}: kubelet restarted."
+  step_10_restart_kubelet
+  CURRENT_STEP="10 (done)"
+  mark_completed "step 10 on ${NODE_NAME}"
+  log "step 10 is done on ${NODE_NAME}: kubelet restarted."
 }
 
 main "$@"
