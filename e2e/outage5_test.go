@@ -105,7 +105,7 @@ func TestRecover45EtcdDirLeftover(t *testing.T) {
 	if r.ExitCode != 1 {
 		t.Errorf("05-restore.sh: exit %d, want 1", r.ExitCode)
 	}
-	mustContain(t, "05-restore.sh", r.Output, "step 7: /var/lib/etcd must hold nothing but member, but it holds: member restore-5f2a8c1e",
+	mustContain(t, "05-restore.sh", r.Output, "step 7: /var/lib/etcd holds /var/lib/etcd/restore-5f2a8c1e: the restore pod stops on anything but member there",
 		"nothing was changed")
 	for _, cmd := range c.Commands() {
 		if cmd.Tool == "cluster-restore.sh" {

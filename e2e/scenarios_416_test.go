@@ -240,7 +240,7 @@ func TestFault416Preflight(t *testing.T) {
 					t.Fatal(err)
 				}
 				return rec
-			}, message: []string{"16-17", "has no oc"}},
+			}, message: []string{"16-17", "has no /usr/bin/oc"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1530,10 +1530,12 @@ preflight_checks_416() {
   else
     log "  13, 14: the network type is not checked without the API: taken as the inventory says ($INVENTORY_NETWORK_TYPE)"
   fi
-  if host_out "$RECOVERY_INDEX" 'command -v oc'; then
-    log "  16-17: $RECOVERY_HOST has oc ($(first_line "$HOST_OUT"))"
+  # The path the host script runs (sudo resets PATH); `command -v` would also name a
+  # file that is not executable.
+  if host_out "$RECOVERY_INDEX" 'test -x /usr/bin/oc && echo present' && [[ $HOST_OUT == present ]]; then
+    log "  16-17: $RECOVERY_HOST has oc (/usr/bin/oc)"
   else
-    problem "16-17: $RECOVERY_HOST (the recovery host) has no oc: steps 16-17 run oc there with its recovery kubeconfig"
+    problem "16-17: $RECOVERY_HOST (the recovery host) has no /usr/bin/oc: steps 16-17 run it there with its recovery kubeconfig (RHCOS ships it; or do 16-17 by hand from the RUNBOOK with an oc of your own)"
   fi
 }
 # --- Steps: the kit's plan --------------------------------------------------------------
