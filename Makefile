@@ -32,14 +32,14 @@ kit: build ## build the recovery kit for $(EXAMPLE) into kits/ (replaces an earl
 
 test: ## run every test (end-to-end, one line per scenario, when run as root with sshd and unshare), then the injection fuzzer for $(FUZZTIME)
 	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -v '/e2e$$')
-	set -o pipefail; $(GO) test -count=1 -timeout 30m -v ./e2e/ 2>&1 | awk -f e2e/progress.awk
+	set -o pipefail; $(GO) test -count=1 -timeout 50m -v ./e2e/ 2>&1 | awk -f e2e/progress.awk
 	$(MAKE) fuzz
 
 fuzz: ## prove no inventory value becomes shell code, for $(FUZZTIME)
 	$(GO) test -run '^$$' -fuzz '^FuzzNoInjection$$' -fuzztime $(FUZZTIME) ./render
 
 e2e: ## run the end-to-end scenarios against a simulated control plane over real ssh (root)
-	$(GO) test -count=1 -timeout 30m -v ./e2e/
+	$(GO) test -count=1 -timeout 50m -v ./e2e/
 
 golden: ## rewrite golden files after an intended change to the output
 	$(GO) test ./render ./inventory ./inventory/importer ./out -update
