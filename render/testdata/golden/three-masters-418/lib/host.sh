@@ -32,6 +32,8 @@ EARLIER_RUNS=()
 MOVED=()
 # What the last probe of a wait saw, for progress and timeout messages.
 PROBE_SEEN=""
+# The entries of the etcd data directory its restore would stop at (etcd_dir_extras).
+ETCD_DIR_EXTRAS=()
 # Set when Ctrl-C or a signal stopped the script.
 INTERRUPTED=0
 # A command running in the background (cluster-restore.sh): pid, name, output file,
@@ -529,6 +531,27 @@ container_last_words() {
 # RUN_WATCH_CONTAINERS, when set, are containers (exact names) whose state run_bounded
 # adds to its progress lines and timeout message.
 RUN_WATCH_CONTAINERS=()
+
+# etcd_dir_extras DIR PATTERN...: ETCD_DIR_EXTRAS becomes the entries of DIR, hidden ones
+# too, that match no PATTERN (a name, or a prefix followed by "*", as etcd_perf*): what
+# cluster-restore.sh or its restore pod would stop at once etcd is down.
+etcd_dir_extras() {
+  local dir=$1 path name pattern
+  shift
+  ETCD_DIR_EXTRAS=()
+  for path in "$dir"/* "$dir"/.[!.]* "$dir"/..?*; do
+    if [[ ! -e $path && ! -L $path ]]; then
+      continue
+    fi
+    name=${path##*/}
+    for pattern in "$@"; do
+      if [[ $name == "$pattern" || ($pattern == *"*" && $name == "${pattern%"*"}"*) ]]; then
+        continue 2
+      fi
+    done
+    ETCD_DIR_EXTRAS+=("$path")
+  done
+}
 
 # run_bounded STEP TIMEOUT NAME ADVICE COMMAND...: run COMMAND in the background with
 # no stdin, its output shown as it comes and kept in NAME in the run directory, a

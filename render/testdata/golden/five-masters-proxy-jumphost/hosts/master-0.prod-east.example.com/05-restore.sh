@@ -94,7 +94,7 @@ readonly PROXY_NO=.cluster.local,.svc,10.128.0.0/14,127.0.0.1,172.30.0.0/16,192.
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=24b37a68e56b0d792d716121eecc6312f2bf99ab2cbc629118ce730b9161448c
+readonly HOST_LIB_SHA256=412d0c838263e8a3ec10882724c26b427488965f85d91c657fa338180d707f09
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
@@ -278,29 +278,13 @@ step_7_check_prerequisites() {
 # the contents of data directory" on anything else, after etcd is already down.
 step_7_check_etcd_dir() {
   CURRENT_STEP="7 (check)"
-  local e base allowed ok
-  local -a extras=()
   if [[ ! -e $ETCD_DATA_DIR ]]; then
     log "step 7: ${ETCD_DATA_DIR} does not exist: the restore pod creates it"
     return 0
   fi
-  for e in "$ETCD_DATA_DIR"/* "$ETCD_DATA_DIR"/.[!.]* "$ETCD_DATA_DIR"/..?*; do
-    if [[ ! -e $e && ! -L $e ]]; then
-      continue
-    fi
-    base="${e##*/}" ok=0
-    for allowed in "${ETCD_DIR_ALLOWED[@]}"; do
-      # An allowed entry is a name, or a prefix followed by *.
-      if [[ $base == "$allowed" || ($allowed == *'*' && $base == "${allowed%'*'}"*) ]]; then
-        ok=1
-      fi
-    done
-    if ((! ok)); then
-      extras+=("$e")
-    fi
-  done
-  if ((${#extras[@]} > 0)); then
-    problem "step 7: ${ETCD_DATA_DIR} holds ${extras[*]}: the restore pod stops on anything but ${ETCD_DIR_ALLOWED[*]} there ('please delete the contents of data directory'), after etcd is down. Move each into a directory of your own on the same filesystem (e.g. sudo mkdir -p ${QUARANTINE_DIR}/by-hand && sudo mv ${extras[0]} ${QUARANTINE_DIR}/by-hand/), then run ${SCRIPT_NAME} again"
+  etcd_dir_extras "$ETCD_DATA_DIR" "${ETCD_DIR_ALLOWED[@]}"
+  if ((${#ETCD_DIR_EXTRAS[@]} > 0)); then
+    problem "step 7: ${ETCD_DATA_DIR} holds ${ETCD_DIR_EXTRAS[*]}: the restore pod stops on anything but ${ETCD_DIR_ALLOWED[*]} there ('please delete the contents of data directory'), after etcd is down. Move each into a directory of your own on the same filesystem (e.g. sudo mkdir -p ${QUARANTINE_DIR}/by-hand && sudo mv ${ETCD_DIR_EXTRAS[0]} ${QUARANTINE_DIR}/by-hand/), then run ${SCRIPT_NAME} again"
   else
     log "step 7: ${ETCD_DATA_DIR} holds nothing but ${ETCD_DIR_ALLOWED[*]}"
   fi

@@ -62,7 +62,7 @@ readonly KUBELET_TIMEOUT=300
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=24b37a68e56b0d792d716121eecc6312f2bf99ab2cbc629118ce730b9161448c
+readonly HOST_LIB_SHA256=412d0c838263e8a3ec10882724c26b427488965f85d91c657fa338180d707f09
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

@@ -97,7 +97,7 @@ EXTRA_FLAGS=(--move-etcd-extras)
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=4164c23aa68424a34ea9db66a190ea9ba3f44c05d8918fe2a54490342a6049b7
+readonly HOST_LIB_SHA256=f2a4fc3aca96efee9949e3ecdc085031e3d72b39273b73ac7129f97aa5233fb4
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
@@ -120,8 +120,6 @@ source "$HOST_LIB"
 
 # Problems found by the checks; reported together before anything changes.
 PROBLEMS=()
-# Entries of the etcd data directory cluster-restore.sh would refuse.
-ETCD_DIR_EXTRAS=()
 # --move-etcd-extras: move them into the run directory instead of stopping.
 MOVE_EXTRAS=0
 # 1 when an earlier run completed the restore and nothing has changed since.
@@ -265,29 +263,11 @@ check_prerequisites() {
   done
 }
 
-# etcd_dir_allowed NAME: NAME is one of the entries cluster-restore.sh deals with.
-etcd_dir_allowed() {
-  local pattern
-  # A pattern is a name, or a prefix followed by "*" (etcd_perf*).
-  for pattern in "${ETCD_DIR_ALLOWED[@]}"; do
-    if [[ $1 == "$pattern" || ($pattern == *"*" && $1 == "${pattern%"*"}"*) ]]; then
-      return 0
-    fi
-  done
-  return 1
-}
-
 # The etcd data directory holds nothing cluster-restore.sh would stop at, after it has
 # stopped etcd and moved member/ aside.
 check_etcd_dir() {
   CURRENT_STEP="SNO 2 (check ${ETCD_DATA_DIR})"
-  local path
-  ETCD_DIR_EXTRAS=()
-  for path in "$ETCD_DATA_DIR"/* "$ETCD_DATA_DIR"/.[!.]* "$ETCD_DATA_DIR"/..?*; do
-    if [[ -e $path || -L $path ]] && ! etcd_dir_allowed "${path##*/}"; then
-      ETCD_DIR_EXTRAS+=("$path")
-    fi
-  done
+  etcd_dir_extras "$ETCD_DATA_DIR" "${ETCD_DIR_ALLOWED[@]}"
   if ((${#ETCD_DIR_EXTRAS[@]} == 0)); then
     log "${ETCD_DATA_DIR} holds nothing but ${ETCD_DIR_ALLOWED[*]}"
   elif ((MOVE_EXTRAS)); then

@@ -96,7 +96,7 @@ readonly PROXY_NO=''
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=8009521c727f5b0742b029d393771f5d20f2665d761abf86f3ab200eafab67e6
+readonly HOST_LIB_SHA256=6322045cb5183a04bbecbd61c4477e11118c7229078a4965b1479fa37b9ddbe8
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
@@ -280,29 +280,13 @@ step_8_check_prerequisites() {
 # the contents of data directory" on anything else, after etcd is already down.
 step_8_check_etcd_dir() {
   CURRENT_STEP="8 (check)"
-  local e base allowed ok
-  local -a extras=()
   if [[ ! -e $ETCD_DATA_DIR ]]; then
     log "step 8: ${ETCD_DATA_DIR} does not exist: the restore pod creates it"
     return 0
   fi
-  for e in "$ETCD_DATA_DIR"/* "$ETCD_DATA_DIR"/.[!.]* "$ETCD_DATA_DIR"/..?*; do
-    if [[ ! -e $e && ! -L $e ]]; then
-      continue
-    fi
-    base="${e##*/}" ok=0
-    for allowed in "${ETCD_DIR_ALLOWED[@]}"; do
-      # An allowed entry is a name, or a prefix followed by *.
-      if [[ $base == "$allowed" || ($allowed == *'*' && $base == "${allowed%'*'}"*) ]]; then
-        ok=1
-      fi
-    done
-    if ((! ok)); then
-      extras+=("$e")
-    fi
-  done
-  if ((${#extras[@]} > 0)); then
-    problem "step 8: ${ETCD_DATA_DIR} holds ${extras[*]}: the restore pod stops on anything but ${ETCD_DIR_ALLOWED[*]} there ('please delete the contents of data directory'), after etcd is down. Move each into a directory of your own on the same filesystem (e.g. sudo mkdir -p ${QUARANTINE_DIR}/by-hand && sudo mv ${extras[0]} ${QUARANTINE_DIR}/by-hand/), then run ${SCRIPT_NAME} again"
+  etcd_dir_extras "$ETCD_DATA_DIR" "${ETCD_DIR_ALLOWED[@]}"
+  if ((${#ETCD_DIR_EXTRAS[@]} > 0)); then
+    problem "step 8: ${ETCD_DATA_DIR} holds ${ETCD_DIR_EXTRAS[*]}: the restore pod stops on anything but ${ETCD_DIR_ALLOWED[*]} there ('please delete the contents of data directory'), after etcd is down. Move each into a directory of your own on the same filesystem (e.g. sudo mkdir -p ${QUARANTINE_DIR}/by-hand && sudo mv ${ETCD_DIR_EXTRAS[0]} ${QUARANTINE_DIR}/by-hand/), then run ${SCRIPT_NAME} again"
   else
     log "step 8: ${ETCD_DATA_DIR} holds nothing but ${ETCD_DIR_ALLOWED[*]}"
   fi

@@ -64,7 +64,7 @@ readonly REBOOT_MARK=/tmp/restorekit-ocp416-recovery-kit.reboot
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=8009521c727f5b0742b029d393771f5d20f2665d761abf86f3ab200eafab67e6
+readonly HOST_LIB_SHA256=6322045cb5183a04bbecbd61c4477e11118c7229078a4965b1479fa37b9ddbe8
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

@@ -79,7 +79,7 @@ readonly PROXY_NO=''
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=347214115f9901a364ca172a1cec52a58bc1d71f4a8f16ff8775926994983e0a
+readonly HOST_LIB_SHA256=9baae7df516edc8a9ffcff31df4a09404b8f6e613d9994aa082fcbeb9ef44929
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do

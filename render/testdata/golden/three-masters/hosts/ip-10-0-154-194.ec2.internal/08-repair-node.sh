@@ -64,7 +64,7 @@ readonly KUBELET_TIMEOUT=300
 # or ../../lib (in the kit itself). It is sourced only when its sha256 is the one this
 # script was rendered with, so a changed or missing copy is refused before anything
 # changes.
-readonly HOST_LIB_SHA256=9851ab7a045de8d9a729b5abf8f675cb59bd56836fd9d5a54505d310e7ada690
+readonly HOST_LIB_SHA256=a7f2455e4771c9cc4abe247849478d50cc748f1dfac3131e7b544c4d4ff7643f
 host_lib_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 HOST_LIB=""
 for host_lib_candidate in "${host_lib_dir}/lib/host.sh" "${host_lib_dir}/../../lib/host.sh"; do
