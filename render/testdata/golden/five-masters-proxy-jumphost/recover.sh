@@ -793,7 +793,7 @@ check_operators_stable() {
   ((now - STABLE_SINCE >= MINIMUM_STABLE_PERIOD))
 }
 
-# step_wait_stable K: step 8, wait for a stable cluster, with oc adm
+# step_wait_stable K: step K (4.18: 8), wait for a stable cluster, with oc adm
 # wait-for-stable-cluster when this oc has it, else by polling the operators.
 step_wait_stable() {
   local timeout=${STEP_TIMEOUT[$1]} rc=0
@@ -891,9 +891,9 @@ preflight_profile_checks() {
   fi
   if ((PREFLIGHT_STABLE_COMMAND)); then
     if oc_has_wait_for_stable; then
-      log "  step 8: this oc has adm wait-for-stable-cluster"
+      log "  step ${STABLE_STEP}: this oc has adm wait-for-stable-cluster"
     else
-      log "  step 8: this oc ($(oc_client_version)) has no adm wait-for-stable-cluster: the kit polls oc get clusteroperators for the same condition instead"
+      log "  step ${STABLE_STEP}: this oc ($(oc_client_version)) has no adm wait-for-stable-cluster: the kit polls oc get clusteroperators for the same condition instead"
     fi
   fi
 }
@@ -1289,8 +1289,11 @@ dispatch_step() {
   esac
 }
 
-# The step that passes the cluster-wide proxy to cluster-restore.sh, as the kit cites it.
+# The step that passes the cluster-wide proxy to cluster-restore.sh, the copy of the
+# backup and the wait for a stable cluster, as the kit cites them ('' without one).
 readonly PROXY_STEP=6
+readonly COPY_BACKUP_STEP=3
+readonly STABLE_STEP=''
 # The host scripts that refuse to redo a completed run without --again: a completed run
 # of one of them means this cluster was recovered already.
 AGAIN_SCRIPTS=(04-stop-static-pods.sh 05-restore.sh)
@@ -2345,7 +2348,7 @@ check_remote_backup() {
         fi
       done
       if ((! known)); then
-        problem "step 3: $RECOVERY_HOST:$BACKUP_REMOTE_DIR also holds $name: cluster-restore.sh would pick the newest file of each kind; move it out of that directory"
+        problem "step ${COPY_BACKUP_STEP}: $RECOVERY_HOST:$BACKUP_REMOTE_DIR also holds $name: cluster-restore.sh would pick the newest file of each kind; move it out of that directory"
         bad=1
       fi
       ;;
@@ -2355,21 +2358,21 @@ check_remote_backup() {
     f="$BACKUP_REMOTE_DIR/${BACKUP_NAMES[k]}"
     printf -v cmd 'stat -c %%s -- %q && sha256sum -- %q' "$f" "$f"
     if ! host_out "$RECOVERY_INDEX" "$cmd"; then
-      problem "step 3: $RECOVERY_HOST:$f is missing or unreadable: ${HOST_ERR:-failed}"
+      problem "step ${COPY_BACKUP_STEP}: $RECOVERY_HOST:$f is missing or unreadable: ${HOST_ERR:-failed}"
       bad=1
       continue
     fi
     if [[ -n ${BACKUP_SIZES[k]} && $(sed -n 1p <<<"$HOST_OUT") != "${BACKUP_SIZES[k]}" ]]; then
-      problem "step 3: $RECOVERY_HOST:$f is $(sed -n 1p <<<"$HOST_OUT") bytes, the kit expects ${BACKUP_SIZES[k]}"
+      problem "step ${COPY_BACKUP_STEP}: $RECOVERY_HOST:$f is $(sed -n 1p <<<"$HOST_OUT") bytes, the kit expects ${BACKUP_SIZES[k]}"
       bad=1
       continue
     fi
     if [[ -n ${BACKUP_SHA256[k]} && $(sed -n 2p <<<"$HOST_OUT" | awk '{ print $1 }') != "${BACKUP_SHA256[k]}" ]]; then
-      problem "step 3: $RECOVERY_HOST:$f has sha256 $(sed -n 2p <<<"$HOST_OUT" | awk '{ print $1 }'), the kit expects ${BACKUP_SHA256[k]}"
+      problem "step ${COPY_BACKUP_STEP}: $RECOVERY_HOST:$f has sha256 $(sed -n 2p <<<"$HOST_OUT" | awk '{ print $1 }'), the kit expects ${BACKUP_SHA256[k]}"
       bad=1
       continue
     fi
-    log "  step 3: $RECOVERY_HOST:$f: $(sed -n 1p <<<"$HOST_OUT") bytes${BACKUP_SHA256[k]:+, sha256 ok}"
+    log "  step ${COPY_BACKUP_STEP}: $RECOVERY_HOST:$f: $(sed -n 1p <<<"$HOST_OUT") bytes${BACKUP_SHA256[k]:+, sha256 ok}"
   done
   return "$bad"
 }
@@ -2451,9 +2454,9 @@ step_preflight() {
 step_copy_backup() {
   local k f cmd
   if [[ -z $BACKUP_DIR ]]; then
-    log "step 3: no local backup directory: checking the pair already in $BACKUP_REMOTE_DIR on $RECOVERY_HOST"
+    log "step ${COPY_BACKUP_STEP}: no local backup directory: checking the pair already in $BACKUP_REMOTE_DIR on $RECOVERY_HOST"
     if ! check_remote_backup; then
-      die_step 1 "$RECOVERY_HOST" "step 3: the backup pair is not ready in $BACKUP_REMOTE_DIR on $RECOVERY_HOST: give it with recover.sh --backup-dir DIR, a kit built with restorekit build --include-backup, or copy ${BACKUP_NAMES[*]} there by hand"
+      die_step 1 "$RECOVERY_HOST" "step ${COPY_BACKUP_STEP}: the backup pair is not ready in $BACKUP_REMOTE_DIR on $RECOVERY_HOST: give it with recover.sh --backup-dir DIR, a kit built with restorekit build --include-backup, or copy ${BACKUP_NAMES[*]} there by hand"
     fi
     return 0
   fi
@@ -2467,25 +2470,25 @@ step_copy_backup() {
     return 0
   fi
   if ! host_out "$RECOVERY_INDEX" "$cmd"; then
-    die_step 1 "$RECOVERY_HOST" "step 3: cannot create $BACKUP_REMOTE_DIR on $RECOVERY_HOST as ${HOST_USER[RECOVERY_INDEX]}: ${HOST_ERR:-failed}"
+    die_step 1 "$RECOVERY_HOST" "step ${COPY_BACKUP_STEP}: cannot create $BACKUP_REMOTE_DIR on $RECOVERY_HOST as ${HOST_USER[RECOVERY_INDEX]}: ${HOST_ERR:-failed}"
   fi
   for ((k = 0; k < ${#BACKUP_NAMES[@]}; k++)); do
     f="$BACKUP_REMOTE_DIR/${BACKUP_NAMES[k]}"
     printf -v cmd 'stat -c %%s -- %q && sha256sum -- %q' "$f" "$f"
     if [[ -n ${BACKUP_SHA256[k]} ]] && host_out "$RECOVERY_INDEX" "$cmd" &&
       [[ $(sed -n 1p <<<"$HOST_OUT") == "${BACKUP_SIZES[k]}" && $(sed -n 2p <<<"$HOST_OUT" | awk '{ print $1 }') == "${BACKUP_SHA256[k]}" ]]; then
-      log "  step 3: $RECOVERY_HOST:$f is already there, same size and sha256: not copied again"
+      log "  step ${COPY_BACKUP_STEP}: $RECOVERY_HOST:$f is already there, same size and sha256: not copied again"
       continue
     fi
-    log "  step 3: copying $BACKUP_DIR/${BACKUP_NAMES[k]} ($(stat -c %s -- "$BACKUP_DIR/${BACKUP_NAMES[k]}") bytes) to $RECOVERY_HOST:$BACKUP_REMOTE_DIR/"
+    log "  step ${COPY_BACKUP_STEP}: copying $BACKUP_DIR/${BACKUP_NAMES[k]} ($(stat -c %s -- "$BACKUP_DIR/${BACKUP_NAMES[k]}") bytes) to $RECOVERY_HOST:$BACKUP_REMOTE_DIR/"
     connect_host "$RECOVERY_INDEX"
     if ! "${SCP_CMD[@]}" "$BACKUP_DIR/${BACKUP_NAMES[k]}" "$SCP_HOST:$BACKUP_REMOTE_DIR/" </dev/null 2>>"$LOG_FILE"; then
-      die_step 1 "$RECOVERY_HOST" "step 3: scp of ${BACKUP_NAMES[k]} to $RECOVERY_HOST:$BACKUP_REMOTE_DIR failed (details in $LOG_FILE)"
+      die_step 1 "$RECOVERY_HOST" "step ${COPY_BACKUP_STEP}: scp of ${BACKUP_NAMES[k]} to $RECOVERY_HOST:$BACKUP_REMOTE_DIR failed (details in $LOG_FILE)"
     fi
   done
   PREFLIGHT_PROBLEMS=()
   if ! check_remote_backup; then
-    die_step 1 "$RECOVERY_HOST" "step 3: the backup on $RECOVERY_HOST does not verify (see above)"
+    die_step 1 "$RECOVERY_HOST" "step ${COPY_BACKUP_STEP}: the backup on $RECOVERY_HOST does not verify (see above)"
   fi
 }
 

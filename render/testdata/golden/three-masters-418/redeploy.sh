@@ -694,7 +694,7 @@ check_operators_stable() {
   ((now - STABLE_SINCE >= MINIMUM_STABLE_PERIOD))
 }
 
-# step_wait_stable K: step 8, wait for a stable cluster, with oc adm
+# step_wait_stable K: step K (4.18: 8), wait for a stable cluster, with oc adm
 # wait-for-stable-cluster when this oc has it, else by polling the operators.
 step_wait_stable() {
   local timeout=${STEP_TIMEOUT[$1]} rc=0
