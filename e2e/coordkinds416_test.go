@@ -1,61 +1,25 @@
 package e2e
 
 import (
-	"io/fs"
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/fstest"
 	"time"
-
-	"github.com/restorekit/restorekit/render"
-	"github.com/restorekit/restorekit/templates"
 )
 
 // The coordinator's 4.16 kinds (repair-node, approve-csrs, ovn-control-plane, ovn-node,
 // reboot-node) run by a kit's recover.sh --only STEP against the 4.16 simulation, after
 // steps 4-8 and 10 were done by hand as in TestSimulatedRestore416.
 
-// templatesWithStandIns416 are the embedded templates plus a stand-in for each kind of
-// profile ocp-4.16 that has no template yet (a kit of the profile renders; the steps
-// these tests run are all implemented).
-func templatesWithStandIns416(t *testing.T) fs.FS {
-	t.Helper()
-	out := fstest.MapFS{}
-	err := fs.WalkDir(templates.FS, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := fs.ReadFile(templates.FS, path)
-		out[path] = &fstest.MapFile{Data: data}
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range render.Profiles[1].Steps {
-		if out["runbook/"+s.Kind+".md.tmpl"] == nil {
-			out["runbook/"+s.Kind+".md.tmpl"] = &fstest.MapFile{Data: []byte("Not implemented yet.\n")}
-		}
-		if s.Where.OnHosts() && out[s.Template()] == nil {
-			out[s.Template()] = &fstest.MapFile{Data: []byte("#!/usr/bin/env bash\n# stand-in for " + s.Kind + "\nexit 0\n")}
-		}
-	}
-	return out
-}
-
 // restoredCluster416 is a 4.16 cluster after steps 4-8 and 10 done by hand: the other
 // masters stopped, the backup restored on the recovery host, every kubelet restarted,
 // the API back. The kit's scripts are pushed.
 func restoredCluster416(t *testing.T, v Sim416Config) (*Cluster, *Kit) {
 	t.Helper()
-	if _, err := render.ProfileFor("4.17.9"); err != nil {
-		t.Skipf("e2e: skipped: %v", err)
-	}
 	tm := Timing{StopDelay: 300 * time.Millisecond, StartDelay: 300 * time.Millisecond, KubeletActivate: 200 * time.Millisecond,
 		APIEOF: time.Second, RevisionDelay: 500 * time.Millisecond, NodeDelay: 300 * time.Millisecond}
 	c := NewCluster(t, ClusterConfig{Masters: 3, Version: "4.17.9", Timing: tm, V416: v})
-	k := c.BuildKit(KitOptions{Templates: templatesWithStandIns416(t)})
+	k := c.BuildKit(KitOptions{})
 	rec := c.Recovery()
 	ssh := func(h *Host, cmd string) string {
 		t.Helper()

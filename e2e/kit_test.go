@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -36,8 +35,6 @@ type KitOptions struct {
 	// ViaRun packages the kit (out.Package) and runs it from what its self-extracting
 	// .run unpacks, as at an air-gapped site.
 	ViaRun bool
-	// Templates replaces the embedded templates (render.Options.Templates).
-	Templates fs.FS
 }
 
 // Kit is a kit built from the simulated cluster's inventory and written to disk.
@@ -191,7 +188,7 @@ func (c *Cluster) BuildKit(o KitOptions) *Kit {
 	for _, w := range warnings {
 		t.Logf("inventory warning: %s", w)
 	}
-	rk, err := render.Render(inv, render.Options{ToolVersion: "e2e", Templates: o.Templates})
+	rk, err := render.Render(inv, render.Options{ToolVersion: "e2e"})
 	if err != nil {
 		t.Fatalf("render: %v", err)
 	}

@@ -35,7 +35,7 @@ func newCoordEnv416(t *testing.T, tweak func(*inventory.Inventory)) *coordEnv {
 	if tweak != nil {
 		tweak(inv)
 	}
-	kit := render.RenderUnoffered(t, inv)
+	kit := render.RenderInventory(t, inv)
 	e := newCoordEnvFor(t, dir, inv, kit, filepath.Join("..", "examples", "backup-3"))
 	var nodes []string
 	for _, n := range inv.Nodes() {
@@ -74,7 +74,7 @@ func approved(calls []coordCall) []string {
 // last.
 func TestPlan416WorkersAreHosts(t *testing.T) {
 	inv := render.LoadInventory416(t)
-	kit := render.RenderUnoffered(t, inv)
+	kit := render.RenderInventory(t, inv)
 	var names []string
 	for _, h := range kit.Plan.Hosts {
 		names = append(names, h.Name)

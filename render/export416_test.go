@@ -1,8 +1,7 @@
 package render
 
-// For the coordinator tests of profile ocp-4.16 (package render_test), which run a kit
-// of the profile before it is offered.
+// For the coordinator tests of profile ocp-4.16 (package render_test).
 var (
-	RenderUnoffered  = renderUnoffered
+	RenderInventory  = renderInventory
 	LoadInventory416 = loadInventory416
 )
