@@ -97,7 +97,7 @@ var profile416 = Profile{
 var keepalivedDuty = Duty{
 	Name: "keepalived",
 	Open: "keepalived.yaml is still moved aside on the other control-plane hosts",
-	Fix:  "on each of them: sudo cp -v <run dir>/etc/kubernetes/manifests/keepalived.yaml /etc/kubernetes/manifests/",
+	Fix:  "on each of them, run its restore-keepalived script of step 22 (sudo bash ./22-restore-keepalived.sh in ~/restorekit/<kit>/), or: sudo cp -v <run dir>/etc/kubernetes/manifests/keepalived.yaml /etc/kubernetes/manifests/ with the run directory step 4.k printed there",
 }
 
 // etcdDirAllowed416 is what the 4.16 and 4.17 restore can deal with in /var/lib/etcd:

@@ -518,3 +518,17 @@ func TestHostScriptsListInRunningOrder(t *testing.T) {
 		}
 	}
 }
+
+// A duty's by-hand fix that names a host script names the one the plan ships.
+func TestDutyFixNamesThePlansScript(t *testing.T) {
+	plan := renderInventory(t, loadInventory416(t)).Plan
+	script, err := plan.Script("restore-keepalived")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range plan.Duties() {
+		if d.Name == keepalivedDuty.Name && !strings.Contains(d.Fix, script) {
+			t.Errorf("the keepalived duty's fix %q does not name %s", d.Fix, script)
+		}
+	}
+}

@@ -1592,7 +1592,7 @@ STEP_CLOSES=('' '' '' '' '' '' '' '' '' '' '' '' '' '' '' quorum-guard '' '' '' 
 # The duties a step can leave open: what is still undone, and how to finish it by hand.
 DUTY_NAMES=(keepalived quorum-guard)
 DUTY_OPEN=('keepalived.yaml is still moved aside on the other control-plane hosts' 'the etcd quorum guard is still OFF (unsupportedConfigOverrides is set)')
-DUTY_FIX=('on each of them: sudo cp -v <run dir>/etc/kubernetes/manifests/keepalived.yaml /etc/kubernetes/manifests/' "oc patch etcd/cluster --type=merge -p '{\"spec\": {\"unsupportedConfigOverrides\": null}}'")
+DUTY_FIX=('on each of them, run its restore-keepalived script of step 22 (sudo bash ./22-restore-keepalived.sh in ~/restorekit/<kit>/), or: sudo cp -v <run dir>/etc/kubernetes/manifests/keepalived.yaml /etc/kubernetes/manifests/ with the run directory step 4.k printed there' "oc patch etcd/cluster --type=merge -p '{\"spec\": {\"unsupportedConfigOverrides\": null}}'")
 # DUTY_DIR, when set, keeps the open duties across runs (a file per duty); without it
 # OPEN_DUTIES holds those this run opened.
 DUTY_DIR=""
