@@ -3,6 +3,8 @@ package lint
 import (
 	"path"
 	"strings"
+
+	"github.com/restorekit/restorekit/render"
 )
 
 // SiteToolsRule wants every command a script runs to exist where it runs.
@@ -26,15 +28,15 @@ literal (CLUSTER_RESTORE=/usr/local/bin/cluster-restore.sh).`,
 	Check:    checkSiteTools,
 }
 
-// ClusterRestore is the one way host scripts may call the restore script.
-const ClusterRestore = "/usr/local/bin/cluster-restore.sh"
-
-// DisableEtcd is the script OpenShift 4.18 and later install to stop etcd on a host.
-const DisableEtcd = "/usr/local/bin/disable-etcd.sh"
-
-// HostOC is the oc of a control-plane host (RHCOS ships it), which the 4.16 procedure
-// runs there with the recovery kubeconfig; a host script calls it by this path only.
-const HostOC = "/usr/bin/oc"
+// The host's own programs a script may call, each by the one path render gives it:
+// ClusterRestore the restore script; DisableEtcd the script OpenShift 4.18 and later
+// install to stop etcd; HostOC the oc of a control-plane host (RHCOS ships it), which the
+// 4.16 procedure runs there with the recovery kubeconfig.
+var (
+	ClusterRestore = render.RealHostPaths().ClusterRestore
+	DisableEtcd    = path.Join(render.RealHostPaths().Bin, "disable-etcd.sh")
+	HostOC         = render.RealHostPaths().OC
+)
 
 var bashBuiltins = words(`. : [ alias bg bind break builtin caller cd command compgen complete
 	compopt continue declare dirs disown echo enable eval exec exit export false fc fg

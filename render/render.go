@@ -180,7 +180,8 @@ type HostPaths struct {
 	OC string // /usr/bin/oc
 }
 
-// hostPaths are the real paths; tests in this package point them into a fake root.
+// hostPaths are the real paths; tests in this package render with copies that point
+// into a fake root.
 var hostPaths = HostPaths{
 	Manifests:          "/etc/kubernetes/manifests",
 	StaticPodResources: "/etc/kubernetes/static-pod-resources",
@@ -191,6 +192,10 @@ var hostPaths = HostPaths{
 	Bin:                "/usr/local/bin",
 	OC:                 "/usr/bin/oc",
 }
+
+// RealHostPaths are the paths on a control-plane host that the kit's scripts touch, for
+// the stages that judge the scripts (lint).
+func RealHostPaths() HostPaths { return hostPaths }
 
 // Render renders the kit for a validated inventory.
 func Render(inv *inventory.Inventory, opts Options) (*Kit, error) {
