@@ -96,19 +96,16 @@ func ocMain(simPath string, args []string) int {
 }
 
 // hostKubeconfig checks, for the oc of a control-plane host (RHCOS ships /usr/bin/oc),
-// that KUBECONFIG names a kubeconfig there, as the real oc needs one to reach the API:
-// without it, oc falls back to localhost:8080, where nothing listens.
+// that KUBECONFIG names a kubeconfig there, as the real oc needs one to reach the API.
+// client-go (openshift/oc vendors k8s.io/client-go tools/clientcmd loader.go) skips the
+// files of KUBECONFIG that do not exist, so without one oc falls back to localhost:8080,
+// where nothing listens.
 func (o *fakeOC) hostKubeconfig() (int, bool) {
-	kc := os.Getenv("KUBECONFIG")
-	if kc == "" {
-		fmt.Fprintln(o.stderr, "The connection to the server localhost:8080 was refused - did you specify the right host or port?")
-		return 1, true
+	if kc := os.Getenv("KUBECONFIG"); kc != "" && fileExists(kc) {
+		return 0, false
 	}
-	if _, err := os.Stat(kc); err != nil {
-		fmt.Fprintf(o.stderr, "error: stat %s: no such file or directory\n", kc)
-		return 1, true
-	}
-	return 0, false
+	fmt.Fprintln(o.stderr, "The connection to the server localhost:8080 was refused - did you specify the right host or port?")
+	return 1, true
 }
 
 func (o *fakeOC) record(tool string, args []string) {
